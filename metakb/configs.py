@@ -1,0 +1,110 @@
+"""Canonical form and hash of hyperparameter configurations.
+
+The same setting evaluated on two tasks must become one ``configs`` row, whether
+it came from a CSV (``"True"``, ``"None"``, ``1.0``), from OpenML's setup
+listing (every value a string) or from an optimizer (numpy scalars). Values
+are therefore parsed to JSON scalars first, and the hash is taken over the
+sorted JSON text together with the flow it belongs to.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Mapping
+from typing import Any
+
+JsonScalar = bool | int | float | str | None
+
+_NULL_STRINGS = frozenset({"", "none", "null", "nan"})
+
+
+def canonical_value(value: Any) -> JsonScalar:
+    """Return the canonical JSON scalar for one hyperparameter value.
+
+    Parameters
+    ----------
+    value : Any
+        A Python, numpy or string value.
+
+    Returns
+    -------
+    bool, int, float, str or None
+        Booleans stay booleans; integral floats become ints (``1.0`` and ``1``
+        are the same setting); NaN and ``"None"`` become ``None``; numeric
+        strings become numbers; other strings are kept as they are.
+    """
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return value
+    if hasattr(value, "item") and not isinstance(value, str | bytes):
+        value = value.item()  # numpy scalar -> Python scalar
+        if isinstance(value, bool):
+            return value
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        if math.isnan(value):
+            return None
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        return int(value) if value.is_integer() and abs(value) < 2**53 else value
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", errors="replace")
+    text = str(value).strip()
+    lowered = text.lower()
+    if lowered in _NULL_STRINGS:
+        return None
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    return canonical_value(number) if math.isfinite(number) else text
+
+
+def canonicalize(params: Mapping[str, Any]) -> dict[str, JsonScalar]:
+    """Return ``params`` with canonical values and keys in sorted order."""
+    return {str(key): canonical_value(params[key]) for key in sorted(params, key=str)}
+
+
+def canonical_json(params: Mapping[str, Any]) -> str:
+    """Return the canonical JSON text of a configuration (sorted keys, no spaces)."""
+    return json.dumps(canonicalize(params), sort_keys=True, separators=(",", ":"))
+
+
+def config_id(flow_id: str, params: Mapping[str, Any]) -> str:
+    """Return the stable id of ``params`` under ``flow_id``.
+
+    Parameters
+    ----------
+    flow_id : str
+        The knowledge base's flow key, e.g. ``"openml:6969"``.
+    params : Mapping
+        Hyperparameter values, in any of the forms :func:`canonical_value` accepts.
+
+    Returns
+    -------
+    str
+        24 hex digits of the SHA-256 of the flow key and the canonical JSON.
+    """
+    return _hash(flow_id, canonical_json(params))
+
+
+def _hash(flow_id: str, canonical: str) -> str:
+    return hashlib.sha256(f"{flow_id}\n{canonical}".encode()).hexdigest()[:24]
+
+
+def config_ids_and_json(flow_id: str, rows: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
+    """Canonicalize many configurations at once (the bulk path of the importers).
+
+    Returns
+    -------
+    ids, texts : list of str
+        The config id and canonical JSON of every row, in order.
+    """
+    texts = [canonical_json(row) for row in rows]
+    return [_hash(flow_id, text) for text in texts], texts

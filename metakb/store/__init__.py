@@ -1,0 +1,47 @@
+"""The DuckDB knowledge base: schema, connections, writes and queries.
+
+This package is the only place in metakb that holds SQL.
+"""
+
+from metakb.store._connection import (
+    DEFAULT_DB,
+    Store,
+    default_db_path,
+    migrate,
+    schema_version,
+    transaction,
+)
+from metakb.store._read import (
+    find_task,
+    get_meta_features,
+    get_stats,
+    get_task,
+    list_flows,
+    list_tasks,
+    resolve_flow,
+)
+from metakb.store._schema import KNOWN_METRICS, SCHEMA_VERSION, TABLES
+from metakb.store._write import get_ingest_run, read_table_file, record_ingest_run, upsert
+
+__all__ = [
+    "DEFAULT_DB",
+    "KNOWN_METRICS",
+    "SCHEMA_VERSION",
+    "TABLES",
+    "Store",
+    "default_db_path",
+    "find_task",
+    "get_ingest_run",
+    "get_meta_features",
+    "get_stats",
+    "get_task",
+    "list_flows",
+    "list_tasks",
+    "migrate",
+    "read_table_file",
+    "record_ingest_run",
+    "resolve_flow",
+    "schema_version",
+    "transaction",
+    "upsert",
+]

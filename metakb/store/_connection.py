@@ -1,0 +1,222 @@
+"""Opening the knowledge base: where it lives, locking, schema checks and migrations.
+
+DuckDB lets one process write a database file at a time, and while it holds
+the file no other process can open it, not even read-only. metakb lives with
+that rule by keeping every write connection short (one import, one ingest
+page, one batch of trials), by opening readers read-only, and by turning the
+lock error into a one-line "busy" message after a few short retries.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+from metakb.errors import (
+    SchemaVersionError,
+    StoreError,
+    StoreLockedError,
+    StoreNotFoundError,
+)
+from metakb.store._schema import KNOWN_METRICS, MIGRATIONS, SCHEMA_VERSION
+
+log = logging.getLogger(__name__)
+
+DEFAULT_DB = Path("data") / "metakb.duckdb"
+_PID = re.compile(r"PID (\d+)")
+
+
+def default_db_path() -> Path:
+    """Return the knowledge base path: ``$METAKB_DB``, else ``data/metakb.duckdb``."""
+    env = os.environ.get("METAKB_DB")
+    return Path(env) if env else DEFAULT_DB
+
+
+class Store:
+    """A knowledge base file and the rules for opening it.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        The DuckDB file; defaults to :func:`default_db_path`.
+    wait_s : float
+        How long to keep retrying while another process holds the file.
+
+    Examples
+    --------
+    >>> store = Store("kb.duckdb")  # doctest: +SKIP
+    >>> with store.write() as con:  # doctest: +SKIP
+    ...     con.execute("SELECT count(*) FROM tasks").fetchone()
+    """
+
+    def __init__(self, path: str | Path | None = None, *, wait_s: float = 3.0) -> None:
+        self.path = Path(path) if path is not None else default_db_path()
+        self.wait_s = wait_s
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.path)!r})"
+
+    def exists(self) -> bool:
+        """Return whether the knowledge base file exists."""
+        return self.path.is_file()
+
+    @contextmanager
+    def write(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """Open for writing (creating and migrating the file as needed); close on exit."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        con = self._connect(read_only=False)
+        try:
+            migrate(con, str(self.path))
+            yield con
+        finally:
+            con.close()
+
+    @contextmanager
+    def read(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """Open read-only; refuse a missing file or a schema this metakb cannot read."""
+        if not self.exists():
+            raise StoreNotFoundError(
+                f"no knowledge base at {self.path}; build one with `metakb quickstart` "
+                "or `metakb ingest published`"
+            )
+        con = self._connect(read_only=True)
+        try:
+            version = schema_version(con)
+            if version != SCHEMA_VERSION:
+                _refuse(version, str(self.path), reading=True)
+            yield con
+        finally:
+            con.close()
+
+    def _connect(self, *, read_only: bool) -> duckdb.DuckDBPyConnection:
+        deadline = time.monotonic() + self.wait_s
+        delay = 0.1
+        while True:
+            try:
+                return duckdb.connect(str(self.path), read_only=read_only)
+            except duckdb.IOException as exc:
+                message = str(exc)
+                if "lock" not in message.lower():
+                    raise StoreError(f"cannot open knowledge base {self.path}: {_first_line(exc)}") from exc
+                if time.monotonic() + delay > deadline:
+                    pid = _PID.search(message)
+                    holder = f" (PID {pid.group(1)})" if pid else ""
+                    raise StoreLockedError(
+                        f"knowledge base {self.path} is busy: another process{holder} is "
+                        "writing to it; retry when it has finished"
+                    ) from exc
+                time.sleep(delay)
+                delay = min(delay * 2, 1.0)
+            except duckdb.Error as exc:
+                raise StoreError(f"cannot open knowledge base {self.path}: {_first_line(exc)}") from exc
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def schema_version(con: duckdb.DuckDBPyConnection) -> int:
+    """Return the schema version of an open knowledge base (0 for an empty file)."""
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version'"
+    ).fetchone()
+    if not exists or exists[0] == 0:
+        return 0
+    row = con.execute("SELECT max(version) FROM schema_version").fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
+
+
+def _refuse(version: int, path: str, *, reading: bool) -> None:
+    if version > SCHEMA_VERSION:
+        raise SchemaVersionError(
+            f"knowledge base {path} has schema version {version}, newer than this metakb "
+            f"supports ({SCHEMA_VERSION}); upgrade metakb"
+        )
+    if version == 0:
+        raise SchemaVersionError(f"{path} is not a metakb knowledge base (no schema_version table)")
+    if reading:
+        raise SchemaVersionError(
+            f"knowledge base {path} has schema version {version}; run `metakb migrate` "
+            f"to upgrade it to {SCHEMA_VERSION}"
+        )
+
+
+def migrate(
+    con: duckdb.DuckDBPyConnection,
+    path: str = "",
+    migrations: dict[int, list[str]] | None = None,
+    target: int = SCHEMA_VERSION,
+) -> int:
+    """Bring an open knowledge base up to ``target``, one version per transaction.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        A write connection.
+    path : str
+        Shown in error messages.
+    migrations : dict, optional
+        Version -> statements; defaults to the schema's own ``MIGRATIONS``.
+    target : int
+        The version to reach.
+
+    Returns
+    -------
+    int
+        The version the knowledge base was at before.
+    """
+    steps = MIGRATIONS if migrations is None else migrations
+    before = schema_version(con)
+    if before > target:
+        _refuse(before, path, reading=False)
+    if before == 0 and _has_user_tables(con):
+        _refuse(0, path, reading=False)
+    for version in range(before + 1, target + 1):
+        log.info("migrating %s to schema version %d", path or "knowledge base", version)
+        con.execute("BEGIN TRANSACTION")
+        try:
+            for statement in steps[version]:
+                con.execute(statement)
+            con.execute("INSERT INTO schema_version (version) VALUES (?)", [version])
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+    _ensure_metrics(con)
+    return before
+
+
+def _has_user_tables(con: duckdb.DuckDBPyConnection) -> bool:
+    row = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main'"
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def _ensure_metrics(con: duckdb.DuckDBPyConnection) -> None:
+    rows = [(name, direction, text) for name, (direction, text) in KNOWN_METRICS.items()]
+    con.executemany(
+        "INSERT INTO metrics (metric, direction, description) VALUES (?, ?, ?) "
+        "ON CONFLICT DO NOTHING",
+        rows,
+    )
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Run a block all or nothing: commit on success, roll back on any exception."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")

@@ -1,0 +1,238 @@
+"""Queries that read the knowledge base: counts, task listings and one task's details."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+_COUNTED = ("tasks", "datasets", "flows", "configs", "evaluations", "meta_features")
+
+
+def _records(cur: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+def get_stats(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """Return the knowledge base's size.
+
+    Returns
+    -------
+    dict
+        ``tasks``, ``datasets``, ``flows``, ``configs``, ``evaluations``,
+        ``meta_features`` (row counts); ``by_flow``, one entry per (source,
+        flow, metric) with ``openml_flow_id`` (None where unknown),
+        ``evaluations`` and ``tasks``; ``by_source``, meta-feature counts by who
+        computed them; ``last_ingest``, the newest ingest run or None.
+    """
+    stats: dict[str, Any] = {}
+    for table in _COUNTED:
+        row = con.execute(f"SELECT count(*) FROM {table}").fetchone()
+        stats[table] = int(row[0]) if row else 0
+    stats["by_flow"] = _records(
+        con.execute(
+            """
+            SELECT e.source, f.name AS flow, f.flow_id, f.openml_flow_id, f.algorithm,
+                   e.metric, m.direction,
+                   count(*) AS evaluations, count(DISTINCT e.task_id) AS tasks
+            FROM evaluations e
+            JOIN configs c USING (config_id)
+            JOIN flows f USING (flow_id)
+            LEFT JOIN metrics m USING (metric)
+            GROUP BY ALL
+            ORDER BY e.source, f.flow_id, e.metric
+            """
+        )
+    )
+    stats["meta_features_by_source"] = _records(
+        con.execute(
+            """
+            SELECT computed_by, count(*) AS values, count(DISTINCT dataset_id) AS datasets
+            FROM meta_features GROUP BY ALL ORDER BY computed_by
+            """
+        )
+    )
+    last = _records(
+        con.execute(
+            "SELECT run_id, source, status, rows_added, updated_at FROM ingest_runs "
+            "ORDER BY updated_at DESC LIMIT 1"
+        )
+    )
+    stats["last_ingest"] = (
+        {**last[0], "updated_at": str(last[0]["updated_at"])} if last else None
+    )
+    return stats
+
+
+def resolve_flow(con: duckdb.DuckDBPyConnection, ref: str) -> list[str]:
+    """Return the flow keys matching ``ref``: a flow key, an OpenML flow id or an algorithm."""
+    rows = con.execute(
+        """
+        SELECT flow_id FROM flows
+        WHERE flow_id = $ref OR algorithm = lower($ref) OR CAST(openml_flow_id AS VARCHAR) = $ref
+        ORDER BY flow_id
+        """,
+        {"ref": ref.strip()},
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def list_flows(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Return every flow with its number of configurations and evaluations."""
+    return con.execute(
+        """
+        SELECT f.flow_id, f.openml_flow_id, f.name, f.algorithm, f.source,
+               (SELECT count(*) FROM configs c WHERE c.flow_id = f.flow_id) AS configs
+        FROM flows f ORDER BY f.flow_id
+        """
+    ).df()
+
+
+def list_tasks(con: duckdb.DuckDBPyConnection, flow: str | None = None) -> pd.DataFrame:
+    """Return one row per task with its dataset and evaluation counts.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        An open connection.
+    flow : str, optional
+        Keep only tasks with evaluations of this flow (key, OpenML id or algorithm).
+
+    Returns
+    -------
+    pandas.DataFrame
+        task_id, openml_task_id, name, task_type, openml_dataset_id, n_rows,
+        n_features, n_classes, flows, evaluations.
+    """
+    flow_ids = resolve_flow(con, flow) if flow is not None else None
+    if flow_ids is not None and not flow_ids:
+        return _empty_tasks(con)
+    return con.execute(
+        """
+        WITH ev AS (
+            SELECT e.task_id, count(*) AS evaluations,
+                   string_agg(DISTINCT c.flow_id, ',' ORDER BY c.flow_id) AS flows
+            FROM evaluations e JOIN configs c USING (config_id)
+            WHERE $flows IS NULL OR list_contains($flows, c.flow_id)
+            GROUP BY e.task_id
+        )
+        SELECT t.task_id, t.openml_task_id, coalesce(t.name, d.name) AS name, t.task_type,
+               d.openml_dataset_id, d.n_rows, d.n_features, d.n_classes,
+               ev.flows, coalesce(ev.evaluations, 0) AS evaluations
+        FROM tasks t
+        LEFT JOIN datasets d USING (dataset_id)
+        LEFT JOIN ev USING (task_id)
+        WHERE $flows IS NULL OR ev.task_id IS NOT NULL
+        ORDER BY t.openml_task_id NULLS LAST, t.task_id
+        """,
+        {"flows": flow_ids},
+    ).df()
+
+
+def _empty_tasks(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    return list_tasks(con).iloc[0:0]
+
+
+def find_task(con: duckdb.DuckDBPyConnection, ref: str) -> str | None:
+    """Return the task key for ``ref`` (a task key or an OpenML task id), or None."""
+    row = con.execute(
+        "SELECT task_id FROM tasks WHERE task_id = $ref OR CAST(openml_task_id AS VARCHAR) = $ref "
+        "ORDER BY task_id LIMIT 1",
+        {"ref": ref.strip()},
+    ).fetchone()
+    return str(row[0]) if row else None
+
+
+def get_task(con: duckdb.DuckDBPyConnection, ref: str, *, top: int = 5) -> dict[str, Any] | None:
+    """Return one task with its dataset, evaluation summary and best configurations.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        An open connection.
+    ref : str
+        A task key (``openml:31``) or an OpenML task id (``31``).
+    top : int
+        How many best configurations to return per flow and metric.
+
+    Returns
+    -------
+    dict or None
+        ``task``, ``dataset`` (or None), ``evaluations`` (one entry per flow
+        and metric with count, best, median and worst in the metric's
+        direction), ``best`` (the top configurations) and ``meta_features``
+        (count per source); None when no task matches.
+    """
+    task_id = find_task(con, ref)
+    if task_id is None:
+        return None
+    task = _records(con.execute("SELECT * FROM tasks WHERE task_id = ?", [task_id]))[0]
+    datasets = _records(
+        con.execute("SELECT * FROM datasets WHERE dataset_id = ?", [task["dataset_id"]])
+    )
+    summary = _records(
+        con.execute(
+            """
+            SELECT c.flow_id, e.metric, m.direction, count(*) AS evaluations,
+                   CASE WHEN m.direction = 'min' THEN min(e.value) ELSE max(e.value) END AS best,
+                   median(e.value) AS median,
+                   CASE WHEN m.direction = 'min' THEN max(e.value) ELSE min(e.value) END AS worst
+            FROM evaluations e JOIN configs c USING (config_id) LEFT JOIN metrics m USING (metric)
+            WHERE e.task_id = ?
+            GROUP BY ALL ORDER BY c.flow_id, e.metric
+            """,
+            [task_id],
+        )
+    )
+    best = _records(
+        con.execute(
+            """
+            SELECT flow_id, metric, value, params FROM (
+                SELECT c.flow_id, e.metric, e.value, c.params,
+                       row_number() OVER (
+                           PARTITION BY c.flow_id, e.metric
+                           ORDER BY CASE WHEN m.direction = 'min' THEN e.value ELSE -e.value END
+                       ) AS r
+                FROM evaluations e JOIN configs c USING (config_id)
+                LEFT JOIN metrics m USING (metric)
+                WHERE e.task_id = ? AND e.value IS NOT NULL
+            ) WHERE r <= ? ORDER BY flow_id, metric, r
+            """,
+            [task_id, top],
+        )
+    )
+    meta = _records(
+        con.execute(
+            "SELECT computed_by, count(*) AS values FROM meta_features WHERE dataset_id = ? "
+            "GROUP BY ALL ORDER BY computed_by",
+            [task["dataset_id"]],
+        )
+    )
+    return {
+        "task": _jsonable(task),
+        "dataset": _jsonable(datasets[0]) if datasets else None,
+        "evaluations": summary,
+        "best": best,
+        "meta_features": meta,
+    }
+
+
+def get_meta_features(
+    con: duckdb.DuckDBPyConnection, dataset_id: str, computed_by: str | None = None
+) -> pd.DataFrame:
+    """Return a dataset's stored meta-features (name, value, family, computed_by, ...)."""
+    return con.execute(
+        """
+        SELECT name, value, family, computed_by, version, seconds, reason
+        FROM meta_features
+        WHERE dataset_id = $d AND ($by IS NULL OR computed_by = $by)
+        ORDER BY name, computed_by
+        """,
+        {"d": dataset_id, "by": computed_by},
+    ).df()
+
+
+def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: (str(v) if hasattr(v, "isoformat") else v) for k, v in row.items()}

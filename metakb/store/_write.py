@@ -1,0 +1,172 @@
+"""Bulk, idempotent writes: every table has a natural key, every write is an upsert.
+
+Rows arrive as pandas DataFrames (or Arrow tables) and reach DuckDB through a
+registered view, so an import of 100,000 evaluations is one ``INSERT ...
+SELECT``, not 100,000 statements. Nothing already stored is overwritten:
+conflicting rows are skipped, except that empty columns of an existing row may
+be filled in (a dataset first seen without its OpenML id gets it later).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from metakb.store._schema import TABLES
+
+# Natural key of every table that takes upserts, and the columns an upsert may
+# fill in when the stored row has them empty.
+_KEYS: dict[str, tuple[str, ...]] = {
+    "datasets": ("dataset_id",),
+    "tasks": ("task_id",),
+    "flows": ("flow_id",),
+    "configs": ("config_id",),
+    "evaluations": ("task_id", "config_id", "metric", "fidelity", "source", "provenance"),
+    "meta_features": ("dataset_id", "name", "computed_by"),
+}
+_FILLABLE: dict[str, tuple[str, ...]] = {
+    "datasets": (
+        "openml_dataset_id",
+        "name",
+        "task_type",
+        "n_rows",
+        "n_features",
+        "n_classes",
+        "target",
+        "file_path",
+        "content_hash",
+    ),
+    "tasks": ("openml_task_id", "dataset_id", "name", "task_type", "target",
+              "estimation_procedure", "metric"),
+    "flows": ("openml_flow_id", "parameters"),
+    "configs": ("name",),
+}
+_view_names = (f"_metakb_rows_{i}" for i in itertools.count())
+
+
+def upsert(con: duckdb.DuckDBPyConnection, table: str, rows: pd.DataFrame | Any) -> int:
+    """Insert ``rows`` into ``table``, skipping rows whose natural key is already stored.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        A write connection (the caller owns the transaction).
+    table : str
+        One of the knowledge base's tables with a natural key.
+    rows : pandas.DataFrame or pyarrow.Table
+        Columns named as the table's; missing columns take their defaults.
+
+    Returns
+    -------
+    int
+        How many new rows were added.
+    """
+    if table not in _KEYS or table not in TABLES:
+        raise ValueError(f"no upsert for table {table!r}")
+    columns = [str(c) for c in rows.columns]
+    known = _table_columns(con, table)
+    unknown = sorted(set(columns) - known)
+    if unknown:
+        raise ValueError(f"{table} has no column(s) {unknown}")
+    keys = _KEYS[table]
+    missing_keys = [k for k in keys if k not in columns and k != "fidelity"]
+    if missing_keys:
+        raise ValueError(f"rows for {table} lack key column(s) {missing_keys}")
+    if len(rows) == 0:
+        return 0
+    view = next(_view_names)
+    con.register(view, rows)
+    try:
+        before = _count(con, table)
+        cols = ", ".join(columns)
+        on = ", ".join(k for k in keys if k in columns)
+        fill = [c for c in _FILLABLE.get(table, ()) if c in columns]
+        if fill:
+            # DO UPDATE refuses two rows with the same key in one statement.
+            select = f"SELECT DISTINCT ON ({on}) {cols} FROM {view}"
+            sets = ", ".join(f"{c} = COALESCE({table}.{c}, excluded.{c})" for c in fill)
+            action = f"DO UPDATE SET {sets}"
+        else:
+            select = f"SELECT {cols} FROM {view}"
+            action = "DO NOTHING"
+        con.execute(f"INSERT INTO {table} ({cols}) {select} ON CONFLICT ({', '.join(keys)}) {action}")
+        return _count(con, table) - before
+    finally:
+        con.unregister(view)
+
+
+def _table_columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
+    rows = con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table]
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
+def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    row = con.execute(f"SELECT count(*) FROM {table}").fetchone()
+    return int(row[0]) if row else 0
+
+
+def record_ingest_run(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    *,
+    source: str,
+    status: str,
+    selection: dict[str, Any] | None = None,
+    cursor: str | None = None,
+    rows_added: int = 0,
+    message: str | None = None,
+) -> None:
+    """Create or update the checkpoint row of an ingest run.
+
+    ``rows_added`` accumulates over updates, so a resumed run reports its total.
+    """
+    con.execute(
+        """
+        INSERT INTO ingest_runs (run_id, source, selection, status, cursor, rows_added, message)
+        VALUES (?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT (run_id) DO UPDATE SET
+            status = excluded.status,
+            cursor = COALESCE(excluded.cursor, ingest_runs.cursor),
+            rows_added = ingest_runs.rows_added + excluded.rows_added,
+            message = excluded.message,
+            updated_at = current_timestamp
+        """,
+        [
+            run_id,
+            source,
+            json.dumps(selection, sort_keys=True) if selection is not None else None,
+            status,
+            cursor,
+            rows_added,
+            message,
+        ],
+    )
+
+
+def get_ingest_run(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, Any] | None:
+    """Return an ingest run's checkpoint row as a dict, or None if it never ran."""
+    cur = con.execute("SELECT * FROM ingest_runs WHERE run_id = ?", [run_id])
+    row = cur.fetchone()
+    if row is None:
+        return None
+    names: Sequence[str] = [d[0] for d in cur.description]
+    return dict(zip(names, row, strict=True))
+
+
+def read_table_file(path: str) -> pd.DataFrame:
+    """Read a CSV (optionally gzip'd) with DuckDB's bulk reader into a DataFrame.
+
+    Raises
+    ------
+    duckdb.Error
+        When the file cannot be parsed; callers turn it into a one-line message.
+    """
+    with duckdb.connect() as con:
+        return con.execute("SELECT * FROM read_csv(?, header = true)", [path]).df()
