@@ -25,3 +25,7 @@ class SchemaVersionError(StoreError):
 
 class DataSourceError(MetakbError):
     """A data folder or source file is missing, unreadable or malformed."""
+
+
+class DatasetError(MetakbError):
+    """A user's table cannot be loaded as asked (missing, empty, malformed, bad target)."""

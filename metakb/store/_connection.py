@@ -104,7 +104,9 @@ class Store:
             except duckdb.IOException as exc:
                 message = str(exc)
                 if "lock" not in message.lower():
-                    raise StoreError(f"cannot open knowledge base {self.path}: {_first_line(exc)}") from exc
+                    raise StoreError(
+                        f"cannot open knowledge base {self.path}: {_first_line(exc)}"
+                    ) from exc
                 if time.monotonic() + delay > deadline:
                     pid = _PID.search(message)
                     holder = f" (PID {pid.group(1)})" if pid else ""
@@ -115,7 +117,9 @@ class Store:
                 time.sleep(delay)
                 delay = min(delay * 2, 1.0)
             except duckdb.Error as exc:
-                raise StoreError(f"cannot open knowledge base {self.path}: {_first_line(exc)}") from exc
+                raise StoreError(
+                    f"cannot open knowledge base {self.path}: {_first_line(exc)}"
+                ) from exc
 
 
 def _first_line(exc: BaseException) -> str:

@@ -60,9 +60,7 @@ def get_stats(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
             "ORDER BY updated_at DESC LIMIT 1"
         )
     )
-    stats["last_ingest"] = (
-        {**last[0], "updated_at": str(last[0]["updated_at"])} if last else None
-    )
+    stats["last_ingest"] = {**last[0], "updated_at": str(last[0]["updated_at"])} if last else None
     return stats
 
 

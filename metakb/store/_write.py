@@ -41,8 +41,15 @@ _FILLABLE: dict[str, tuple[str, ...]] = {
         "file_path",
         "content_hash",
     ),
-    "tasks": ("openml_task_id", "dataset_id", "name", "task_type", "target",
-              "estimation_procedure", "metric"),
+    "tasks": (
+        "openml_task_id",
+        "dataset_id",
+        "name",
+        "task_type",
+        "target",
+        "estimation_procedure",
+        "metric",
+    ),
     "flows": ("openml_flow_id", "parameters"),
     "configs": ("name",),
 }
@@ -94,7 +101,9 @@ def upsert(con: duckdb.DuckDBPyConnection, table: str, rows: pd.DataFrame | Any)
         else:
             select = f"SELECT {cols} FROM {view}"
             action = "DO NOTHING"
-        con.execute(f"INSERT INTO {table} ({cols}) {select} ON CONFLICT ({', '.join(keys)}) {action}")
+        con.execute(
+            f"INSERT INTO {table} ({cols}) {select} ON CONFLICT ({', '.join(keys)}) {action}"
+        )
         return _count(con, table) - before
     finally:
         con.unregister(view)
