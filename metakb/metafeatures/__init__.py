@@ -16,11 +16,23 @@ from metakb.metafeatures._extract import (
     MetaFeatureResult,
     extract,
 )
+from metakb.metafeatures._featurize import (
+    COMPUTED_BY,
+    FeaturizeSummary,
+    featurize_all,
+    featurize_file,
+    result_rows,
+)
 
 __all__ = [
+    "COMPUTED_BY",
     "DEFAULT_BUDGET_S",
     "FAMILIES",
     "METAFEATURES_VERSION",
+    "FeaturizeSummary",
     "MetaFeatureResult",
     "extract",
+    "featurize_all",
+    "featurize_file",
+    "result_rows",
 ]
