@@ -50,3 +50,32 @@ def test_canonicalization_is_idempotent_and_order_free(params: dict) -> None:
     assert canonical_json(reparsed) == text
     assert canonical_json(dict(reversed(list(params.items())))) == text
     assert config_id("f", params) == config_id("f", reparsed)
+
+
+@given(
+    st.lists(
+        st.fixed_dictionaries({"a": scalars, "b__c": scalars, "Z": scalars, "f": st.floats()}),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_bulk_path_matches_row_by_row(rows: list[dict]) -> None:
+    import pandas as pd
+
+    from metakb.configs import config_ids_and_json
+
+    frame = pd.DataFrame(rows)
+    ids, texts = config_ids_and_json("f", frame)
+    for row, cid, text in zip(frame.to_dict(orient="records"), ids, texts, strict=True):
+        assert text == canonical_json(row)
+        assert cid == config_id("f", row)
+
+
+def test_bulk_path_keeps_true_and_one_apart() -> None:
+    import pandas as pd
+
+    from metakb.configs import config_ids_and_json
+
+    frame = pd.DataFrame({"x": pd.Series([True, 1, 1.0, "1"], dtype=object)})
+    _, texts = config_ids_and_json("f", frame)
+    assert texts == ['{"x":true}', '{"x":1}', '{"x":1}', '{"x":1}']
