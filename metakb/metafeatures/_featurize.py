@@ -22,7 +22,7 @@ from typing import Any
 import pandas as pd
 
 from metakb.datasets import Table, load_table
-from metakb.errors import MetakbError
+from metakb.errors import DatasetError, MetakbError
 from metakb.metafeatures._extract import (
     DEFAULT_BUDGET_S,
     FAMILIES,
@@ -35,6 +35,9 @@ from metakb.store import Store, list_dataset_files, list_featurized, transaction
 log = logging.getLogger(__name__)
 
 COMPUTED_BY = "metakb"
+# Results are written in batches of this many datasets, or after this many seconds.
+FLUSH_DATASETS = 32
+FLUSH_SECONDS = 10.0
 Progress = Callable[[str, int, int], None]
 
 
@@ -121,6 +124,17 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def _load_kb_table(job: dict[str, Any]) -> Table:
+    target, task_type = _text(job.get("target")), _text(job.get("task_type"))
+    try:
+        return load_table(job["file_path"], target, task_type=task_type, duplicate_columns="rename")
+    except DatasetError as exc:
+        if target is None or "no target column" not in str(exc):
+            raise
+    # The stored target is OpenML's name for it; a PMLB file calls it ``target``.
+    return load_table(job["file_path"], None, task_type=task_type, duplicate_columns="rename")
+
+
 def _featurize_job(
     job: dict[str, Any], families: list[str], budget_s: float, seed: int
 ) -> tuple[str, pd.DataFrame | None, str | None]:
@@ -130,14 +144,15 @@ def _featurize_job(
 
         # Parallelism is over datasets; nested BLAS threads would only contend.
         with threadpool_limits(1):
-            _, result = featurize_file(
-                job["file_path"],
-                _text(job.get("target")),
-                task_type=_text(job.get("task_type")),
+            table = _load_kb_table(job)
+            result = extract(
+                table.X,
+                table.y,
+                kinds=table.kinds,
+                task_type=table.task_type,
                 families=families,
                 budget_s=budget_s,
                 seed=seed,
-                duplicate_columns="rename",
             )
     except (MetakbError, ValueError, OSError) as exc:
         return job["dataset_id"], None, str(exc).splitlines()[0] if str(exc) else repr(exc)
@@ -197,15 +212,28 @@ def featurize_all(
     report = progress or (lambda description, done, total: None)
     report("featurizing", 0, total)
 
+    pending: list[pd.DataFrame] = []
+    last_flush = time.perf_counter()
+
+    def flush() -> None:
+        nonlocal added, last_flush
+        if pending:
+            # One short write transaction per batch: opening the file costs ~0.1 s.
+            with store.write() as con, transaction(con):
+                added += upsert(con, "meta_features", pd.concat(pending, ignore_index=True))
+            pending.clear()
+        last_flush = time.perf_counter()
+
     def store_one(dataset_id: str, rows: pd.DataFrame | None, error: str | None) -> None:
-        nonlocal added, missing
+        nonlocal missing
         if rows is None:
             failed[dataset_id] = error or "failed"
             log.warning("%s: %s", dataset_id, error)
             return
         missing += int(rows["value"].isna().sum())
-        with store.write() as con, transaction(con):
-            added += upsert(con, "meta_features", rows)
+        pending.append(rows)
+        if len(pending) >= FLUSH_DATASETS or time.perf_counter() - last_flush > FLUSH_SECONDS:
+            flush()
 
     if n_jobs == 1 or total <= 1:
         for count, (job, todo) in enumerate(jobs, start=1):
@@ -217,6 +245,7 @@ def featurize_all(
             for count, future in enumerate(as_completed(futures), start=1):
                 store_one(*future.result())
                 report("featurizing", count, total)
+    flush()
     return FeaturizeSummary(
         datasets=len(files),
         already_done=len(files) - total,
