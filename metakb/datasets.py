@@ -8,7 +8,8 @@ one-line message.
 Column kinds
 ------------
 A column is ``"categorical"`` when the file says so: a string, boolean or
-pandas ``category`` column, or an ARFF nominal attribute. A numeric column is
+pandas ``category`` column, or an ARFF nominal attribute (ARFF declares every
+type, so nothing is inferred for ARFF files). Otherwise a numeric column is
 also ``"categorical"`` when all its values are integers and it has at most
 :data:`MAX_INTEGER_CATEGORIES` (10) distinct values: PMLB, like many exported
 tables, integer-encodes categorical features, and 10 keeps small ordinal codes
@@ -216,7 +217,16 @@ def load_table(
         frame = frame.loc[~missing].reset_index(drop=True)
     X = frame.drop(columns=[target])
     y = frame[target]
-    kinds = infer_kinds(frame, nominal=nominal)
+    if fmt == "arff":
+        # ARFF declares every attribute's type: nothing to infer.
+        kinds = {
+            c: "categorical"
+            if c in nominal or not pd.api.types.is_numeric_dtype(frame[c])
+            else "numeric"
+            for c in frame.columns
+        }
+    else:
+        kinds = infer_kinds(frame, nominal=nominal)
     if task_type is None:
         task_type = infer_task_type(y, kinds[target])
     if task_type == "classification":
@@ -264,6 +274,8 @@ def _is_categorical(column: pd.Series) -> bool:
     if not pd.api.types.is_numeric_dtype(column):
         return True
     values = column.to_numpy(dtype=float, na_value=np.nan)
+    if np.isinf(values).any():  # infinities only make sense on a numeric scale
+        return False
     values = values[np.isfinite(values)]
     if values.size == 0:
         return False

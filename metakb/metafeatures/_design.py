@@ -87,6 +87,9 @@ def build_design(data: Prepared, *, categorical_weight: float = 1.0) -> Design:
         [np.arange(p_num), p_num + np.repeat(np.arange(codes.shape[1]), levels)]
     ).astype(np.int64)
     if width == 0:
+        if p_num == 0:
+            # No usable feature: one constant column lets every learner fit the class prior.
+            return Design(np.zeros((n, 1)), np.zeros(1, dtype=np.int64), 1)
         return Design(np.ascontiguousarray(num), source, p_num)
     start = np.concatenate([[0], np.cumsum(levels)[:-1]])
     valid = codes >= 0

@@ -386,8 +386,10 @@ def _cross_validate(
             fold_proba = model.predict_proba((data.num[test], data.cat[test]))
         else:
             model = make()
-            if learner == "metakb.landmark.LDA" and np.unique(data.y[train]).size < 2:
-                raise _UnsuitableError("a training fold has one class")
+            if learner == "metakb.landmark.LDA":
+                present = np.unique(data.y[train]).size
+                if present < 2 or train.sum() <= present:
+                    raise _UnsuitableError("a training fold has too few rows or classes for LDA")
             model.fit(matrix[np.flatnonzero(train)], data.y[train])
             fold_proba = model.predict_proba(matrix[np.flatnonzero(test)])
         proba[np.ix_(np.flatnonzero(test), np.asarray(model.classes_, dtype=np.int64))] = fold_proba
