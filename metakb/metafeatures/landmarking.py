@@ -30,7 +30,15 @@ REPTreeDepthD       REPTree -L D (reduced-error     DecisionTreeClassifier(max_d
                                                     bottom-up on the other 1/3
 ==================  ==============================  ==========================================
 
-metakb adds ``metakb.landmark.LDA`` (LinearDiscriminantAnalysis, lsqr solver) and
+OpenML's stored values are not consistent here: for about 60 % of the
+OpenML100 tasks ``REPTreeDepth1-3`` (and ``RandomTreeDepth1-3``) are equal to
+each other, i.e. the depth option did not take effect and the stored values
+are those of unlimited-depth trees; the other tasks have depth-limited values.
+metakb computes the documented (depth-limited) definition under OpenML's names
+and the unlimited trees as ``metakb.landmark.REPTree`` and
+``metakb.landmark.RandomTree``.
+
+metakb also adds ``metakb.landmark.LDA`` (LinearDiscriminantAnalysis, lsqr solver) and
 ``metakb.landmark.DecisionTree`` (an unpruned entropy tree, min_samples_leaf=2).
 OpenML's J48 and CfsSubsetEval_* landmarkers are not computed.
 
@@ -164,7 +172,7 @@ class REPTree:
     pruning rows.
     """
 
-    def __init__(self, max_depth: int, seed: int) -> None:
+    def __init__(self, max_depth: int | None, seed: int) -> None:
         self.max_depth = max_depth
         self.seed = seed
 
@@ -186,27 +194,25 @@ class REPTree:
     def _prune(self, X: Any, y: np.ndarray) -> None:
         t = self.tree_.tree_
         left, right = t.children_left, t.children_right
-        paths = self.tree_.decision_path(X).tocsc()
-        index = np.searchsorted(self.classes_, y)
         known = np.isin(y, self.classes_)
+        onehot = np.zeros((y.size, self.classes_.size))
+        onehot[np.flatnonzero(known), np.searchsorted(self.classes_, y[known])] = 1.0
+        # Pruning rows of each class reaching each node, and the errors each node
+        # would make predicting its own (growing-set) majority class.
+        reach = self.tree_.decision_path(X).T @ onehot
         majority = t.value[:, 0, :].argmax(axis=1)
-        # Errors on the pruning rows if each node predicted its own majority class.
-        as_leaf = np.zeros(t.node_count)
-        for node in range(t.node_count):
-            rows = paths.indices[paths.indptr[node] : paths.indptr[node + 1]]
-            hit = known[rows] & (index[rows] == majority[node])
-            as_leaf[node] = rows.size - hit.sum()
-
-        def subtree_errors(node: int) -> float:
+        as_leaf = reach.sum(axis=1) - reach[np.arange(t.node_count), majority]
+        below = as_leaf.astype(float).copy()
+        # Children are numbered after their parent: a reverse sweep is bottom-up.
+        for node in range(t.node_count - 1, -1, -1):
             if left[node] < 0:
-                return float(as_leaf[node])
-            below = subtree_errors(left[node]) + subtree_errors(right[node])
-            if as_leaf[node] <= below:
+                continue
+            subtree = below[left[node]] + below[right[node]]
+            if as_leaf[node] <= subtree:
                 self.pruned_[node] = True
-                return float(as_leaf[node])
-            return below
-
-        subtree_errors(0)
+                below[node] = as_leaf[node]
+            else:
+                below[node] = subtree
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities of the (pruned) leaf each row reaches."""
@@ -235,6 +241,12 @@ def _learners(p_original: int, seed: int) -> dict[str, Callable[[], Any]]:
         )
     for depth in (1, 2, 3):
         learners[f"REPTreeDepth{depth}"] = lambda d=depth: REPTree(d, seed)  # type: ignore[misc]
+    # Unlimited depth: what OpenML stored under all three REPTreeDepthD/RandomTreeDepthD
+    # names for most older tasks (see the module docstring).
+    learners["metakb.landmark.RandomTree"] = lambda: _tree(
+        seed, max_features=min(k_random, p_original) or None
+    )
+    learners["metakb.landmark.REPTree"] = lambda: REPTree(None, seed)
     # lsqr (least squares on the pooled covariance): about twice as fast as the SVD
     # solver and indifferent to the collinear one-hot columns.
     learners["metakb.landmark.LDA"] = lambda: LinearDiscriminantAnalysis(solver="lsqr")

@@ -12,6 +12,11 @@ consecutive rows with different classes; for a numeric target the sum of
 consecutive differences ``y[i-1] - y[i]`` replaces ``changes``. Rows whose
 target is missing were dropped before, so NumberOfInstances may be lower than
 OpenML's.
+
+MinorityClassPercentage is a *fraction* (0-1): OpenML's current code computes
+a percentage, but every value stored for the 100 OpenML100 tasks in the
+knowledge base is a fraction, and local values must sit in the same space.
+MajorityClassPercentage is a percentage (89 of those 100 stored values are).
 """
 
 from __future__ import annotations
@@ -113,7 +118,8 @@ def compute(data: Prepared, sink: Sink) -> None:
     put("MajorityClassSize", major)
     put("MinorityClassSize", minor)
     put("MajorityClassPercentage", 100.0 * major / n)
-    put("MinorityClassPercentage", 100.0 * minor / n)
+    # A fraction, not a percentage: every value OpenML stored for the OpenML100 tasks is.
+    put("MinorityClassPercentage", minor / n)
     put("DefaultAccuracy", major / n)
     put("metakb.simple.ClassImbalanceRatio", major / minor)
 

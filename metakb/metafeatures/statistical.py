@@ -15,6 +15,10 @@ Definitions follow OpenML's ``Statistical``, ``Cardinality`` and
   target included; ``CardinalityAtK`` is the product of the K largest
   cardinalities (each at least 1).
 - ``*NominalAttDistinctValues``: over categorical attributes, class included.
+- Sentinels as OpenML stored them for the OpenML100 tasks (so local values sit
+  in the same space): every ``*OfNumericAtts`` is 0 when there is no numeric
+  attribute, every ``*NominalAttDistinctValues`` is -1 when no feature (the
+  target aside) is categorical.
 - ``metakb.stat.*`` extras: mean/max absolute Pearson correlation between
   numeric features and the fraction of principal components needed for 95 %
   of the variance (on at most :data:`MAX_ROWS_CORRELATION` rows).
@@ -109,10 +113,14 @@ def compute(data: Prepared, sink: Sink) -> None:
     num = data.num
     if not data.classification:
         num = np.column_stack([num, data.y.astype(float)])
-    moments = column_moments(num)
-    for moment in _MOMENTS:
-        reason = "no numeric attributes" if num.shape[1] == 0 else f"{moment} undefined"
-        summary(sink, moment, "OfNumericAtts", moments[moment], reason)
+    if num.shape[1] == 0:
+        # OpenML stored 0 for all of these when there is no numeric attribute.
+        for name in names(data.task_type)[: len(_MOMENTS) * len(_STATS)]:
+            sink.put(name, 0.0)
+    else:
+        moments = column_moments(num)
+        for moment in _MOMENTS:
+            summary(sink, moment, "OfNumericAtts", moments[moment], f"{moment} undefined")
 
     num_card = distinct_counts(num).astype(float)
     nom_card = data.cat_levels.astype(float)
@@ -128,7 +136,11 @@ def compute(data: Prepared, sink: Sink) -> None:
             sink.put(f"CardinalityAt{word}", float(np.prod(head)))
         else:
             sink.put(f"CardinalityAt{word}", None, f"fewer than {k} attributes")
-    if nom_card.size:
+    if data.cat.shape[1] == 0:
+        # OpenML stored -1 when no feature (the target aside) is nominal.
+        for name in _DISTINCT:
+            sink.put(name, -1.0)
+    elif nom_card.size:
         sink.put("MaxNominalAttDistinctValues", nom_card.max())
         sink.put("MinNominalAttDistinctValues", nom_card.min())
         sink.put("MeanNominalAttDistinctValues", nom_card.mean())

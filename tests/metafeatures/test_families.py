@@ -40,6 +40,7 @@ def test_simple_counts_follow_openml() -> None:
     assert v["Dimensionality"] == 1.0
     assert v["MajorityClassSize"] == 2 and v["MinorityClassSize"] == 2
     assert v["MajorityClassPercentage"] == 50.0
+    assert v["MinorityClassPercentage"] == 0.5  # a fraction, as OpenML stored it
     assert v["DefaultAccuracy"] == 0.5
     # Classes 0,0,1,1: one change in three transitions.
     assert v["AutoCorrelation"] == pytest.approx(2 / 3)
@@ -83,6 +84,13 @@ def test_entropies_handle_missing_codes() -> None:
     assert gain[0] == pytest.approx(h[0])  # the attribute determines the class where observed
 
 
+def test_no_numeric_attribute_gives_openml_zeros() -> None:
+    X = pd.DataFrame({"c": ["a", "b", "a", "b"]})
+    v = extract(X, pd.Series([0, 1, 0, 1]), families=["statistical"]).values
+    assert v["MeanSkewnessOfNumericAtts"] == 0.0 and v["MaxMeansOfNumericAtts"] == 0.0
+    assert v["MaxNominalAttDistinctValues"] == 2
+
+
 def test_moments_match_bias_corrected_pandas() -> None:
     values = np.array([[1.0, 5.0], [2.0, 5.0], [3.0, 5.0], [10.0, 5.0], [np.nan, 5.0]])
     m = column_moments(values)
@@ -101,7 +109,8 @@ def test_statistical_family_on_known_column() -> None:
     v = extract(X, pd.Series(["a", "b", "a", "b"]), families=["statistical"]).values
     assert v["MeanSkewnessOfNumericAtts"] == pytest.approx(pd.Series([1.5, 2, 3, 10.0]).skew())
     assert v["MaxMeansOfNumericAtts"] == 4.125
-    assert v["MaxNominalAttDistinctValues"] == 2  # the class
+    # OpenML's stored sentinel: no categorical feature besides the target.
+    assert v["MaxNominalAttDistinctValues"] == -1
     assert v["CardinalityAtTwo"] == 8  # 4 distinct numeric values x 2 classes
 
 
