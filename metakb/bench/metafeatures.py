@@ -144,6 +144,8 @@ def _pymfe_seconds(path: str, task_type: str, families: Sequence[str]) -> dict[s
 
 def pymfe_subset(manifest: pd.DataFrame, n: int, max_rows: int) -> pd.DataFrame:
     """Every k-th dataset (by name) with at most ``max_rows`` rows: a deterministic subset."""
+    if n <= 0:
+        return manifest.iloc[0:0]
     small = manifest[manifest["n_rows"] <= max_rows].sort_values("name")
     step = max(1, len(small) // n)
     return small.iloc[::step].head(n)
@@ -197,7 +199,7 @@ def measure_speed(
         theirs = _pymfe_seconds(path, task, list(FAMILIES))
         side.append({"dataset": name, "metakb": ours, "pymfe": theirs})
         say(f"  {name}: metakb {sum(ours.values()):.2f} s, pymfe {sum(theirs.values()):.2f} s")
-    speed["pymfe"] = _side_by_side(side)
+    speed["pymfe"] = _side_by_side(side) if side else None
     return speed, results
 
 
@@ -275,6 +277,13 @@ def _as_stored(quality: str, ours: dict[str, float], ref: pd.Series) -> float | 
     if math.isclose(float(d1), float(d3)):
         return ours.get(f"metakb.landmark.{learner}{measure}")
     return ours.get(quality)
+
+
+def _spearman(a: np.ndarray, b: np.ndarray) -> float:
+    """Spearman's rho, NaN when undefined (fewer than 3 pairs or a constant side)."""
+    if a.size < 3 or np.ptp(a) == 0 or np.ptp(b) == 0:
+        return math.nan
+    return float(spearmanr(a, b).statistic)
 
 
 def quality_kind(name: str) -> str:
@@ -357,12 +366,14 @@ def parity_report(
                 if not m
             ]
         elif kind == "landmarker":
-            rho = spearmanr(mine, theirs).statistic if len(items) > 2 else math.nan
+            rho = _spearman(mine, theirs)
             entry["spearman"] = None if math.isnan(rho) else float(rho)
             entry["median_abs_diff"] = float(np.median(np.abs(mine - theirs)))
             matched = [i for i in stored_pairs.get(quality, []) if not math.isnan(i[2])]
             if matched and len(matched) > 2:
-                rho = spearmanr([i[1] for i in matched], [i[2] for i in matched]).statistic
+                rho = _spearman(
+                    np.array([i[1] for i in matched]), np.array([i[2] for i in matched])
+                )
                 entry["spearman_as_stored"] = None if math.isnan(rho) else float(rho)
         else:
             rel = np.abs(mine - theirs) / np.maximum(np.abs(theirs), 1e-9)
