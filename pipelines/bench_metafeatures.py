@@ -3,7 +3,7 @@
 Writes docs/benchmarks/metafeatures_{speed,parity}.{json,md} and metafeatures_speed.png.
 
 Usage: METAKB_DATA=../shared/data python pipelines/bench_metafeatures.py [--jobs 2]
-       [--pymfe-datasets 30]   (needs the `bench` extra: pip install -e ".[bench]")
+       [--pymfe-datasets 30] [--pymfe-timeout 30]   (needs the `bench` extra: pip install -e ".[bench]")
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ def main() -> int:
     parser.add_argument("data_dir", nargs="?", default=os.environ.get("METAKB_DATA"))
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--pymfe-datasets", type=int, default=30)
+    parser.add_argument("--pymfe-timeout", type=float, default=30.0)
     args = parser.parse_args()
     if not args.data_dir:
         print("error: pass the data folder or set METAKB_DATA", file=sys.stderr)
@@ -38,6 +39,7 @@ def main() -> int:
         args.data_dir,
         n_jobs=args.jobs,
         pymfe_datasets=args.pymfe_datasets,
+        pymfe_timeout_s=args.pymfe_timeout,
         progress=lambda message: print(message, file=sys.stderr),
     )
     parity = parity_report(args.data_dir, results)

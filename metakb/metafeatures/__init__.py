@@ -19,6 +19,7 @@ from metakb.metafeatures._extract import (
 from metakb.metafeatures._featurize import (
     COMPUTED_BY,
     FeaturizeSummary,
+    extract_table,
     featurize_all,
     featurize_file,
     result_rows,
@@ -32,6 +33,7 @@ __all__ = [
     "FeaturizeSummary",
     "MetaFeatureResult",
     "extract",
+    "extract_table",
     "featurize_all",
     "featurize_file",
     "result_rows",

@@ -88,7 +88,18 @@ def featurize_file(
     :func:`metakb.metafeatures.extract`.
     """
     table = load_table(path, target, task_type=task_type, duplicate_columns=duplicate_columns)
-    result = extract(
+    return table, extract_table(table, families=families, budget_s=budget_s, seed=seed)
+
+
+def extract_table(
+    table: Table,
+    *,
+    families: Sequence[str] | None = None,
+    budget_s: float = DEFAULT_BUDGET_S,
+    seed: int = 0,
+) -> MetaFeatureResult:
+    """Run :func:`metakb.metafeatures.extract` on a loaded table with its kinds and task type."""
+    return extract(
         table.X,
         table.y,
         kinds=table.kinds,
@@ -97,7 +108,6 @@ def featurize_file(
         budget_s=budget_s,
         seed=seed,
     )
-    return table, result
 
 
 def result_rows(dataset_id: str, result: MetaFeatureResult) -> pd.DataFrame:
@@ -144,15 +154,8 @@ def _featurize_job(
 
         # Parallelism is over datasets; nested BLAS threads would only contend.
         with threadpool_limits(1):
-            table = _load_kb_table(job)
-            result = extract(
-                table.X,
-                table.y,
-                kinds=table.kinds,
-                task_type=table.task_type,
-                families=families,
-                budget_s=budget_s,
-                seed=seed,
+            result = extract_table(
+                _load_kb_table(job), families=families, budget_s=budget_s, seed=seed
             )
     except (MetakbError, ValueError, OSError) as exc:
         return job["dataset_id"], None, str(exc).splitlines()[0] if str(exc) else repr(exc)
