@@ -3,7 +3,8 @@
 Writes docs/benchmarks/metafeatures_{speed,parity}.{json,md} and metafeatures_speed.png.
 
 Usage: METAKB_DATA=../shared/data python pipelines/bench_metafeatures.py [--jobs 2]
-       [--pymfe-datasets 30] [--pymfe-timeout 30]   (needs the `bench` extra: pip install -e ".[bench]")
+       [--pymfe-datasets 30] [--pymfe-timeout 30]
+Needs the `bench` extra (pip install -e ".[bench]").
 """
 
 from __future__ import annotations
