@@ -19,7 +19,7 @@ from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 from metakb.metafeatures._base import Family, Prepared, Sink, subsample_rows, take_rows
 from metakb.metafeatures._design import build_design
 
-MAX_ROWS = 10_000
+MAX_ROWS = 5_000
 _NAMES = [
     "metakb.tree.Nodes",
     "metakb.tree.Leaves",
