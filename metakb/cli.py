@@ -74,6 +74,79 @@ def progress_bar(enabled: bool = True) -> Iterator[Callable[[str, int, int], Non
         yield update
 
 
+# -- metakb ingest openml ------------------------------------------------------------------
+
+
+@ingest_app.command("openml")
+def ingest_openml_command(
+    suite: Annotated[
+        str | None, typer.Option("--suite", help="Benchmark suite id or alias (OpenML100 = 14).")
+    ] = None,
+    task: Annotated[
+        list[int] | None, typer.Option("--task", help="OpenML task id (repeatable).")
+    ] = None,
+    flow: Annotated[
+        list[int] | None, typer.Option("--flow", help="OpenML flow id (repeatable).")
+    ] = None,
+    metric: Annotated[str, typer.Option("--metric", help="OpenML evaluation measure.")] = (
+        "predictive_accuracy"
+    ),
+    max_runs: Annotated[
+        int | None,
+        typer.Option("--max-runs", min=1, help="At most N evaluations per task."),
+    ] = None,
+    server: Annotated[
+        str | None,
+        typer.Option(
+            "--server", help="OpenML API URL [default: $METAKB_OPENML_SERVER or openml.org]."
+        ),
+    ] = None,
+    with_data: Annotated[
+        bool, typer.Option("--with-data", help="Also download the dataset files into the cache.")
+    ] = False,
+    timeout: Annotated[
+        float, typer.Option("--timeout", min=0.1, help="Seconds to wait for one answer.")
+    ] = 30.0,
+    db: DbOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Pull tasks, qualities, flows and evaluated setups from OpenML (resumable)."""
+    # Imported here: openml-python is slow to import and only this command needs it.
+    from metakb.sources.openml import HttpPolicy, ingest_openml, resolve_server
+
+    if suite is None and not task and not flow:
+        raise typer.BadParameter("select at least one of --suite, --task, --flow")
+    try:
+        server = resolve_server(server)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--server") from exc
+    with progress_bar(enabled=not json_out) as progress:
+        summary = ingest_openml(
+            _store(db),
+            suite=suite,
+            tasks=task or (),
+            flows=flow or (),
+            metric=metric,
+            max_runs=max_runs,
+            server=server,
+            with_data=with_data,
+            progress=progress,
+            http=HttpPolicy(timeout_s=timeout),
+        )
+    if json_out:
+        _print_json(summary.to_dict())
+        return
+    added = ", ".join(f"{table} {n}" for table, n in summary.added().items() if n) or "nothing new"
+    out.print(f"OpenML ingest from {summary.server}: added {added}")
+    resumed = " (resumed)" if summary.resumed else ""
+    out.print(
+        f"{summary.evaluations_seen} evaluations read in {summary.pages} page(s){resumed}; "
+        f"checkpoint {summary.run_id}"
+    )
+    for reason, n in sorted(summary.skipped.items()):
+        out.print(f"skipped {n}: {reason}")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status instead of raising ``SystemExit``."""
     try:
