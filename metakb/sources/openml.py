@@ -661,8 +661,14 @@ class _FlowMapper:
         self, setup: Mapping[str, Any], published: Mapping[str, tuple[str, str]]
     ) -> dict[str, JsonScalar]:
         parsed = [(*_split_full_name(full), raw) for full, raw in setup.items()]
+        by_step_names = {self.keys.get(full): raw for full, raw in setup.items()}
         params: dict[str, JsonScalar] = {}
         for key, (fragment, name) in published.items():
+            if key in by_step_names:
+                # Newer pipelines name their steps as the published tables do (e.g. the
+                # numeric, not the nominal, imputer of a ColumnTransformer).
+                params[key] = _decode(by_step_names[key])
+                continue
             for owner, param, raw in parsed:
                 if param == name and fragment in owner:
                     params[key] = _decode(raw)
@@ -748,7 +754,8 @@ def _ids(values: Iterable[int], what: str) -> list[int]:
 class _Cursor:
     """The checkpoint: tasks whose metadata is stored, and how far each stream of runs got."""
 
-    meta_done: set[int] = field(default_factory=set)
+    # task id -> whether its dataset file was downloaded too
+    meta_done: dict[int, bool] = field(default_factory=dict)
     # stream key -> [evaluations consumed, finished because max_runs was reached]
     streams: dict[str, list[Any]] = field(default_factory=dict)
 
@@ -757,12 +764,12 @@ class _Cursor:
         if not text:
             return cls()
         data = json.loads(text)
-        return cls(set(data.get("meta_done", [])), dict(data.get("streams", {})))
+        meta = {int(tid): bool(file) for tid, file in data.get("meta_done", {}).items()}
+        return cls(meta, dict(data.get("streams", {})))
 
     def to_json(self) -> str:
-        return json.dumps(
-            {"meta_done": sorted(self.meta_done), "streams": self.streams}, sort_keys=True
-        )
+        meta = {str(tid): file for tid, file in sorted(self.meta_done.items())}
+        return json.dumps({"meta_done": meta, "streams": self.streams}, sort_keys=True)
 
 
 @dataclass
@@ -779,6 +786,7 @@ class _Ingest:
     progress: Progress
     mappers: dict[int, _FlowMapper] = field(default_factory=dict)
     unusable: dict[int, str] = field(default_factory=dict)
+    unusable_flows: set[int] = field(default_factory=set)
 
     @property
     def metric(self) -> str:
@@ -838,10 +846,10 @@ class _Ingest:
 
     def _tasks_phase(self, tids: list[int]) -> None:
         for done, tid in enumerate(tids, start=1):
-            if tid not in self.cursor.meta_done:
+            if self._needs_metadata(tid):
                 tables = self._task_tables(tid)
                 if tables:
-                    self.cursor.meta_done.add(tid)
+                    self.cursor.meta_done[tid] = self.with_data
                     self._commit(tables)
             self.progress("OpenML tasks", done, len(tids))
 
@@ -869,6 +877,13 @@ class _Ingest:
                 break
 
     # building rows
+
+    def _needs_metadata(self, tid: int) -> bool:
+        if tid in self.unusable:
+            return False
+        if tid not in self.cursor.meta_done:
+            return True
+        return self.with_data and not self.cursor.meta_done[tid]
 
     def _mapper(self, fid: int) -> _FlowMapper:
         if fid not in self.mappers:
@@ -974,11 +989,11 @@ class _Ingest:
         evaluations: list[dict[str, Any]] = []
         for record in records:
             tid, fid = int(record["task_id"]), int(record["flow_id"])
-            if tid not in self.cursor.meta_done and tid not in self.unusable:
+            if self._needs_metadata(tid):
                 # Tasks first seen in a page (flow-only selections) are stored with it.
                 task_tables = self._task_tables(tid)
                 if task_tables:
-                    self.cursor.meta_done.add(tid)
+                    self.cursor.meta_done[tid] = self.with_data
                     tables.extend(task_tables)
             if tid in self.unusable:
                 self.summary._skip(f"evaluation of a skipped task ({self.unusable[tid]})")
@@ -991,8 +1006,18 @@ class _Ingest:
             if not isinstance(setup, Mapping):
                 self.summary._skip("setup without parameter values")
                 continue
+            if fid in self.unusable_flows:
+                self.summary._skip("evaluation of an unknown flow")
+                continue
             if fid not in self.mappers:
-                flows.append(self._flow_row(self._mapper(fid)))
+                try:
+                    flows.append(self._flow_row(self._mapper(fid)))
+                except OpenMLResponseError as exc:
+                    if exc.code not in _NOT_FOUND_CODES:
+                        raise
+                    self.unusable_flows.add(fid)
+                    self.summary._skip("evaluation of an unknown flow")
+                    continue
             mapper = self.mappers[fid]
             try:
                 params = mapper.map(setup)

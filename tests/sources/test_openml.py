@@ -378,3 +378,86 @@ def _flow_dict(flow: Any) -> dict[str, Any]:
     from tests.sources.fake_openml import _flow_xml
 
     return xmltodict.parse(_flow_xml(flow, top=True))
+
+
+def test_with_data_on_rerun_downloads_what_the_first_run_did_not(
+    store: Store, fake: FakeOpenML
+) -> None:
+    ingest(store, fake, tasks=[10], flows=[6969])
+    assert rows(store, "SELECT file_path FROM datasets") == [(None,)]
+    ingest(store, fake, tasks=[10], flows=[6969], with_data=True)
+    ((path,),) = rows(store, "SELECT file_path FROM datasets")
+    assert path is not None and Path(path).is_file()
+
+
+def test_quickstart_slice(store: Store, fake: FakeOpenML) -> None:
+    from metakb.sources.openml import QUICKSTART_TASKS, ingest_openml_quickstart
+    from tests.sources.fake_openml import Evaluation, Task
+
+    first = QUICKSTART_TASKS[0]
+    fake.catalog.tasks[first] = Task(first, 61, "class")
+    fake.catalog.evaluations.append(Evaluation(4001, first, 101, 6969, 0.5))
+    summary = ingest_openml_quickstart(store, server=fake.url, http=FAST)
+    assert summary.added()["evaluations"] == 1
+    assert summary.skipped == {"unknown task": len(QUICKSTART_TASKS) - 1}
+
+
+def test_svc_setups_match_the_published_rows() -> None:
+    from tests.sources.fake_openml import Flow
+
+    numeric = Flow(
+        8780,
+        "sklearn.pipeline.Pipeline(imputer=sklearn.impute._base.SimpleImputer)",
+        {"steps": None},
+        {"imputer": Flow(8781, "sklearn.impute._base.SimpleImputer", {"strategy": None})},
+    )
+    columns = Flow(
+        8782,
+        "sklearn.compose._column_transformer.ColumnTransformer(numeric=...)",
+        {"remainder": None},
+        {"numeric": numeric},
+    )
+    svc = Flow(
+        8783,
+        "sklearn.svm.classes.SVC",
+        dict.fromkeys(["C", "coef0", "degree", "gamma", "kernel", "max_iter", "shrinking", "tol"]),
+    )
+    flow = Flow(
+        8784,
+        "sklearn.pipeline.Pipeline(columntransformer=...,svc=sklearn.svm.classes.SVC)",
+        {"memory": None},
+        {"columntransformer": columns, "svc": svc},
+    )
+    values = {
+        "columntransformer__numeric__imputer__strategy": "mean",
+        "svc__C": 10243.0,
+        "svc__coef0": 0.0,
+        "svc__degree": 3,
+        "svc__gamma": 0.00032,
+        "svc__kernel": "rbf",
+        "svc__max_iter": -1,
+        "svc__shrinking": True,
+        "svc__tol": 3.2e-05,
+        "columntransformer__remainder": "drop",
+        "memory": None,
+    }
+    setup = {
+        flow.owner_of(path)[0].full_name(flow.owner_of(path)[1]): json.dumps(value)
+        for path, value in values.items()
+    }
+    mapper = _flow_mapper(openml.flows.OpenMLFlow._from_dict(_flow_dict(flow)))
+    # The published SVC row "3,mean,10243.0,,,0.00032,rbf,-1,True,3.2e-05" (coef0 and
+    # degree empty for the rbf kernel).
+    published = {
+        "columntransformer__numeric__imputer__strategy": "mean",
+        "svc__C": "10243.0",
+        "svc__coef0": "",
+        "svc__degree": "",
+        "svc__gamma": "0.00032",
+        "svc__kernel": "rbf",
+        "svc__max_iter": "-1",
+        "svc__shrinking": "True",
+        "svc__tol": "3.2e-05",
+    }
+    assert mapper.algorithm == "svc"
+    assert config_id("openml:8784", mapper.map(setup)) == config_id("openml:8784", published)
