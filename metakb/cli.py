@@ -321,6 +321,21 @@ def quickstart(
     out.print("next: `metakb tasks`, `metakb show task 3`, `metakb stats --json`")
 
 
+@app.command("app")
+def run_app(
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to serve on.")] = 8501,
+    host: Annotated[
+        str, typer.Option("--host", help="Interface; the default keeps it on this machine.")
+    ] = "127.0.0.1",
+    db: DbOption = None,
+) -> int:
+    """Start the Streamlit app (read-only on the knowledge base) on 127.0.0.1."""
+    from metakb.appserver import serve
+
+    out.print(f"metakb app on http://{host}:{port} over {_store(db).path} (Ctrl+C stops it)")
+    return serve(_store(db), port, host)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status instead of raising ``SystemExit``."""
     try:
