@@ -1,0 +1,1 @@
+"""Benchmarks: leave-one-task-out harnesses, metrics and systems measurements."""
