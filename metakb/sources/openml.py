@@ -322,9 +322,11 @@ def ingest_openml(
         raise ValueError("page_size must be at least 1")
     url = resolve_server(server)
     policy = http or HttpPolicy()
+    # "14" from the command line and 14 from Python are the same selection.
+    suite_ref = int(suite) if suite is not None and str(suite).isdigit() else suite
     selection: dict[str, Any] = {
         "server": url,
-        "suite": suite,
+        "suite": suite_ref,
         "tasks": sorted(task_ids),
         "flows": sorted(flow_ids),
         "metric": metric,
@@ -351,7 +353,7 @@ def ingest_openml(
     with _openml_configured(url, openml_cache_dir(store), policy):
         client.ensure_reachable()
         try:
-            job.run(suite, task_ids, flow_ids)
+            job.run(suite_ref, task_ids, flow_ids)
         except (OpenMLUnavailableError, OpenMLResponseError) as exc:
             job.record_failure(str(exc))
             if summary.pages:
@@ -795,8 +797,7 @@ class _Ingest:
     def run(self, suite: int | str | None, task_ids: list[int], flow_ids: list[int]) -> None:
         tids = list(task_ids)
         if suite is not None:
-            ref = int(suite) if str(suite).isdigit() else str(suite)
-            bench = self.client.call(f"suite {suite}", lambda: openml.study.get_suite(ref))
+            bench = self.client.call(f"suite {suite}", lambda: openml.study.get_suite(suite))
             tids = [
                 *(int(t) for t in bench.tasks or []),
                 *(t for t in tids if t not in (bench.tasks or [])),

@@ -461,3 +461,13 @@ def test_svc_setups_match_the_published_rows() -> None:
     }
     assert mapper.algorithm == "svc"
     assert config_id("openml:8784", mapper.map(setup)) == config_id("openml:8784", published)
+
+
+@pytest.mark.network
+def test_live_openml_random_forest_runs_fit_the_published_names(tmp_path: Path) -> None:
+    if not openml_reachable():
+        pytest.skip("the OpenML server is not reachable")
+    store = Store(tmp_path / "kb.duckdb")
+    summary = ingest_openml(store, tasks=[3], flows=[6969], max_runs=20, page_size=10)
+    assert summary.added()["evaluations"] > 0
+    assert "setup does not fit flow 6969" not in summary.skipped
