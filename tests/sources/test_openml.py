@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import random
+import signal
 import socket
+import subprocess
+import sys
+import textwrap
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -201,6 +206,64 @@ def test_resume_after_failure_between_pages(tmp_path: Path, fake: FakeOpenML) ->
     clean = Store(tmp_path / "b" / "kb.duckdb")
     ingest(clean, fake, suite=14, flows=[6969])
     assert counts(store) == counts(clean) == CLEAN
+
+
+# The child ingests from the parent's loopback server; with stop_at > 0 it stops (and
+# says so) right after the stop_at-th upsert, inside that write's transaction.
+CHILD = textwrap.dedent("""
+    import sys, time
+    import metakb.sources.openml as source
+    from metakb.store import Store
+
+    db, url, stop_at = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    real = source.upsert
+    calls = 0
+
+    def upsert(con, table, rows):
+        global calls
+        calls += 1
+        added = real(con, table, rows)
+        if calls == stop_at:
+            print("stopped", flush=True); time.sleep(60)
+        return added
+
+    source.upsert = upsert
+    source.ingest_openml(Store(db), server=url, suite=14, flows=[6969], page_size=3)
+""")
+
+
+@pytest.mark.parametrize("stop_at", [0, 9])
+def test_sigkilled_ingest_resumes_to_the_same_counts(
+    tmp_path: Path, fake: FakeOpenML, stop_at: int
+) -> None:
+    db = tmp_path / "kb.duckdb"
+    page2 = "offset/3/task/10/"
+    if stop_at == 0:
+        fake.fail(page2, "hang")  # killed while waiting for page 2: between pages
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(db), fake.url, str(stop_at)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        if stop_at:
+            # Upserts: flows 1, task 10 2-4, task 20 5-7, page 1: configs 8, evaluations 9.
+            assert child.stdout is not None and child.stdout.readline().strip() == "stopped"
+        else:
+            deadline = time.monotonic() + 30
+            while not any(page2 in r for r in fake.requests) and time.monotonic() < deadline:
+                time.sleep(0.05)
+        os.kill(child.pid, signal.SIGKILL)
+    finally:
+        child.kill()
+        child.wait(timeout=30)
+
+    store = Store(db)
+    # Page 1 is all there between pages, and not at all when killed inside its transaction.
+    assert counts(store)["evaluations"] == (3 if stop_at == 0 else 0)
+    fake.faults.clear()
+    ingest(store, fake, suite=14, flows=[6969])
+    assert counts(store) == CLEAN
 
 
 def test_resume_after_interrupt_from_progress(store: Store, fake: FakeOpenML) -> None:
