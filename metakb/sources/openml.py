@@ -357,9 +357,9 @@ def ingest_openml(
         except (OpenMLUnavailableError, OpenMLResponseError) as exc:
             job.record_failure(str(exc))
             if summary.pages:
-                raise type(exc)(
-                    f"{exc}; {summary.pages} page(s) committed, rerun the same command to resume"
-                ) from exc
+                exc.args = (
+                    f"{exc}; {summary.pages} page(s) committed, rerun the same command to resume",
+                )
             raise
         except BaseException as exc:
             job.record_failure(f"interrupted: {type(exc).__name__}")
@@ -497,6 +497,10 @@ def _probe_once(server: str, timeout: tuple[float, float]) -> str | None:
     return None
 
 
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
 def _reason(exc: BaseException) -> str:
     """Return a short reason for a network failure (requests nests whole tracebacks)."""
     text = str(exc)
@@ -568,7 +572,8 @@ class _Client:
             except OpenMLServerException as exc:
                 if exc.code != _SERVER_BUSY_CODE:
                     raise OpenMLResponseError(
-                        f"OpenML refused {what}: {exc.message} (code {exc.code})", exc.code
+                        f"OpenML refused {what}: {_one_line(exc.message)} (code {exc.code})",
+                        exc.code,
                     ) from exc
                 failure = f"OpenML server at {self.server} is busy (code 107) on {what}"
             except (
@@ -583,10 +588,9 @@ class _Client:
                 # openml-python parses with xmltodict and indexes into the result, so a
                 # malformed answer surfaces as any of these.
                 log.debug("malformed answer on %s", what, exc_info=True)
-                first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
                 raise OpenMLResponseError(
                     f"malformed answer from OpenML at {self.server} on {what} "
-                    f"({type(exc).__name__}: {first[:120]})"
+                    f"({type(exc).__name__}: {_one_line(str(exc))[:120]})"
                 ) from exc
             if attempt < self.policy.attempts:
                 log.info("%s; retrying (attempt %d)", failure, attempt + 1)
@@ -615,10 +619,13 @@ def _decode(raw: Any) -> JsonScalar:
 
 
 def _split_full_name(full_name: str) -> tuple[str, str]:
-    """Split ``'pkg.Class(3)_param'`` into the owning flow's class name and the parameter."""
+    """Split ``'pkg.Class(3)_param'`` into the owning flow's class name and the parameter.
+
+    A name that does not have this form gives ``('', full_name)``.
+    """
     match = _FULL_NAME.match(full_name)
     if match is None:
-        raise _MisfitError(f"unparsable parameter name {full_name!r}")
+        return "", full_name
     owner = match.group("owner").split("(", 1)[0].rsplit(".", 1)[-1]
     return owner.lower(), match.group("param")
 
@@ -630,7 +637,7 @@ class _FlowMapper:
     openml_id: int
     name: str
     algorithm: str
-    # full parameter name -> key, for flows without published names
+    # full parameter name -> step path key (``classifier__max_depth``) from the flow's tree
     keys: Mapping[str, str]
     # published key -> (class fragment, parameter), for the OpenML100 flows
     published: Mapping[str, tuple[str, str]] | None = None
@@ -672,7 +679,7 @@ class _FlowMapper:
                 params[key] = _decode(by_step_names[key])
                 continue
             for owner, param, raw in parsed:
-                if param == name and fragment in owner:
+                if param == name and owner and fragment in owner:
                     params[key] = _decode(raw)
                     break
             else:
