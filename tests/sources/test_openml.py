@@ -534,3 +534,16 @@ def test_live_openml_random_forest_runs_fit_the_published_names(tmp_path: Path) 
     summary = ingest_openml(store, tasks=[3], flows=[6969], max_runs=20, page_size=10)
     assert summary.added()["evaluations"] > 0
     assert "setup does not fit flow 6969" not in summary.skipped
+
+
+def test_cli_suite_text_is_the_same_selection_and_prints_a_summary(
+    tmp_path: Path, fake: FakeOpenML, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "kb.duckdb"
+    argv = ["ingest", "openml", "--server", fake.url, "--suite", "14", "--flow", "6969"]
+    assert main([*argv, "--db", str(db)]) == 0
+    printed = " ".join(capsys.readouterr().out.split())
+    assert "added" in printed and "9 evaluations" in printed
+    assert "skipped 1: setup does not fit flow 6969" in printed
+    again = ingest(Store(db), fake, suite=14, flows=[6969], page_size=1000)
+    assert again.resumed and sum(again.added().values()) == 0
