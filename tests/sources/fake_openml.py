@@ -138,6 +138,7 @@ class Dataset:
     name: str
     target: str
     qualities: dict[str, float | None]
+    parquet: bool = False  # announce a Parquet file in a MinIO bucket (as openml.org does)
 
     def arff(self) -> str:
         rows = [f"{i * 0.5:.1f},{(i * 7) % 5}.0,{'yes' if i % 3 else 'no'}" for i in range(12)]
@@ -383,6 +384,12 @@ class FakeOpenML:
 
     def _description(self, ds: Dataset) -> str:
         md5 = hashlib.md5(ds.arff().encode("utf-8")).hexdigest()
+        parquet = (
+            f"<oml:parquet_url>{self.root}/datasets/0000/{ds.id:04d}/dataset_{ds.id}.pq"
+            "</oml:parquet_url>"
+            if ds.parquet
+            else ""
+        )
         return f"""<oml:data_set_description {NS}>
   <oml:id>{ds.id}</oml:id>
   <oml:name>{ds.name}</oml:name>
@@ -396,7 +403,7 @@ class FakeOpenML:
   <oml:default_target_attribute>{ds.target}</oml:default_target_attribute>
   <oml:visibility>public</oml:visibility>
   <oml:status>active</oml:status>
-  <oml:md5_checksum>{md5}</oml:md5_checksum>
+  <oml:md5_checksum>{md5}</oml:md5_checksum>{parquet}
 </oml:data_set_description>"""
 
     @staticmethod
@@ -525,21 +532,27 @@ def _error(code: int, message: str) -> tuple[int, str]:
 def _handler(fake: FakeOpenML) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
+            self._answer(body=True)
+
+        def do_HEAD(self) -> None:  # MinIO asks for an object's metadata first
+            self._answer(body=False)
+
+        def _answer(self, *, body: bool) -> None:
             path = re.sub(r"\?.*$", "", self.path)
             path = re.sub(r"/{2,}", "/", path)  # openml asks for "//setup/<id>" at times
             try:
-                status, body = fake.respond(path)
+                status, text = fake.respond(path)
             except Exception as exc:  # a fixture bug must show, not hang the client
-                status, body = 599, f"fixture error: {exc!r}"
-            data = body.encode("utf-8") if isinstance(body, str) else body
-            packed = gzip.compress(data)
+                status, text = 599, f"fixture error: {exc!r}"
+            packed = gzip.compress(text.encode("utf-8") if isinstance(text, str) else text)
             try:
                 self.send_response(status)
                 self.send_header("Content-Type", "text/xml; charset=utf-8")
                 self.send_header("Content-Encoding", "gzip")
                 self.send_header("Content-Length", str(len(packed)))
                 self.end_headers()
-                self.wfile.write(packed)
+                if body:
+                    self.wfile.write(packed)
             except OSError:
                 pass  # the client gave up (timeouts): nothing to do
 

@@ -547,3 +547,16 @@ def test_cli_suite_text_is_the_same_selection_and_prints_a_summary(
     assert "skipped 1: setup does not fit flow 6969" in printed
     again = ingest(Store(db), fake, suite=14, flows=[6969], page_size=1000)
     assert again.resumed and sum(again.added().values()) == 0
+
+
+def test_hanging_parquet_download_falls_back_to_arff_within_the_deadline(
+    store: Store, fake: FakeOpenML
+) -> None:
+    fake.catalog.datasets[61].parquet = True
+    fake.fail("/datasets/", "hang")  # the MinIO bucket never answers
+    start = time.monotonic()
+    ingest(store, fake, tasks=[10], flows=[6969], with_data=True)
+    assert time.monotonic() - start < 10
+    ((path,),) = rows(store, "SELECT file_path FROM datasets")
+    assert path.endswith(".arff") and Path(path).is_file()
+    assert any(r.startswith("/datasets/") for r in fake.requests)
