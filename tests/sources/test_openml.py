@@ -158,10 +158,7 @@ def test_suite_ingest_pages_setups_and_qualities(store: Store, fake: FakeOpenML)
         "WHERE t.task_id = 'openml:10'",
     ) == [("openml:61", "classification", "class", "10-fold Crossvalidation", "tiny-a", 12, 2, 2)]
     assert rows(store, "SELECT algorithm, openml_flow_id FROM flows") == [("random_forest", 6969)]
-
-
-def test_same_setting_on_two_tasks_is_one_config(store: Store, fake: FakeOpenML) -> None:
-    ingest(store, fake, suite=14, flows=[6969])
+    # Setup 105 ran on both tasks: one configuration, two evaluations.
     shared = rows(
         store,
         "SELECT count(DISTINCT config_id), count(*) FROM evaluations "
