@@ -307,6 +307,13 @@ def quickstart(
         Path | None,
         typer.Option("--data-dir", help="Published data folder [default: $METAKB_DATA]."),
     ] = None,
+    server: Annotated[
+        str | None,
+        typer.Option("--server", help="OpenML API URL [default: $METAKB_OPENML_SERVER]."),
+    ] = None,
+    offline: Annotated[
+        bool, typer.Option("--offline", help="Do not try OpenML; use the data folder.")
+    ] = False,
     db: DbOption = None,
 ) -> None:
     """Build the knowledge base from the best available source and summarize it."""
@@ -314,7 +321,9 @@ def quickstart(
 
     store = _store(db)
     with progress_bar() as progress:
-        result = run_quickstart(store, data_dir, progress=progress)
+        result = run_quickstart(
+            store, data_dir, openml_server=server, use_openml=not offline, progress=progress
+        )
     out.print(f"source: {result.source} ({result.detail})")
     out.print(_added_line(result.added))
     _print_stats(str(store.path), result.stats)
