@@ -32,12 +32,10 @@ import gzip
 import hashlib
 import io
 import logging
-import os
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -45,9 +43,6 @@ import pandas as pd
 from metakb.errors import DatasetError
 
 log = logging.getLogger(__name__)
-
-Kind = Literal["categorical", "numeric"]
-TaskType = Literal["classification", "regression"]
 
 MAX_INTEGER_CATEGORIES = 10
 MAX_CLASSES_INFERRED = 30
@@ -90,6 +85,8 @@ class Table:
         SHA-256 of the file's bytes (hex); the same file gives the same hash.
     n_dropped : int
         Rows dropped because their target was missing.
+    path : str or None
+        The file's absolute path.
     """
 
     X: pd.DataFrame
@@ -412,18 +409,3 @@ def _split_attribute(rest: str) -> tuple[str, str]:
 def kb_dataset_id(table: Table) -> str:
     """Return the knowledge-base key of a user's table: ``local:<content hash>``."""
     return f"local:{table.content_hash}"
-
-
-def describe(table: Table) -> dict[str, object]:
-    """Return a table's shape and inferred properties as a JSON-friendly dict."""
-    return {
-        "name": table.name,
-        "rows": len(table.X),
-        "features": table.X.shape[1],
-        "target": table.target,
-        "task_type": table.task_type,
-        "categorical": sum(1 for c in table.X.columns if table.kinds[c] == "categorical"),
-        "rows_dropped": table.n_dropped,
-        "content_hash": table.content_hash,
-        "size_bytes": os.path.getsize(table.path) if table.path else None,
-    }

@@ -12,6 +12,7 @@ from metakb.datasets import (
     file_format,
     infer_kinds,
     infer_task_type,
+    kb_dataset_id,
     load_table,
     table_name,
 )
@@ -40,6 +41,7 @@ def test_csv_loads_with_kinds_target_and_hash(tmp_path: Path) -> None:
     assert table.name == "tiny"
     assert len(table.content_hash) == 64
     assert table.n_dropped == 0
+    assert kb_dataset_id(table) == f"local:{table.content_hash}"
 
 
 def test_same_bytes_same_hash_other_bytes_other_hash(tmp_path: Path) -> None:

@@ -110,6 +110,8 @@ def prepare(
         raise ValueError("y has missing values; drop those rows first")
     X = X.reset_index(drop=True)
     X.columns = [str(c) for c in X.columns]
+    if X.columns.duplicated().any():
+        raise ValueError("X has duplicate column names")
     inferred = infer_kinds(X)
     if kinds is not None:
         inferred.update({k: v for k, v in kinds.items() if k in inferred})
@@ -129,7 +131,7 @@ def prepare(
     cat = np.empty((n, len(cat_names)), dtype=np.int64)
     levels = np.zeros(len(cat_names), dtype=np.int64)
     for j, name in enumerate(cat_names):
-        codes, uniques = pd.factorize(X[name], sort=True, use_na_sentinel=True)
+        codes, uniques = _factorize(X[name])
         cat[:, j] = codes
         levels[j] = len(uniques)
     missing_cells = X.isna().to_numpy()
@@ -155,6 +157,16 @@ def prepare(
         n_infinite=n_infinite,
         row_has_missing=np.asarray(missing_cells.any(axis=1), dtype=bool).reshape(n),
     )
+
+
+def _factorize(column: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """Integer codes (-1 = missing) of a column, sorted when its values are comparable."""
+    try:
+        codes, uniques = pd.factorize(column, sort=True, use_na_sentinel=True)
+    except TypeError:  # mixed types (e.g. str and int) cannot be sorted
+        as_text = column.map(lambda v: v if pd.isna(v) else str(v))
+        codes, uniques = pd.factorize(as_text, sort=True, use_na_sentinel=True)
+    return np.asarray(codes), pd.Index(uniques)
 
 
 class BudgetExceededError(Exception):

@@ -193,3 +193,12 @@ def test_unknown_family_and_bad_input_raise_value_error() -> None:
         extract(X, y[:2])
     with pytest.raises(ValueError, match="missing"):
         extract(X, pd.Series([0, None, 1, 1]))
+
+
+def test_mixed_type_categories_and_duplicate_names() -> None:
+    X = pd.DataFrame({"m": ["a", 1, "b", 2.5, None, "a"]}, dtype=object)
+    r = extract(X, pd.Series([0, 1, 0, 1, 0, 1]), families=["simple", "statistical"])
+    assert r.values["NumberOfSymbolicFeatures"] == 2
+    assert r.values["NumberOfMissingValues"] == 1
+    with pytest.raises(ValueError, match="duplicate"):
+        extract(pd.DataFrame([[1, 2]], columns=["a", "a"]), pd.Series([0]))
