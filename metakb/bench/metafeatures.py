@@ -432,6 +432,10 @@ def _fmt(value: Any, digits: int = 3) -> str:
     return str(value)
 
 
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0%}"
+
+
 def speed_markdown(speed: dict[str, Any]) -> str:
     """Render :func:`measure_speed`'s figures as Markdown."""
     target = speed["targets"]
@@ -531,10 +535,20 @@ def parity_markdown(parity: dict[str, Any]) -> str:
         " lost rows or columns (e.g. satimage, splice), so instance and missing-value"
         " counts differ there; `exact (same rows)` restricts to datasets whose"
         " NumberOfInstances agrees.",
+        "- PMLB imputed missing values in some datasets (breast_w, mushroom, profb keep"
+        " OpenML's rows but have no missing values) and changed columns in others"
+        " (vowel has one more feature, splice one fewer).",
+        "- Means and standard deviations are scale-dependent, and PMLB's copies of"
+        " several datasets are on a different scale than OpenML's (e.g. vehicle,"
+        " diabetes); the scale-free skewness and kurtosis agree closely where the"
+        " column kinds agree.",
         "- OpenML counts the target as a feature (NumberOfFeatures = columns + 1), a"
         " nominal target as symbolic; metakb does the same.",
-        "- Some stored OpenML values come from older OpenML code: MajorityClassPercentage"
-        " stored as a fraction for some tasks, MaxNominalAttDistinctValues = -1.",
+        "- OpenML's stored values follow its engine of the time, and metakb follows"
+        " the stored conventions: MinorityClassPercentage as a fraction, -1 for"
+        " *NominalAttDistinctValues without a nominal feature, 0 for *OfNumericAtts"
+        " without a numeric one (MajorityClassPercentage is a fraction for 11 of the"
+        " 100 OpenML100 tasks, a percentage otherwise; metakb gives a percentage).",
         "- Landmarkers: Weka learners vs documented scikit-learn equivalents, 2-fold"
         " CV both, but different random folds (and at most 5,000 rows locally):"
         " compared by rank correlation across datasets.",
@@ -552,7 +566,7 @@ def parity_markdown(parity: dict[str, Any]) -> str:
         flag = " (type-dependent)" if q["type_dependent"] else ""
         lines.append(
             f"| {q['quality']}{flag} | {q['datasets']} | {q['exact_rate']:.0%} | "
-            f"{_fmt(q['exact_rate_same_rows'])} | {shown}{more} |"
+            f"{_pct(q['exact_rate_same_rows'])} | {shown}{more} |"
         )
     lines += [
         "",

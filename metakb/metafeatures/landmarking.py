@@ -52,7 +52,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -78,18 +78,6 @@ MAX_LDA_COLUMNS = 500
 MEASURES = ("AUC", "ErrRate", "Kappa")
 
 
-class Classifier(Protocol):
-    """What a landmarker learner offers: ``fit`` then class probabilities."""
-
-    classes_: np.ndarray
-
-    def fit(self, X: Any, y: np.ndarray) -> Any:
-        """Learn from ``X`` and class codes ``y``; return self."""
-
-    def predict_proba(self, X: Any) -> np.ndarray:
-        """Return probabilities of ``classes_`` for each row."""
-
-
 def _tree(seed: int, **kwargs: Any) -> DecisionTreeClassifier:
     return DecisionTreeClassifier(criterion="entropy", random_state=seed, **kwargs)
 
@@ -97,10 +85,13 @@ def _tree(seed: int, **kwargs: Any) -> DecisionTreeClassifier:
 class GaussianCategoricalNB:
     """Weka-style naive Bayes: Gaussian numeric likelihoods, Laplace-smoothed categories.
 
+    Fits on ``(num, cat)`` tuples: raw numeric features (NaN = missing, left
+    out of the likelihood as Weka does) and categorical codes (-1 = missing).
+
     Parameters
     ----------
-    n_numeric : int
-        The leading columns of the raw arrays passed as ``(num, cat)`` tuples.
+    min_std : ndarray of shape (p_num,)
+        Lower bound of each numeric feature's per-class standard deviation.
     """
 
     def __init__(self, min_std: np.ndarray) -> None:
