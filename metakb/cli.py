@@ -443,10 +443,15 @@ def featurize_command(
     as_json: JsonOption = False,
 ) -> None:
     """Compute meta-features of one table, or of every dataset in the knowledge base (--all)."""
-    from metakb.metafeatures import featurize_all, featurize_file
+    from metakb.metafeatures import FAMILIES, featurize_all, featurize_file
 
     if all_datasets == (file is not None):
         raise typer.BadParameter("give either a FILE or --all")
+    unknown = sorted(set(families or []) - set(FAMILIES))
+    if unknown:
+        raise typer.BadParameter(f"unknown families {unknown}; choose from {', '.join(FAMILIES)}")
+    if task_type not in (None, "classification", "regression"):
+        raise typer.BadParameter("--task-type must be classification or regression")
     if file is None:
         with progress_bar(not as_json) as progress:
             summary = featurize_all(_store(db), families=families, n_jobs=jobs, progress=progress)

@@ -125,6 +125,10 @@ def test_cli_featurize_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert code == 1
     assert "no such file" in capsys.readouterr().err
     assert main(["featurize"]) != 0
+    path = write_tables(tmp_path)["cls"]
+    assert main(["featurize", str(path), "--families", "nope"]) == 2
+    assert main(["featurize", str(path), "--task-type", "ranking"]) == 2
+    assert "unknown families" in capsys.readouterr().err
 
 
 def test_cli_featurize_all(tiny_store: Store, capsys: pytest.CaptureFixture[str]) -> None:
