@@ -70,12 +70,12 @@ def run_quickstart(
         server = resolve_server(openml_server)
         if openml_reachable(server):
             try:
-                summary = ingest_openml_quickstart(store, server=server, progress=progress)
+                pulled = ingest_openml_quickstart(store, server=server, progress=progress)
             except DataSourceError as exc:
                 openml_note = f"OpenML failed ({exc})"
                 log.warning("%s; falling back to the published data", openml_note)
             else:
-                return _result(store, "openml", server, summary.added())
+                return _result(store, "openml", server, pulled.added())
         else:
             openml_note = f"OpenML unreachable at {server}"
     try:
