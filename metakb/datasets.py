@@ -5,6 +5,18 @@ Parquet and ARFF. Every problem a user can cause (a missing file, an empty
 one, an unknown target, ...) raises :class:`~metakb.errors.DatasetError` with a
 one-line message.
 
+Paths
+-----
+metakb runs with its user's own permissions, so a path is read as the
+operating system resolves it: relative to the working folder, through ``..``
+and symbolic links, wherever it leads. Refusing paths outside some folder would
+not protect anything a local user cannot already read; what is refused is what
+would hang or exhaust memory: anything but a regular file (a directory, FIFO
+or device such as ``/dev/zero``), an unsupported extension, and a file over
+``max_bytes``, on disk or once decompressed (gzip, Parquet). The stored path is
+the resolved absolute one. A server (the app) must never pass a path chosen by
+a browser here.
+
 Column kinds
 ------------
 A column is ``"categorical"`` when the file says so: a string, boolean or
@@ -155,7 +167,7 @@ def load_table(
     task_type : {"classification", "regression"}, optional
         Overrides the inferred task type.
     max_bytes : int
-        Refuse files larger than this (default 1 GiB).
+        Refuse files larger than this, on disk or decompressed (default 1 GiB).
     duplicate_columns : {"error", "rename"}
         What to do with repeated column names: refuse the file, or keep the
         first and rename later ones ``name.1``, ``name.2``, ... as pandas does
@@ -168,14 +180,18 @@ def load_table(
     Raises
     ------
     DatasetError
-        Missing, empty, oversized, non-UTF-8 or malformed files; a single
-        column (wrong delimiter); duplicate column names; an unknown target or
-        one that is entirely missing; an unsupported extension.
+        Missing, empty, oversized (on disk or decompressed), non-UTF-8 or
+        malformed files, and paths that are not regular files; a single column
+        (wrong delimiter); duplicate column names; an unknown target or one
+        that is entirely missing; an unsupported extension.
     """
     path = Path(path)
     fmt = file_format(path)
-    if not path.is_file():
+    if not path.exists():
         raise DatasetError(f"{path}: no such file")
+    if not path.is_file():
+        # A directory, FIFO or device (/dev/zero) would fail late, hang, or never end.
+        raise DatasetError(f"{path}: not a regular file")
     size = path.stat().st_size
     if size == 0:
         raise DatasetError(f"{path}: the file is empty")
@@ -188,7 +204,7 @@ def load_table(
             f"duplicate_columns must be 'error' or 'rename', not {duplicate_columns!r}"
         )
 
-    frame, nominal = _read(path, fmt, strict=duplicate_columns == "error")
+    frame, nominal = _read(path, fmt, strict=duplicate_columns == "error", max_bytes=max_bytes)
     if frame.shape[1] == 0:
         raise DatasetError(f"{path}: no columns found")
     duplicated = sorted({str(c) for c in frame.columns[frame.columns.duplicated()]})
@@ -196,10 +212,13 @@ def load_table(
         raise DatasetError(f"{path}: duplicate column name(s) {', '.join(duplicated)}")
     frame.columns = _dedupe([str(c) for c in frame.columns])
     if frame.shape[1] == 1:
-        raise DatasetError(
-            f"{path}: only one column found; is the delimiter right "
-            f"({'tab' if fmt == 'tsv' else 'comma'} expected for .{fmt})?"
+        # In a CSV/TSV one column usually means the wrong delimiter; ARFF/Parquet have none.
+        hint = (
+            f"; is the delimiter right ({'tab' if fmt == 'tsv' else 'comma'} expected for .{fmt})?"
+            if fmt in ("csv", "tsv")
+            else ": a target and at least one feature are needed"
         )
+        raise DatasetError(f"{path}: only one column found{hint}")
     if len(frame) == 0:
         raise DatasetError(f"{path}: the file has a header but no rows")
 
@@ -318,35 +337,40 @@ def _dedupe(columns: list[str]) -> list[str]:
     return out
 
 
-def _read(path: Path, fmt: str, *, strict: bool) -> tuple[pd.DataFrame, list[str]]:
+def _read(path: Path, fmt: str, *, strict: bool, max_bytes: int) -> tuple[pd.DataFrame, list[str]]:
     try:
         if fmt == "parquet":
+            _check_parquet_size(path, max_bytes)
             return pd.read_parquet(path), []
-        text = _read_text(path)
+        text = _read_text(path, max_bytes)
         if not text.strip():
             raise DatasetError(f"{path}: the file is empty")
         if fmt == "arff":
-            return _parse_arff(text, path)
+            return _parse_arff(text, path, strict=strict)
         sep = "\t" if fmt == "tsv" else ","
-        header = next(csv.reader(io.StringIO(text.split("\n", 1)[0]), delimiter=sep), [])
+        # newline="" lets csv see a quoted line break, or a CR-only file, as the data it is.
+        header = next(csv.reader(io.StringIO(text, newline=""), delimiter=sep), [])
         dup = sorted(name for name, count in Counter(header).items() if count > 1)
         if dup and strict:
             raise DatasetError(f"{path}: duplicate column name(s) {', '.join(dup)}")
         return pd.read_csv(io.StringIO(text), sep=sep, na_values=_NA_VALUES), []
     except DatasetError:
         raise
-    except (pd.errors.ParserError, ValueError, OSError, ImportError) as exc:
+    except (pd.errors.ParserError, csv.Error, ValueError, OSError, ImportError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DatasetError(f"{path}: cannot parse as {fmt}: {first}") from exc
 
 
-def _read_text(path: Path) -> str:
+def _read_text(path: Path, max_bytes: int) -> str:
     opener = gzip.open if path.name.lower().endswith(".gz") else open
     try:
         with opener(path, "rb") as fh:
-            raw = fh.read()
+            # The limit holds for what a gzip'd file expands to, too (a "zip bomb").
+            raw = fh.read(max_bytes + 1)
     except (OSError, EOFError) as exc:
         raise DatasetError(f"{path}: cannot read: {exc}") from exc
+    if len(raw) > max_bytes:
+        raise DatasetError(f"{path}: decompresses to over the limit of {max_bytes} bytes")
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -355,11 +379,24 @@ def _read_text(path: Path) -> str:
         ) from exc
 
 
-def _parse_arff(text: str, path: Path) -> tuple[pd.DataFrame, list[str]]:
+def _check_parquet_size(path: Path, max_bytes: int) -> None:
+    """Refuse a Parquet file whose table would take more than ``max_bytes`` once read."""
+    import pyarrow.parquet as pq
+
+    metadata = pq.ParquetFile(path).metadata
+    # Dictionary/RLE pages can be far smaller than the table; in memory every cell
+    # takes at least 8 bytes (a float, an integer or a pointer to a string).
+    pages = sum(metadata.row_group(i).total_byte_size for i in range(metadata.num_row_groups))
+    size = max(pages, metadata.num_rows * metadata.num_columns * 8)
+    if size > max_bytes:
+        raise DatasetError(f"{path}: decompresses to over the limit of {max_bytes} bytes")
+
+
+def _parse_arff(text: str, path: Path, *, strict: bool) -> tuple[pd.DataFrame, list[str]]:
     """Parse a dense ARFF file; nominal attributes become string columns."""
     names: list[str] = []
-    nominal: list[str] = []
-    numeric: list[str] = []
+    nominal: list[int] = []
+    numeric: list[int] = []
     lines = text.splitlines()
     start = None
     for number, line in enumerate(lines):
@@ -370,11 +407,11 @@ def _parse_arff(text: str, path: Path) -> tuple[pd.DataFrame, list[str]]:
         if lowered.startswith("@attribute"):
             rest = stripped[len("@attribute") :].strip()
             name, spec = _split_attribute(rest)
-            names.append(name)
             if spec.startswith("{"):
-                nominal.append(name)
-            elif spec.lower().split()[0] in ("numeric", "real", "integer"):
-                numeric.append(name)
+                nominal.append(len(names))
+            elif spec.lower().split()[:1] in (["numeric"], ["real"], ["integer"]):
+                numeric.append(len(names))
+            names.append(name)
         elif lowered.startswith("@data"):
             start = number + 1
             break
@@ -388,21 +425,29 @@ def _parse_arff(text: str, path: Path) -> tuple[pd.DataFrame, list[str]]:
     rows = list(csv.reader(io.StringIO(body), quotechar="'", skipinitialspace=True))
     if any(len(row) != len(names) for row in rows):
         raise DatasetError(f"{path}: ARFF rows do not have {len(names)} values each")
+    dup = sorted(name for name, count in Counter(names).items() if count > 1)
+    if dup and strict:
+        raise DatasetError(f"{path}: duplicate column name(s) {', '.join(dup)}")
+    names = _dedupe(names)
     frame = pd.DataFrame(rows, columns=names, dtype=object)
     frame = frame.replace({"?": None})
-    for name in numeric:
-        frame[name] = pd.to_numeric(frame[name], errors="raise")
-    for name in nominal:
-        frame[name] = frame[name].astype("string")
-    return frame, nominal
+    for i in numeric:
+        frame[names[i]] = pd.to_numeric(frame[names[i]], errors="raise")
+    for i in nominal:
+        frame[names[i]] = frame[names[i]].astype("string")
+    return frame, [names[i] for i in nominal]
 
 
 def _split_attribute(rest: str) -> tuple[str, str]:
     if rest[:1] in ("'", '"'):
         quote = rest[0]
-        end = rest.index(quote, 1)
+        end = rest.find(quote, 1)
+        if end < 0:
+            raise ValueError(f"unclosed quote in @attribute {rest[:40]}")
         return rest[1:end], rest[end + 1 :].strip()
     parts = rest.split(None, 1)
+    if not parts:
+        raise ValueError("an @attribute line without a name")
     return parts[0], (parts[1].strip() if len(parts) > 1 else "")
 
 
