@@ -33,7 +33,7 @@ from hypothesis import strategies as st
 from metakb.cli import main
 from metakb.datasets import DEFAULT_MAX_BYTES, load_table
 from metakb.errors import DatasetError, MetakbError
-from metakb.metafeatures import extract_table, featurize_file
+from metakb.metafeatures import extract_table, featurize_all, featurize_file
 from metakb.store import Store, get_stats, transaction, upsert
 
 RNG_ROWS = 40
@@ -294,6 +294,38 @@ def test_python_api(case: Case, tmp_path: Path) -> None:
     _, result = featurize_file(path, case.target)
     assert case.check is not None
     case.check(json.loads(json.dumps(result.to_json())))
+
+
+# `featurize --all` reads knowledge-base files leniently: repeated column names are
+# renamed, and a stored target the file lacks falls back to `target`/`class`.
+LENIENT = {"duplicate column names", "unknown target"}
+
+
+def test_featurize_all_reports_each_hostile_file_and_stores_the_rest(tmp_path: Path) -> None:
+    store = Store(tmp_path / "kb.duckdb")
+    rows = []
+    for i, case in enumerate(CASES):
+        folder = tmp_path / f"case{i:02d}"
+        folder.mkdir()
+        rows.append((f"pmlb:{i:02d}", str(case.write(folder)), case.target, case.id))
+    frame = pd.DataFrame(rows, columns=["dataset_id", "file_path", "target", "name"])
+    with store.write() as con, transaction(con):
+        upsert(con, "datasets", frame.assign(source="test"))
+    summary = featurize_all(store, families=["simple"], n_jobs=1)
+    expected = {
+        f"pmlb:{i:02d}": case.error
+        for i, case in enumerate(CASES)
+        if case.error is not None and case.id not in LENIENT
+    }
+    assert summary.failed.keys() == expected.keys()
+    for dataset_id, message in summary.failed.items():
+        assert expected[dataset_id] in message and "\n" not in message
+    assert summary.featurized == len(CASES) - len(expected)
+    with store.read() as con:
+        stored = {
+            r[0] for r in con.execute("SELECT DISTINCT dataset_id FROM meta_features").fetchall()
+        }
+    assert stored == set(frame["dataset_id"]) - set(expected)
 
 
 def test_gzip_bomb_is_refused_by_its_expanded_size(tmp_path: Path) -> None:
