@@ -380,6 +380,10 @@ def test_arff_duplicate_or_nameless_attributes(tmp_path: Path) -> None:
     nameless.write_text("@relation r\n@attribute\n@attribute class {x}\n@data\n1,x\n")
     with pytest.raises(DatasetError, match="without a name"):
         load_table(nameless)
+    unclosed = tmp_path / "unclosed.arff"
+    unclosed.write_text("@relation r\n@attribute 'a numeric\n@attribute class {x}\n@data\n1,x\n")
+    with pytest.raises(DatasetError, match="unclosed quote"):
+        load_table(unclosed)
 
 
 # -- property tests ----------------------------------------------------------------------
