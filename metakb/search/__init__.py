@@ -13,6 +13,13 @@ from metakb.search._bo import (
     RandomSearch,
     expected_improvement,
 )
+from metakb.search._executors import (
+    DaskExecutor,
+    Executor,
+    InProcessExecutor,
+    ProcessPoolExecutor,
+    open_executor,
+)
 from metakb.search._hyperband import (
     BOHB,
     Hyperband,
@@ -21,7 +28,17 @@ from metakb.search._hyperband import (
     hyperband_brackets,
     successive_halving_rungs,
 )
+from metakb.search._objectives import (
+    ALGORITHMS,
+    SCORERS,
+    CVObjective,
+    DefaultEstimators,
+    LookupObjective,
+    SurrogateObjective,
+    categorical_columns,
+)
 from metakb.search._registry import MULTI_FIDELITY, OPTIMIZERS
+from metakb.search._run import SearchResult, TrialRecord, replay, result_rows, run_search
 from metakb.search._space import encode, in_space
 from metakb.search._types import (
     Config,
@@ -37,32 +54,49 @@ from metakb.search._types import (
 from metakb.search._warm import WarmStartReport, warm_start
 
 __all__ = [
+    "ALGORITHMS",
     "BOHB",
     "MULTI_FIDELITY",
     "OPTIMIZERS",
+    "SCORERS",
     "BaseOptimizer",
     "BayesianOptimization",
+    "CVObjective",
     "Config",
+    "DaskExecutor",
+    "DefaultEstimators",
     "EIProposer",
     "EvalResult",
+    "Executor",
     "ForestSurrogate",
     "Hyperband",
+    "InProcessExecutor",
+    "LookupObjective",
     "NoTrialAvailable",
     "Objective",
     "Optimizer",
     "PriorSurrogate",
+    "ProcessPoolExecutor",
     "RandomSearch",
     "Rung",
     "SearchError",
+    "SearchResult",
     "Starter",
     "SuccessiveHalving",
+    "SurrogateObjective",
     "Trial",
+    "TrialRecord",
     "WarmStartReport",
+    "categorical_columns",
     "config_key",
     "encode",
     "expected_improvement",
     "hyperband_brackets",
     "in_space",
+    "open_executor",
+    "replay",
+    "result_rows",
+    "run_search",
     "successive_halving_rungs",
     "warm_start",
 ]
