@@ -4,6 +4,13 @@ An executor is opened for one objective, which it ships to its workers once
 (process-pool initializer, Dask ``scatter``) rather than with every trial,
 and then evaluates ``(config, fidelity)`` pairs, returning standard
 ``concurrent.futures.Future`` objects so the search loop treats all alike.
+
+The per-trial time limit is enforced where the trial runs, from the moment
+it starts (not while it waits in a queue): the objective runs in a daemon
+thread and a trial still running at the limit is reported as failed. Python
+cannot kill that thread; it runs on until the objective returns (the CV
+objective's own ``time_limit`` stops it at the next fold), so a timed-out
+trial may keep a core busy for a while.
 """
 
 from __future__ import annotations
@@ -11,12 +18,42 @@ from __future__ import annotations
 import concurrent.futures as cf
 import multiprocessing
 import re
+import threading
+import time
 from collections.abc import Mapping
 from typing import Any, Protocol
 
 from metakb.search._types import EvalResult, Objective, SearchError
 
 _LOCAL_OBJECTIVE: Objective | None = None
+
+
+def call_with_timeout(
+    objective: Objective, config: Mapping[str, Any], fidelity: float, timeout: float | None
+) -> EvalResult:
+    """Return ``objective(config, fidelity)``, or a failed result once ``timeout`` s have passed."""
+    if timeout is None:
+        return objective(config, fidelity)
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["result"] = objective(config, fidelity)
+        except Exception as error:  # re-raised in the caller's thread below
+            box["error"] = error
+
+    start = time.perf_counter()
+    worker = threading.Thread(target=target, name="metakb-trial", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if worker.is_alive():
+        return EvalResult.failed(
+            f"time limit of {timeout:g} s exceeded", time.perf_counter() - start
+        )
+    if "error" in box:
+        raise box["error"]
+    result: EvalResult = box["result"]
+    return result
 
 
 class Executor(Protocol):
@@ -38,14 +75,17 @@ class InProcessExecutor:
 
     n_workers = 1
 
-    def __init__(self, objective: Objective) -> None:
+    def __init__(self, objective: Objective, trial_timeout: float | None = None) -> None:
         self.objective = objective
+        self.trial_timeout = trial_timeout
 
     def submit(self, config: Mapping[str, Any], fidelity: float) -> cf.Future[EvalResult]:
         """Evaluate now and return the finished future."""
         future: cf.Future[EvalResult] = cf.Future()
         try:
-            future.set_result(self.objective(config, fidelity))
+            future.set_result(
+                call_with_timeout(self.objective, config, fidelity, self.trial_timeout)
+            )
         except Exception as error:  # an objective broke its no-raise contract
             future.set_exception(error)
         return future
@@ -59,10 +99,10 @@ def _install(objective: Objective) -> None:
     _LOCAL_OBJECTIVE = objective
 
 
-def _run_installed(config: Mapping[str, Any], fidelity: float) -> EvalResult:
+def _run_installed(config: Mapping[str, Any], fidelity: float, timeout: float | None) -> EvalResult:
     if _LOCAL_OBJECTIVE is None:
         raise RuntimeError("worker has no objective installed")
-    return _LOCAL_OBJECTIVE(config, fidelity)
+    return call_with_timeout(_LOCAL_OBJECTIVE, config, fidelity, timeout)
 
 
 class ProcessPoolExecutor:
@@ -74,12 +114,17 @@ class ProcessPoolExecutor:
         Picklable; sent to each worker once at start-up.
     n_workers : int
         Number of processes.
+    trial_timeout : float, optional
+        Seconds a trial may run before it is reported as failed.
     """
 
-    def __init__(self, objective: Objective, n_workers: int = 2) -> None:
+    def __init__(
+        self, objective: Objective, n_workers: int = 2, trial_timeout: float | None = None
+    ) -> None:
         if n_workers < 1:
             raise ValueError("n_workers must be >= 1")
         self.n_workers = n_workers
+        self.trial_timeout = trial_timeout
         self._pool = cf.ProcessPoolExecutor(
             n_workers,
             mp_context=multiprocessing.get_context("spawn"),
@@ -89,15 +134,17 @@ class ProcessPoolExecutor:
 
     def submit(self, config: Mapping[str, Any], fidelity: float) -> cf.Future[EvalResult]:
         """Queue the evaluation on the pool."""
-        return self._pool.submit(_run_installed, dict(config), fidelity)
+        return self._pool.submit(_run_installed, dict(config), fidelity, self.trial_timeout)
 
     def close(self) -> None:
         """Shut the pool down, cancelling queued evaluations."""
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _run_scattered(objective: Objective, config: Mapping[str, Any], fidelity: float) -> EvalResult:
-    return objective(config, fidelity)
+def _run_scattered(
+    objective: Objective, config: Mapping[str, Any], fidelity: float, timeout: float | None
+) -> EvalResult:
+    return call_with_timeout(objective, config, fidelity, timeout)
 
 
 class DaskExecutor:
@@ -111,11 +158,18 @@ class DaskExecutor:
         ``tcp://HOST:PORT`` of a running scheduler; None starts a local cluster.
     n_workers : int
         Worker processes of the local cluster (one thread each).
+    trial_timeout : float, optional
+        Seconds a trial may run before it is reported as failed.
     """
 
     def __init__(
-        self, objective: Objective, address: str | None = None, n_workers: int = 2
+        self,
+        objective: Objective,
+        address: str | None = None,
+        n_workers: int = 2,
+        trial_timeout: float | None = None,
     ) -> None:
+        self.trial_timeout = trial_timeout
         try:
             from distributed import Client, LocalCluster
         except ImportError as error:  # optional extra
@@ -147,7 +201,7 @@ class DaskExecutor:
     def submit(self, config: Mapping[str, Any], fidelity: float) -> cf.Future[EvalResult]:
         """Submit the evaluation to the cluster."""
         future: cf.Future[EvalResult] = self._executor.submit(
-            _run_scattered, self._objective, dict(config), fidelity
+            _run_scattered, self._objective, dict(config), fidelity, self.trial_timeout
         )
         return future
 
@@ -164,7 +218,7 @@ class DaskExecutor:
 _SPEC = re.compile(r"^(inprocess|process(?::(\d+))?|dask:local(?::(\d+))?|dask:(tcp://.+))$")
 
 
-def open_executor(spec: str, objective: Objective) -> Executor:
+def open_executor(spec: str, objective: Objective, trial_timeout: float | None = None) -> Executor:
     """Open an executor for ``objective`` from a spec string.
 
     Parameters
@@ -175,6 +229,9 @@ def open_executor(spec: str, objective: Objective) -> Executor:
         ``dask:tcp://HOST:PORT`` (an existing scheduler).
     objective : Objective
         What the executor evaluates.
+    trial_timeout : float, optional
+        Seconds a trial may run (from its start on a worker) before it is
+        reported as failed.
 
     Returns
     -------
@@ -189,9 +246,9 @@ def open_executor(spec: str, objective: Objective) -> Executor:
         )
     kind, pool_n, dask_n, address = match.groups()
     if kind == "inprocess":
-        return InProcessExecutor(objective)
+        return InProcessExecutor(objective, trial_timeout)
     if kind.startswith("process"):
-        return ProcessPoolExecutor(objective, int(pool_n or 2))
+        return ProcessPoolExecutor(objective, int(pool_n or 2), trial_timeout)
     if address is not None:
-        return DaskExecutor(objective, address=address)
-    return DaskExecutor(objective, n_workers=int(dask_n or 2))
+        return DaskExecutor(objective, address=address, trial_timeout=trial_timeout)
+    return DaskExecutor(objective, n_workers=int(dask_n or 2), trial_timeout=trial_timeout)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import concurrent.futures as cf
 import logging
 import math
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
@@ -226,8 +225,9 @@ def run_search(
     budget_unit : {'trials', 'fidelity'}
         What ``budget`` counts.
     trial_timeout : float, optional
-        Seconds after which a trial still running is recorded as failed and
-        no longer waited for (the worker may keep running it to the end).
+        Seconds a trial may run, from its start on a worker, before it is
+        recorded as failed (see `open_executor`); only used when ``executor``
+        is a spec (an open executor carries its own).
 
     Returns
     -------
@@ -241,7 +241,9 @@ def run_search(
     records, to_run = replay(optimizer, list(previous))
     result = SearchResult(records)
     owned = isinstance(executor, str)
-    runner = open_executor(executor, objective) if isinstance(executor, str) else executor
+    runner = (
+        open_executor(executor, objective, trial_timeout) if isinstance(executor, str) else executor
+    )
     parallel = n_parallel or runner.n_workers
     if parallel < 1:
         raise ValueError("n_parallel must be >= 1")
@@ -250,7 +252,7 @@ def run_search(
         return 1.0 if budget_unit == "trials" else fidelity
 
     spent = sum(cost(r.fidelity) for r in records)
-    pending: dict[cf.Future[EvalResult], tuple[Trial, int, float]] = {}
+    pending: dict[cf.Future[EvalResult], tuple[Trial, int]] = {}
 
     def finish(trial: Trial, asked_after: int, outcome: EvalResult) -> None:
         optimizer.tell(trial, outcome.score if outcome.status == "ok" else None)
@@ -273,35 +275,18 @@ def run_search(
                         break
                     asked_after = len(result.trials)
                 spent += cost(trial.fidelity)
-                pending[runner.submit(trial.config, trial.fidelity)] = (
-                    trial,
-                    asked_after,
-                    time.monotonic(),
-                )
+                pending[runner.submit(trial.config, trial.fidelity)] = (trial, asked_after)
             if not pending:
                 break
             exhausted = False
-            done, _ = cf.wait(list(pending), timeout=trial_timeout, return_when=cf.FIRST_COMPLETED)
+            done, _ = cf.wait(list(pending), return_when=cf.FIRST_COMPLETED)
             for future in done:
-                trial, asked_after, _ = pending.pop(future)
+                trial, asked_after = pending.pop(future)
                 try:
                     outcome = future.result()
                 except Exception as error:  # a worker died or the objective raised
                     outcome = EvalResult.failed(f"{type(error).__name__}: {error}")
                 finish(trial, asked_after, outcome)
-            if trial_timeout is not None:
-                now = time.monotonic()
-                for future, (trial, asked_after, started) in list(pending.items()):
-                    if now - started > trial_timeout:
-                        del pending[future]
-                        future.cancel()
-                        finish(
-                            trial,
-                            asked_after,
-                            EvalResult.failed(
-                                f"time limit of {trial_timeout:g} s exceeded", now - started
-                            ),
-                        )
     finally:
         for future in pending:
             future.cancel()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -52,3 +53,14 @@ class ToyObjective:
 @pytest.fixture
 def space() -> ConfigurationSpace:
     return mixed_space()
+
+
+class SleepyObjective:
+    """Picklable objective that hangs for rbf kernels (to exercise time limits)."""
+
+    def __init__(self, sleep_s: float) -> None:
+        self.sleep_s = sleep_s
+
+    def __call__(self, config: Mapping[str, Any], fidelity: float = 1.0) -> EvalResult:
+        time.sleep(self.sleep_s if config["kernel"] == "rbf" else 0.0)
+        return EvalResult(1.0, 0.0)

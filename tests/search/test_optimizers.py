@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import defaultdict
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from metakb.search import (
@@ -167,7 +168,7 @@ def test_bracket_rungs_respect_budget(min_fidelity, eta):
         n, r = bracket[0].n_configs, bracket[0].fidelity
         assert r >= min_fidelity - 1e-12
         assert bracket[-1].fidelity == pytest.approx(1.0)
-        for lower, upper in zip(bracket, bracket[1:], strict=False):
+        for lower, upper in itertools.pairwise(bracket):
             assert upper.n_configs == lower.n_configs // eta
             assert upper.fidelity == pytest.approx(lower.fidelity * eta)
         total = sum(rung.n_configs * rung.fidelity for rung in bracket)
@@ -183,7 +184,7 @@ def _by_bracket(trials):
     return groups
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=15, deadline=None)
 @given(
     seed=st.integers(0, 10_000),
     eta=st.integers(2, 4),
