@@ -58,13 +58,16 @@ class BaseOptimizer:
         self._pending: dict[int, Trial] = {}
         self._asked_keys: set[str] = set()
         self._pool: dict[str, Config] | None = None
-        self._pool_rows: dict[str, np.ndarray] | None = None
+        self._pool_matrix: np.ndarray | None = None
         if candidates is not None:
             self._pool = {}
             for config in candidates:
                 if not in_space(space, config):
                     raise ValueError(f"candidate {dict(config)} is not in the space")
                 self._pool.setdefault(config_key(config), dict(config))
+            self._pool_index = {key: i for i, key in enumerate(self._pool)}
+            self._pool_configs = list(self._pool.values())
+            self._pool_free = np.ones(len(self._pool), dtype=bool)
 
     # -- public contract -------------------------------------------------
     def contains(self, config: Mapping[str, Any]) -> bool:
@@ -94,16 +97,22 @@ class BaseOptimizer:
     def _observe(self, trial: Trial, value: float | None) -> None:
         """Record a told value (None = failed); subclasses learn from it."""
 
+    def _pool_rows(self) -> np.ndarray:
+        # Candidate lists are scored on every ask: encode each candidate once.
+        if self._pool_matrix is None:
+            self._pool_matrix = self._encode_fresh(self._pool_configs)
+        return self._pool_matrix
+
+    def _remaining_pool(self) -> tuple[list[Config], np.ndarray]:
+        """Return the not-yet-asked candidates and their encoded rows."""
+        free = np.flatnonzero(self._pool_free)
+        return [self._pool_configs[i] for i in free], self._pool_rows()[free]
+
     def _encode(self, configs: Sequence[Mapping[str, Any]]) -> np.ndarray:
         if self._pool is not None and configs:
-            # Candidate lists are scored on every ask: encode each candidate once.
-            if self._pool_rows is None:
-                keys = list(self._pool)
-                rows = self._encode_fresh(list(self._pool.values()))
-                self._pool_rows = dict(zip(keys, rows, strict=True))
-            keys = [config_key(c) for c in configs]
-            if all(k in self._pool_rows for k in keys):
-                return np.vstack([self._pool_rows[k] for k in keys])
+            index = [self._pool_index.get(config_key(c)) for c in configs]
+            if all(i is not None for i in index):
+                return self._pool_rows()[np.asarray(index, dtype=int)]
         return self._encode_fresh(configs)
 
     def _encode_fresh(self, configs: Sequence[Mapping[str, Any]]) -> np.ndarray:
@@ -121,7 +130,10 @@ class BaseOptimizer:
         trial = Trial(self._next_id, dict(config), float(fidelity), bracket, rung)
         self._next_id += 1
         self._pending[trial.id] = trial
-        self._asked_keys.add(config_key(config))
+        key = config_key(config)
+        self._asked_keys.add(key)
+        if self._pool is not None and key in self._pool_index:
+            self._pool_free[self._pool_index[key]] = False
         return trial
 
     def _unseen(self, configs: Sequence[Config]) -> list[Config]:
@@ -136,7 +148,7 @@ class BaseOptimizer:
     def _remaining_candidates(self) -> list[Config]:
         if self._pool is None:
             return []
-        return [c for k, c in self._pool.items() if k not in self._asked_keys]
+        return [self._pool_configs[i] for i in np.flatnonzero(self._pool_free)]
 
     def _sample(self, n: int) -> list[Config]:
         """Return up to ``n`` random not-yet-asked configurations (space or candidates)."""
@@ -154,7 +166,7 @@ class BaseOptimizer:
             config = self._queue.popleft()
             if config_key(config) not in self._asked_keys:
                 return config
-        if self._pool is not None and not self._remaining_candidates():
+        if self._pool is not None and not self._pool_free.any():
             raise NoTrialAvailable("every candidate configuration has been asked")
         return self._propose()
 

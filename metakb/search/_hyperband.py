@@ -335,9 +335,10 @@ class BOHB(Hyperband):
             if sum(v is not None for _, v in obs) >= max(n_min, 2)
         ]
         if self._pool is not None:
-            candidates = self._remaining_candidates()
+            candidates, rows = self._remaining_pool()
         else:
             candidates = self._unseen(self._sampler.sample(rng, self.n_candidates))
+            rows = self._encode(candidates) if candidates else np.empty((0, 0))
         if not candidates:
             raise NoTrialAvailable("every candidate configuration has been asked")
         if explore or (not usable and self.prior is None):
@@ -349,7 +350,7 @@ class BOHB(Hyperband):
         index = self._proposer.choose(
             self._encode(configs) if configs else np.empty((0, 0)),
             np.asarray(values, dtype=float),
-            self._encode(candidates),
+            rows,
             rng,
         )
         return candidates[index]

@@ -115,10 +115,9 @@ def test_bo_finds_better_configs_than_random(space):
             trials.append(value)
         return max(trials)
 
-    bo = np.mean([best_of("bo", s) for s in range(3)])
-    random = np.mean([best_of("random", s) for s in range(3)])
-    assert bo > random
-    assert bo > 0.2  # the optimum is 0.3
+    bo = np.mean([best_of("bo", s) for s in range(4)])
+    random = np.mean([best_of("random", s) for s in range(4)])
+    assert bo > random + 0.1  # the optimum is 0.3
 
 
 def test_bo_uses_a_prior_from_the_first_trial(space):
