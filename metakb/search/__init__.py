@@ -10,6 +10,7 @@ from metakb.search._bo import (
     BayesianOptimization,
     EIProposer,
     ForestSurrogate,
+    QueryPrior,
     RandomSearch,
     expected_improvement,
 )
@@ -38,7 +39,15 @@ from metakb.search._objectives import (
     categorical_columns,
 )
 from metakb.search._registry import MULTI_FIDELITY, OPTIMIZERS
-from metakb.search._run import SearchResult, TrialRecord, replay, result_rows, run_search
+from metakb.search._run import (
+    SearchResult,
+    TrialLog,
+    TrialRecord,
+    load_trials,
+    replay,
+    result_rows,
+    run_search,
+)
 from metakb.search._space import encode, in_space
 from metakb.search._types import (
     Config,
@@ -77,6 +86,7 @@ __all__ = [
     "Optimizer",
     "PriorSurrogate",
     "ProcessPoolExecutor",
+    "QueryPrior",
     "RandomSearch",
     "Rung",
     "SearchError",
@@ -85,6 +95,7 @@ __all__ = [
     "SuccessiveHalving",
     "SurrogateObjective",
     "Trial",
+    "TrialLog",
     "TrialRecord",
     "WarmStartReport",
     "categorical_columns",
@@ -93,6 +104,7 @@ __all__ = [
     "expected_improvement",
     "hyperband_brackets",
     "in_space",
+    "load_trials",
     "open_executor",
     "replay",
     "result_rows",

@@ -100,6 +100,31 @@ class ForestSurrogate:
         return per_tree.mean(axis=0), per_tree.std(axis=0)
 
 
+class QueryPrior:
+    """Bind a query-conditioned model to the `PriorSurrogate` protocol.
+
+    The ``transfer`` meta-model predicts with ``predict(query, x_encoded)``;
+    BO needs ``predict(x_encoded)``. The encoding must be the one the
+    optimizer uses (pass the spaces module's encoder as ``encoder=``).
+
+    Parameters
+    ----------
+    model : object
+        Has ``predict(query, x) -> (mean, std)``.
+    query : Any
+        The new task (``metakb.models.TaskQuery``).
+    """
+
+    def __init__(self, model: Any, query: Any) -> None:
+        self.model = model
+        self.query = query
+
+    def predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Return the model's (mean, std) for ``x`` on the bound query."""
+        mean, std = self.model.predict(self.query, x)
+        return np.asarray(mean, dtype=float), np.asarray(std, dtype=float)
+
+
 def _standardize(values: np.ndarray) -> tuple[float, float]:
     scale = float(np.std(values))
     return float(np.mean(values)), scale if scale > 0 else 1.0

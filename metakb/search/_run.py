@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import concurrent.futures as cf
+import json
 import logging
 import math
+import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
@@ -19,6 +22,7 @@ from metakb.search._types import (
     NoTrialAvailable,
     Objective,
     Optimizer,
+    SearchError,
     Status,
     Trial,
 )
@@ -148,15 +152,17 @@ def replay(
     by_id = {r.trial_id: r for r in previous}
     matched: dict[int, Trial] = {}
     to_run: list[tuple[Trial, int]] = []
-    told = 0
+    told = 0  # position in ``previous``
+    told_matched = 0  # position in the returned records, which ``asked_after`` refers to
 
     def tell_until(target: int) -> None:
-        nonlocal told
+        nonlocal told, told_matched
         while told < min(target, len(previous)):
             record = previous[told]
             trial = matched.get(record.trial_id)
             if trial is not None:
                 optimizer.tell(trial, record.score)
+                told_matched += 1
             told += 1
 
     for trial_id in range(max(by_id) + 1):
@@ -179,7 +185,7 @@ def replay(
                 logger.warning(
                     "resume: trial %d differs from the stored one; evaluating it again", trial_id
                 )
-            to_run.append((trial, told))
+            to_run.append((trial, told_matched))
     tell_until(len(previous))
     records = [r for r in previous if r.trial_id in matched]
     if len(records) < len(previous):
@@ -348,3 +354,39 @@ def result_rows(
     columns = ["task_id", *(["config_id"] if flow_id is not None else [])]
     columns += ["params", "metric", "value", "fidelity", "runtime_s", "source", "provenance"]
     return pd.DataFrame(rows, columns=columns)
+
+
+class TrialLog:
+    """An ``on_trial`` callback that keeps a search's trials in a JSON file, for ``--resume``.
+
+    The whole list is rewritten atomically (temporary file + rename) after every
+    trial, so an interruption never leaves a half-written file and the file's
+    order is always the order `replay` expects.
+
+    Parameters
+    ----------
+    path : str or Path
+        The JSON file (created with its folder if missing).
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    def __call__(self, record: TrialRecord, result: SearchResult) -> None:
+        """Write ``result``'s trials (``record`` is its last one)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = self.path.with_name(self.path.name + ".tmp")
+        temporary.write_text(json.dumps([t.to_dict() for t in result.trials]), encoding="utf-8")
+        os.replace(temporary, self.path)
+
+
+def load_trials(path: str | Path) -> list[TrialRecord]:
+    """Return the trials a `TrialLog` wrote to ``path`` ([] when there is no file yet)."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    try:
+        rows = json.loads(path.read_text(encoding="utf-8"))
+        return [TrialRecord.from_dict(row) for row in rows]
+    except (ValueError, TypeError, KeyError) as error:
+        raise SearchError(f"cannot read the trial log {path}: {error}") from error

@@ -17,6 +17,8 @@ from metakb.search import (
     BayesianOptimization,
     Hyperband,
     NoTrialAvailable,
+    PriorSurrogate,
+    QueryPrior,
     SuccessiveHalving,
     Trial,
     config_key,
@@ -120,15 +122,33 @@ def test_bo_finds_better_configs_than_random(space):
     assert bo > random + 0.1  # the optimum is 0.3
 
 
-def test_bo_uses_a_prior_from_the_first_trial(space):
-    class PreferPoly:
-        def predict(self, x):
-            kernel = x[:, list(space.keys()).index("kernel")]
-            mean = np.where(kernel == 1.0, 1.0, 0.0)  # index 1 = 'poly'
-            return mean, np.full(len(x), 0.1)
+class PreferKernel:
+    """A stand-in for the transfer model: ``predict(query, x)`` favours one kernel."""
 
-    optimizer = BayesianOptimization(space, seed=0, prior=PreferPoly())
-    assert optimizer.ask().config["kernel"] == "poly"
+    def __init__(self, space):
+        self.column = list(space.keys()).index("kernel")
+
+    def predict(self, query, x):
+        mean = np.where(x[:, self.column] == float(query), 1.0, 0.0)
+        return mean, np.full(len(x), 0.1)
+
+
+@pytest.mark.parametrize("name", ["bo", "bohb"])
+def test_a_prior_guides_from_the_first_trial(name, space):
+    prior = QueryPrior(PreferKernel(space), query=1)  # choice index 1 = 'poly'
+    optimizer = OPTIMIZERS[name](space, seed=0, prior=prior)
+    if name == "bohb":
+        optimizer.random_fraction = 0.0
+    assert isinstance(prior, PriorSurrogate)
+    assert all(optimizer.ask().config["kernel"] == "poly" for _ in range(3))
+
+
+def test_the_own_model_takes_over_from_a_wrong_prior(space):
+    wrong = QueryPrior(PreferKernel(space), query=2)  # 'linear', the worst kernel
+    optimizer = BayesianOptimization(space, seed=0, prior=wrong, prior_weight=2.0)
+    trials = drive(optimizer, 40)
+    late = [t.config["kernel"] for t in trials[-10:]]
+    assert late.count("linear") <= 3
 
 
 def test_bo_with_candidates_picks_by_expected_improvement(space):

@@ -11,7 +11,9 @@ from metakb.search import (
     LookupObjective,
     SearchError,
     SearchResult,
+    TrialLog,
     TrialRecord,
+    load_trials,
     open_executor,
     result_rows,
     run_search,
@@ -102,6 +104,30 @@ def test_an_interrupted_search_resumes_where_it_stopped(name, space):
     assert [(t.config, t.fidelity) for t in resumed.trials] == [
         (t.config, t.fidelity) for t in straight.trials
     ]
+
+
+def test_a_trial_log_on_disk_resumes_a_search(space, tmp_path):
+    log = TrialLog(tmp_path / "runs" / "trials.json")
+    assert load_trials(log.path) == []
+
+    def stop_after_six(record, result):
+        log(record, result)
+        if len(result.trials) == 6:
+            raise InterruptError
+
+    with pytest.raises(InterruptError):
+        run_search(OPTIMIZERS["bohb"](space, seed=1), ToyObjective(), 15, on_trial=stop_after_six)
+    previous = load_trials(log.path)
+    assert len(previous) == 6
+    resumed = run_search(
+        OPTIMIZERS["bohb"](space, seed=1), ToyObjective(), 15, previous=previous, on_trial=log
+    )
+    straight = run_search(OPTIMIZERS["bohb"](space, seed=1), ToyObjective(), 15)
+    assert [t.config for t in resumed.trials] == [t.config for t in straight.trials]
+    assert load_trials(log.path) == resumed.trials
+    log.path.write_text("{not json", encoding="utf-8")
+    with pytest.raises(SearchError, match="cannot read the trial log"):
+        load_trials(log.path)
 
 
 def test_a_parallel_search_resumes_and_reruns_in_flight_trials(space):
