@@ -108,6 +108,19 @@ class BaseOptimizer:
         free = np.flatnonzero(self._pool_free)
         return [self._pool_configs[i] for i in free], self._pool_rows()[free]
 
+    def _scored_candidates(
+        self, draw: Callable[[], list[Config]]
+    ) -> tuple[list[Config], np.ndarray]:
+        """Return the configurations a model scores next and their rows.
+
+        The remaining candidates of a finite list, else ``draw()`` minus
+        configurations already asked.
+        """
+        if self._pool is not None:
+            return self._remaining_pool()
+        candidates = self._unseen(draw())
+        return candidates, self._encode(candidates) if candidates else np.empty((0, 0))
+
     def _encode(self, configs: Sequence[Mapping[str, Any]]) -> np.ndarray:
         if self._pool is not None and configs:
             index = [self._pool_index.get(config_key(c)) for c in configs]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -166,6 +166,19 @@ class EIProposer:
         self.n_trees = n_trees
         self.xi = xi
 
+    def pick(
+        self,
+        encode: Callable[[Sequence[Config]], np.ndarray],
+        configs: Sequence[Config],
+        values: Sequence[float],
+        candidates: Sequence[Config],
+        rows: np.ndarray,
+        rng: np.random.Generator,
+    ) -> Config:
+        """Return the candidate (encoded as ``rows``) that `choose` picks given the observations."""
+        x_obs = encode(configs) if configs else np.empty((0, rows.shape[1]))
+        return candidates[self.choose(x_obs, np.asarray(values, dtype=float), rows, rng)]
+
     def choose(
         self,
         x_obs: np.ndarray,
@@ -282,20 +295,10 @@ class BayesianOptimization(BaseOptimizer):
             self.n_initial, 2
         ):
             return self._random_from(rng)
-        if self._pool is not None:
-            candidates, rows = self._remaining_pool()
-        else:
-            candidates = self._candidates(rng, configs, values)
-            rows = self._encode(candidates) if candidates else np.empty((0, 0))
+        candidates, rows = self._scored_candidates(lambda: self._candidates(rng, configs, values))
         if not candidates:
             return self._random_from(rng)
-        index = self._proposer.choose(
-            self._encode(configs) if configs else np.empty((0, 0)),
-            np.asarray(values, dtype=float),
-            rows,
-            rng,
-        )
-        return candidates[index]
+        return self._proposer.pick(self._encode, configs, values, candidates, rows, rng)
 
     def _random_from(self, rng: np.random.Generator) -> Config:
         if self._pool is not None:
@@ -310,7 +313,7 @@ class BayesianOptimization(BaseOptimizer):
         if self.n_local and values:
             for i in np.argsort(values)[::-1][:3]:
                 sampled.extend(self._sampler.neighbours(configs[i], rng, self.n_local))
-        return self._unseen(sampled)
+        return sampled
 
 
 def training_data(

@@ -334,11 +334,9 @@ class BOHB(Hyperband):
             for f, obs in self._by_fidelity.items()
             if sum(v is not None for _, v in obs) >= max(n_min, 2)
         ]
-        if self._pool is not None:
-            candidates, rows = self._remaining_pool()
-        else:
-            candidates = self._unseen(self._sampler.sample(rng, self.n_candidates))
-            rows = self._encode(candidates) if candidates else np.empty((0, 0))
+        candidates, rows = self._scored_candidates(
+            lambda: self._sampler.sample(rng, self.n_candidates)
+        )
         if not candidates:
             raise NoTrialAvailable("every candidate configuration has been asked")
         if explore or (not usable and self.prior is None):
@@ -347,10 +345,4 @@ class BOHB(Hyperband):
         values: list[float] = []
         if usable:
             configs, values = training_data(self._by_fidelity[max(usable)])
-        index = self._proposer.choose(
-            self._encode(configs) if configs else np.empty((0, 0)),
-            np.asarray(values, dtype=float),
-            rows,
-            rng,
-        )
-        return candidates[index]
+        return self._proposer.pick(self._encode, configs, values, candidates, rows, rng)
