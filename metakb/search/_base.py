@@ -82,6 +82,17 @@ class BaseOptimizer:
             raise ValueError(f"cannot enqueue {dict(config)}: not in the space or candidates")
         self._queue.append(dict(config))
 
+    def nearest_candidate(self, config: Mapping[str, Any]) -> Config | None:
+        """Return the candidate closest to ``config`` in the encoding (None without candidates).
+
+        Lets a warm start use recommendations on a tabular benchmark whose
+        tasks were evaluated on different random configurations.
+        """
+        if self._pool is None or not in_space(self.space, config):
+            return None
+        distance = np.abs(self._pool_rows() - self._encode_fresh([config])[0]).sum(axis=1)
+        return self._pool_configs[int(np.argmin(distance))]
+
     @property
     def n_pending(self) -> int:
         """Number of asked trials whose value has not been told yet."""

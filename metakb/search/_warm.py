@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from metakb.search._base import config_key
+from metakb.search._base import BaseOptimizer, config_key
 from metakb.search._types import Optimizer, Starter
 
 logger = logging.getLogger(__name__)
@@ -23,7 +23,7 @@ class WarmStartReport:
     enqueued : int
         Distinct configurations put in the optimizer's queue.
     duplicates : int
-        Recommendations repeating an earlier one.
+        Recommendations repeating an earlier one (after snapping, if asked).
     out_of_space : int
         Recommendations the optimizer cannot ask (not in its space / candidates).
     """
@@ -35,7 +35,12 @@ class WarmStartReport:
 
 
 def warm_start(
-    optimizer: Optimizer, starter: Starter | None, query: Any, k: int
+    optimizer: Optimizer,
+    starter: Starter | None,
+    query: Any,
+    k: int,
+    *,
+    snap_to_candidates: bool = False,
 ) -> WarmStartReport:
     """Enqueue ``starter``'s top-``k`` recommendations for ``query`` into ``optimizer``.
 
@@ -53,6 +58,10 @@ def warm_start(
         The new task's description (``metakb.models.TaskQuery``), passed through.
     k : int
         How many recommendations to ask for.
+    snap_to_candidates : bool
+        For an optimizer over a finite candidate list (a `BaseOptimizer`
+        with ``candidates``): replace each in-space recommendation by the
+        nearest candidate (L1 in the encoding) instead of dropping it.
 
     Returns
     -------
@@ -68,6 +77,8 @@ def warm_start(
     enqueued = duplicates = out_of_space = 0
     for recommendation in recommendations:
         config = dict(recommendation.config)
+        if snap_to_candidates and isinstance(optimizer, BaseOptimizer):
+            config = optimizer.nearest_candidate(config) or config
         key = config_key(config)
         if key in seen:
             duplicates += 1

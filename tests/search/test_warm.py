@@ -59,3 +59,19 @@ def test_warm_start_drops_configs_outside_a_candidate_list(space):
     report = warm_start(optimizer, FixedStarter([OTHER, GOOD]), query=None, k=2)
     assert report.enqueued == 1 and report.out_of_space == 1
     assert optimizer.ask().config == GOOD
+
+
+def test_snapping_maps_recommendations_to_the_nearest_candidates(space):
+    near_good = {"lr": 0.09, "n": 21, "kernel": "poly", "degree": 3}
+    candidates = [GOOD, OTHER]
+    optimizer = OPTIMIZERS["bo"](space, seed=0, candidates=candidates)
+    report = warm_start(
+        optimizer,
+        FixedStarter([near_good, GOOD, OUTSIDE]),
+        query=None,
+        k=3,
+        snap_to_candidates=True,
+    )
+    assert (report.enqueued, report.duplicates, report.out_of_space) == (1, 1, 1)
+    assert optimizer.ask().config == GOOD
+    assert OPTIMIZERS["bo"](space, seed=0).nearest_candidate(GOOD) is None
