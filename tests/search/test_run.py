@@ -8,6 +8,7 @@ import pytest
 from metakb.configs import canonical_json, config_id
 from metakb.search import (
     OPTIMIZERS,
+    Hyperband,
     LookupObjective,
     SearchError,
     SearchResult,
@@ -208,3 +209,32 @@ def test_open_executor_rejects_unknown_specs():
     with pytest.raises(SearchError, match="unknown executor"):
         open_executor("threads:4", ToyObjective())
     assert isinstance(SearchResult().trials, list)
+
+
+def test_a_real_cross_validated_search_with_hyperband():
+    from ConfigSpace import ConfigurationSpace, Float, Integer
+    from sklearn.datasets import load_breast_cancer
+
+    from metakb.search import CVObjective, DefaultEstimators
+
+    space = ConfigurationSpace()
+    space.add(
+        [
+            Integer("n_estimators", (4, 16)),
+            Float("max_features", (0.1, 1.0)),
+            Integer("min_samples_leaf", (1, 20), log=True),
+        ]
+    )
+    x, y = load_breast_cancer(return_X_y=True, as_frame=True)
+    objective = CVObjective(
+        x,
+        y,
+        DefaultEstimators("random_forest", "classification"),
+        task_type="classification",
+        metric="roc_auc",
+        n_splits=3,
+    )
+    result = run_search(Hyperband(space, seed=0, min_fidelity=1 / 9), objective, 13)
+    assert [t.status for t in result.trials] == ["ok"] * 13
+    assert sorted({t.fidelity for t in result.trials}) == pytest.approx([1 / 9, 1 / 3, 1.0])
+    assert result.best.fidelity == 1.0 and result.best.score > 0.95
