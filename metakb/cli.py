@@ -321,6 +321,93 @@ def quickstart(
     out.print("next: `metakb tasks`, `metakb show task 3`, `metakb stats --json`")
 
 
+@app.command("app")
+def run_app(
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to serve on.")] = 8501,
+    host: Annotated[
+        str, typer.Option("--host", help="Interface; the default keeps it on this machine.")
+    ] = "127.0.0.1",
+    db: DbOption = None,
+) -> int:
+    """Start the Streamlit app (read-only on the knowledge base) on 127.0.0.1."""
+    from metakb.appserver import serve
+
+    out.print(f"metakb app on http://{host}:{port} over {_store(db).path} (Ctrl+C stops it)")
+    return serve(_store(db), port, host)
+
+
+# -- metakb ingest openml ------------------------------------------------------------------
+
+
+@ingest_app.command("openml")
+def ingest_openml_command(
+    suite: Annotated[
+        str | None, typer.Option("--suite", help="Benchmark suite id or alias (OpenML100 = 14).")
+    ] = None,
+    task: Annotated[
+        list[int] | None, typer.Option("--task", help="OpenML task id (repeatable).")
+    ] = None,
+    flow: Annotated[
+        list[int] | None, typer.Option("--flow", help="OpenML flow id (repeatable).")
+    ] = None,
+    metric: Annotated[str, typer.Option("--metric", help="OpenML evaluation measure.")] = (
+        "predictive_accuracy"
+    ),
+    max_runs: Annotated[
+        int | None,
+        typer.Option("--max-runs", min=1, help="At most N evaluations per task."),
+    ] = None,
+    server: Annotated[
+        str | None,
+        typer.Option(
+            "--server", help="OpenML API URL [default: $METAKB_OPENML_SERVER or openml.org]."
+        ),
+    ] = None,
+    with_data: Annotated[
+        bool, typer.Option("--with-data", help="Also download the dataset files into the cache.")
+    ] = False,
+    timeout: Annotated[
+        float, typer.Option("--timeout", min=0.1, help="Seconds to wait for one answer.")
+    ] = 30.0,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Pull tasks, qualities, flows and evaluated setups from OpenML (resumable)."""
+    # Imported here: openml-python is slow to import and only this command needs it.
+    from metakb.sources.openml import HttpPolicy, ingest_openml, resolve_server
+
+    if suite is None and not task and not flow:
+        raise typer.BadParameter("select at least one of --suite, --task, --flow")
+    try:
+        server = resolve_server(server)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--server") from exc
+    with progress_bar(enabled=not as_json) as progress:
+        summary = ingest_openml(
+            _store(db),
+            suite=suite,
+            tasks=task or (),
+            flows=flow or (),
+            metric=metric,
+            max_runs=max_runs,
+            server=server,
+            with_data=with_data,
+            progress=progress,
+            http=HttpPolicy(timeout_s=timeout),
+        )
+    if as_json:
+        _print_json(summary.to_dict())
+        return
+    out.print(f"OpenML server {summary.server}: {_added_line(summary.added())}")
+    resumed = " (resumed)" if summary.resumed else ""
+    out.print(
+        f"{summary.evaluations_seen} evaluations read in {summary.pages} page(s){resumed}; "
+        f"checkpoint {summary.run_id}"
+    )
+    for reason, n in sorted(summary.skipped.items()):
+        out.print(f"[yellow]skipped[/yellow] {n}: {reason}")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status instead of raising ``SystemExit``."""
     try:
