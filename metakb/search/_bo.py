@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
+import sklearn
 from ConfigSpace import ConfigurationSpace
 from scipy.special import ndtr
 from sklearn.tree import DecisionTreeRegressor
@@ -73,20 +74,26 @@ class ForestSurrogate:
 
     def fit(self, x: np.ndarray, y: np.ndarray) -> ForestSurrogate:
         """Fit on encoded configurations ``x`` and values ``y`` (higher is better)."""
-        x = np.asarray(x, dtype=float)
-        y = np.asarray(y, dtype=float)
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        y = np.ascontiguousarray(y, dtype=np.float64)
         if x.ndim != 2 or len(x) != len(y) or len(y) == 0:
             raise ValueError("ForestSurrogate.fit needs a 2-d x with one value per row")
-        # Trees are fitted one by one: sklearn's forest pays a joblib start-up per
-        # fit that dominates at the few dozen rows a search has.
+        if not (np.isfinite(x).all() and np.isfinite(y).all()):
+            raise ValueError("ForestSurrogate.fit needs finite x and y")
+        # Trees are fitted one by one with bootstrap counts as sample weights and
+        # scikit-learn's checks off (validated above): at the few dozen rows a
+        # search has, the forest's joblib start-up and per-fit validation would
+        # cost several times the fitting itself, on every ask.
         rng = np.random.default_rng(self.seed)
         self.trees_ = []
-        for _ in range(self.n_trees):
-            rows = rng.integers(len(y), size=len(y))
-            tree = DecisionTreeRegressor(
-                max_features=0.8, min_samples_leaf=1, random_state=int(rng.integers(2**31 - 1))
-            )
-            self.trees_.append(tree.fit(x[rows], y[rows]))
+        with sklearn.config_context(skip_parameter_validation=True, assume_finite=True):
+            for _ in range(self.n_trees):
+                weights = np.bincount(rng.integers(len(y), size=len(y)), minlength=len(y))
+                tree = DecisionTreeRegressor(
+                    max_features=0.8, random_state=int(rng.integers(2**31 - 1))
+                )
+                tree.fit(x, y, sample_weight=weights.astype(np.float64), check_input=False)
+                self.trees_.append(tree)
         return self
 
     def predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -247,6 +254,10 @@ class BayesianOptimization(BaseOptimizer):
         Pseudo-count of the prior, in observations.
     n_trees : int
         Trees of the own surrogate.
+    random_fraction : float
+        Share of proposals drawn at random (as SMAC interleaves random
+        configurations), so that a confident but wrong prior or an early
+        lucky region cannot stop exploration for good.
 
     References
     ----------
@@ -267,10 +278,14 @@ class BayesianOptimization(BaseOptimizer):
         prior: PriorSurrogate | None = None,
         prior_weight: float = 5.0,
         n_trees: int = 20,
+        random_fraction: float = 0.1,
     ) -> None:
         super().__init__(space, seed=seed, candidates=candidates, encoder=encoder)
         if n_initial < 0 or n_candidates < 1 or n_local < 0:
             raise ValueError("n_initial, n_local must be >= 0 and n_candidates >= 1")
+        if not 0.0 <= random_fraction <= 1.0:
+            raise ValueError("random_fraction must be in [0, 1]")
+        self.random_fraction = random_fraction
         self.n_initial = n_initial
         self.n_candidates = n_candidates
         self.n_local = n_local
@@ -291,9 +306,10 @@ class BayesianOptimization(BaseOptimizer):
         # One draw from the main RNG per proposal keeps replays aligned whatever branch runs.
         rng = np.random.default_rng(int(self._rng.integers(2**63 - 1)))
         configs, values = training_data(self._observations, list(self._pending.values()))
-        if self.prior is None and sum(v is not None for _, v in self._observations) < max(
-            self.n_initial, 2
-        ):
+        n_ok = sum(v is not None for _, v in self._observations)
+        # A warm start's first proposals follow the prior; random interleaving starts with data.
+        explore = n_ok > 0 and rng.random() < self.random_fraction
+        if explore or (self.prior is None and n_ok < max(self.n_initial, 2)):
             return self._random_from(rng)
         candidates, rows = self._scored_candidates(lambda: self._candidates(rng, configs, values))
         if not candidates:
