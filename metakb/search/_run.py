@@ -154,15 +154,23 @@ def replay(
     to_run: list[tuple[Trial, int]] = []
     told = 0  # position in ``previous``
     told_matched = 0  # position in the returned records, which ``asked_after`` refers to
+    deferred: set[int] = set()  # results whose trial has not been re-asked yet
+
+    def tell(trial: Trial, record: TrialRecord) -> None:
+        nonlocal told_matched
+        optimizer.tell(trial, record.score)
+        told_matched += 1
 
     def tell_until(target: int) -> None:
-        nonlocal told, told_matched
+        nonlocal told
         while told < min(target, len(previous)):
             record = previous[told]
             trial = matched.get(record.trial_id)
             if trial is not None:
-                optimizer.tell(trial, record.score)
-                told_matched += 1
+                tell(trial, record)
+            else:
+                # Inconsistent ``asked_after`` (e.g. an edited log): tell once re-asked.
+                deferred.add(record.trial_id)
             told += 1
 
     for trial_id in range(max(by_id) + 1):
@@ -178,8 +186,11 @@ def replay(
             and canonical_json(trial.config) == canonical_json(stored.config)
             and math.isclose(trial.fidelity, stored.fidelity)
         )
-        if same:
+        if same and stored is not None:
             matched[trial.id] = trial
+            if trial.id in deferred:
+                deferred.discard(trial.id)
+                tell(trial, stored)
         else:
             if stored is not None:
                 logger.warning(

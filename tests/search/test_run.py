@@ -238,3 +238,13 @@ def test_a_real_cross_validated_search_with_hyperband():
     assert [t.status for t in result.trials] == ["ok"] * 13
     assert sorted({t.fidelity for t in result.trials}) == pytest.approx([1 / 9, 1 / 3, 1.0])
     assert result.best.fidelity == 1.0 and result.best.score > 0.95
+
+
+def test_resume_without_ordering_information_still_reuses_results(space):
+    previous = _interrupted("random", space, 7)
+    unordered = [TrialRecord.from_dict({**r.to_dict(), "asked_after": 0}) for r in previous]
+    objective = ToyObjective()
+    optimizer = OPTIMIZERS["random"](space, seed=4)
+    resumed = run_search(optimizer, objective, 10, previous=unordered[::-1])
+    assert len(objective.calls) == 3
+    assert len(resumed.trials) == 10 and optimizer.n_pending == 0
