@@ -45,7 +45,9 @@ def warm_start(
     """Enqueue ``starter``'s top-``k`` recommendations for ``query`` into ``optimizer``.
 
     The optimizer evaluates them before any configuration of its own, as
-    Optuna's ``enqueue_trial`` does. A cold start is the same call with
+    Optuna's ``enqueue_trial`` does; multi-fidelity optimizers start them in
+    the lowest rung of the first bracket, like any new configuration, and
+    promote the good ones. A cold start is the same call with
     ``starter=None`` (nothing is enqueued).
 
     Parameters

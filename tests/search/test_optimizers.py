@@ -17,6 +17,7 @@ from metakb.search import (
     BayesianOptimization,
     Hyperband,
     NoTrialAvailable,
+    Optimizer,
     PriorSurrogate,
     QueryPrior,
     SuccessiveHalving,
@@ -47,6 +48,7 @@ def drive(optimizer, n: int, fail_every: int = 0) -> list[Trial]:
 @pytest.mark.parametrize("name", NAMES)
 def test_asked_configs_are_valid_with_failures(name, space):
     optimizer = OPTIMIZERS[name](space, seed=3)
+    assert isinstance(optimizer, Optimizer)
     trials = drive(optimizer, 30, fail_every=4)
     assert [t.id for t in trials] == list(range(30))
     for trial in trials:
