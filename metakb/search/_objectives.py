@@ -24,7 +24,7 @@ from sklearn.ensemble import (
     RandomForestRegressor,
 )
 from sklearn.impute import SimpleImputer
-from sklearn.metrics import get_scorer
+from sklearn.metrics import get_scorer, make_scorer, roc_auc_score
 from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
@@ -82,6 +82,15 @@ def _preprocessor(x: pd.DataFrame, *, one_hot: bool, scale: bool) -> ColumnTrans
         + ([("categorical", categorical_steps, categorical)] if categorical else []),
         sparse_threshold=0.0,
     )
+
+
+def _multiclass_auc(y_true: Any, y_score: np.ndarray, labels: np.ndarray) -> float:
+    """Return one-vs-rest ROC AUC, turning decision scores into probabilities by softmax."""
+    scores = np.asarray(y_score, dtype=float)
+    if not np.allclose(scores.sum(axis=1), 1.0) or (scores < 0).any():
+        scores = np.exp(scores - scores.max(axis=1, keepdims=True))
+        scores /= scores.sum(axis=1, keepdims=True)
+    return float(roc_auc_score(y_true, scores, multi_class="ovr", labels=labels))
 
 
 class DefaultEstimators:
@@ -163,7 +172,8 @@ class CVObjective:
     task_type : {'classification', 'regression'}
     metric : str, optional
         A key of `SCORERS` (default accuracy / neg_rmse); ``roc_auc`` on more
-        than two classes uses one-vs-rest.
+        than two classes is one-vs-rest, from probabilities or (SVC without
+        ``probability=True``) softmax-normalized decision scores.
     n_splits : int
         Number of folds.
     fidelity_kind : {'rows', 'rounds'}
@@ -208,8 +218,14 @@ class CVObjective:
 
     def _scorer(self) -> Any:
         name = SCORERS[self.metric]
-        if name == "roc_auc" and self.y.nunique() > 2:
-            name = "roc_auc_ovr"
+        if name.startswith("roc_auc") and self.y.nunique() > 2:
+            # One-vs-rest AUC from probabilities, or from decision scores for
+            # models without predict_proba (SVC), over every class of the task.
+            return make_scorer(
+                _multiclass_auc,
+                response_method=("predict_proba", "decision_function"),
+                labels=np.sort(self.y.unique()),
+            )
         return get_scorer(name)
 
     def _folds(self) -> list[tuple[np.ndarray, np.ndarray]]:

@@ -56,6 +56,20 @@ def test_cv_fits_every_algorithm_on_mixed_columns(algorithm, iris_mixed):
     assert full.seconds > 0
 
 
+@pytest.mark.parametrize("algorithm", ["svc", "random_forest"])
+def test_multiclass_roc_auc_with_and_without_probabilities(algorithm, iris_mixed):
+    x, y = iris_mixed
+    result = CVObjective(
+        x,
+        y,
+        DefaultEstimators(algorithm, "classification"),
+        task_type="classification",
+        metric="roc_auc",
+        n_splits=3,
+    )(SMALL[algorithm], 1.0)
+    assert result.status == "ok" and 0.9 < result.score <= 1.0
+
+
 def test_cv_binary_roc_auc_and_regression_rmse():
     x, y = load_breast_cancer(return_X_y=True, as_frame=True)
     auc = CVObjective(
