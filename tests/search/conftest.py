@@ -2,38 +2,17 @@
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Mapping
 from typing import Any
 
 import pytest
-from ConfigSpace import Categorical, ConfigurationSpace, EqualsCondition, Float, Integer
+from ConfigSpace import ConfigurationSpace
 
 from metakb.search import EvalResult
+from metakb.search.testing import contract_space, toy_value
 
-
-def mixed_space() -> ConfigurationSpace:
-    """Float (log), int (log), categorical and one conditional integer."""
-    space = ConfigurationSpace()
-    space.add(
-        [
-            Float("lr", (1e-3, 1.0), log=True),
-            Integer("n", (1, 64), log=True),
-            Categorical("kernel", ["rbf", "poly", "linear"]),
-            Integer("degree", (2, 5)),
-        ]
-    )
-    space.add(EqualsCondition(space["degree"], space["kernel"], "poly"))
-    return space
-
-
-def toy_value(config: Mapping[str, Any], fidelity: float = 1.0) -> float:
-    """A smooth function with its optimum at lr=0.1, n=20, kernel=poly, degree=3."""
-    value = -((math.log10(config["lr"]) + 1.0) ** 2) - (config["n"] - 20) ** 2 / 400
-    if config["kernel"] == "poly":
-        value += 0.3 - 0.05 * abs(config["degree"] - 3)
-    return value - 0.2 * (1.0 - fidelity)
+mixed_space = contract_space
 
 
 class ToyObjective:

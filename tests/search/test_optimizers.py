@@ -17,78 +17,34 @@ from metakb.search import (
     BayesianOptimization,
     Hyperband,
     NoTrialAvailable,
-    Optimizer,
     PriorSurrogate,
     QueryPrior,
+    RandomSearch,
     SuccessiveHalving,
-    Trial,
     config_key,
     expected_improvement,
     hyperband_brackets,
-    in_space,
     successive_halving_rungs,
 )
 from metakb.search._space import SpaceSampler
+from metakb.search.testing import check_optimizer, drive
 from tests.search.conftest import mixed_space, toy_value
 
 NAMES = sorted(OPTIMIZERS)
 
 
-def drive(optimizer, n: int, fail_every: int = 0) -> list[Trial]:
-    """Ask/tell ``n`` trials sequentially with the toy function."""
-    trials = []
-    for i in range(n):
-        trial = optimizer.ask()
-        trials.append(trial)
-        failed = fail_every and i % fail_every == fail_every - 1
-        optimizer.tell(trial, None if failed else toy_value(trial.config, trial.fidelity))
-    return trials
-
-
 @pytest.mark.parametrize("name", NAMES)
-def test_asked_configs_are_valid_with_failures(name, space):
-    optimizer = OPTIMIZERS[name](space, seed=3)
-    assert isinstance(optimizer, Optimizer)
-    trials = drive(optimizer, 30, fail_every=4)
-    assert [t.id for t in trials] == list(range(30))
-    for trial in trials:
-        assert in_space(space, trial.config)
-        assert 0.0 < trial.fidelity <= 1.0
+def test_every_registered_optimizer_keeps_the_contract(name):
+    check_optimizer(lambda space, seed: OPTIMIZERS[name](space, seed=seed))
 
 
-@pytest.mark.parametrize("name", NAMES)
-def test_same_seed_same_trials(name, space):
-    first = drive(OPTIMIZERS[name](space, seed=11), 20, fail_every=5)
-    again = drive(OPTIMIZERS[name](space, seed=11), 20, fail_every=5)
-    other = drive(OPTIMIZERS[name](space, seed=12), 20, fail_every=5)
-    assert first == again
-    assert [t.config for t in first] != [t.config for t in other]
+def test_the_contract_check_catches_a_broken_optimizer():
+    class ForgetsTheQueue(RandomSearch):
+        def enqueue(self, config):
+            pass
 
-
-@pytest.mark.parametrize("name", NAMES)
-def test_enqueued_configs_come_first(name, space):
-    optimizer = OPTIMIZERS[name](space, seed=0)
-    queued = [
-        {"lr": 0.1, "n": 20, "kernel": "poly", "degree": 3},
-        {"lr": 0.01, "n": 5, "kernel": "rbf"},
-    ]
-    for config in queued:
-        optimizer.enqueue(config)
-    first = [optimizer.ask(), optimizer.ask()]
-    assert [t.config for t in first] == queued
-    with pytest.raises(ValueError, match="cannot enqueue"):
-        optimizer.enqueue({"lr": 5.0, "n": 20, "kernel": "rbf"})
-
-
-@pytest.mark.parametrize("name", NAMES)
-def test_tell_rejects_unknown_or_repeated_trials(name, space):
-    optimizer = OPTIMIZERS[name](space, seed=0)
-    trial = optimizer.ask()
-    optimizer.tell(trial, float("nan"))
-    with pytest.raises(ValueError, match="not asked or was already told"):
-        optimizer.tell(trial, 1.0)
-    with pytest.raises(ValueError, match="not asked"):
-        optimizer.tell(Trial(99, trial.config), 1.0)
+    with pytest.raises(AssertionError, match="enqueued configurations must come first"):
+        check_optimizer(lambda space, seed: ForgetsTheQueue(space, seed=seed))
 
 
 @pytest.mark.parametrize("name", NAMES)
