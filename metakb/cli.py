@@ -307,6 +307,13 @@ def quickstart(
         Path | None,
         typer.Option("--data-dir", help="Published data folder [default: $METAKB_DATA]."),
     ] = None,
+    server: Annotated[
+        str | None,
+        typer.Option("--server", help="OpenML API URL [default: $METAKB_OPENML_SERVER]."),
+    ] = None,
+    offline: Annotated[
+        bool, typer.Option("--offline", help="Do not try OpenML; use the data folder.")
+    ] = False,
     db: DbOption = None,
 ) -> None:
     """Build the knowledge base from the best available source and summarize it."""
@@ -314,7 +321,9 @@ def quickstart(
 
     store = _store(db)
     with progress_bar() as progress:
-        result = run_quickstart(store, data_dir, progress=progress)
+        result = run_quickstart(
+            store, data_dir, openml_server=server, use_openml=not offline, progress=progress
+        )
     out.print(f"source: {result.source} ({result.detail})")
     out.print(_added_line(result.added))
     _print_stats(str(store.path), result.stats)
@@ -406,6 +415,73 @@ def ingest_openml_command(
     )
     for reason, n in sorted(summary.skipped.items()):
         out.print(f"[yellow]skipped[/yellow] {n}: {reason}")
+
+
+# --- featurize -----------------------------------------------------------------
+
+
+@app.command("featurize")
+def featurize_command(
+    file: Annotated[Path | None, typer.Argument(help="A CSV, TSV, Parquet or ARFF table.")] = None,
+    target: Annotated[
+        str | None, typer.Option("--target", help="Target column [default: target or class].")
+    ] = None,
+    task_type: Annotated[
+        str | None,
+        typer.Option("--task-type", help="classification or regression [default: inferred]."),
+    ] = None,
+    families: Annotated[
+        list[str] | None,
+        typer.Option("--families", help="Families to compute (repeat); all by default."),
+    ] = None,
+    all_datasets: Annotated[
+        bool, typer.Option("--all", help="Every knowledge-base dataset with a local file.")
+    ] = False,
+    jobs: Annotated[int, typer.Option("--jobs", help="Worker processes for --all.")] = 2,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of subsampling and folds.")] = 0,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Compute meta-features of one table, or of every dataset in the knowledge base (--all)."""
+    from metakb.metafeatures import FAMILIES, featurize_all, featurize_file
+
+    if all_datasets == (file is not None):
+        raise typer.BadParameter("give either a FILE or --all")
+    unknown = sorted(set(families or []) - set(FAMILIES))
+    if unknown:
+        raise typer.BadParameter(f"unknown families {unknown}; choose from {', '.join(FAMILIES)}")
+    if task_type not in (None, "classification", "regression"):
+        raise typer.BadParameter("--task-type must be classification or regression")
+    if file is None:
+        with progress_bar(not as_json) as progress:
+            summary = featurize_all(_store(db), families=families, n_jobs=jobs, progress=progress)
+        if as_json:
+            _print_json(summary.__dict__)
+            return
+        out.print(
+            f"featurized {summary.featurized} datasets ({summary.already_done} already done, "
+            f"{len(summary.failed)} failed) in {summary.seconds:.1f} s: "
+            f"{summary.values_added} values stored, {summary.values_missing} skipped "
+            "(missing, with a reason)"
+        )
+        for dataset_id, message in summary.failed.items():
+            err.print(f"  {dataset_id}: {message}", highlight=False)
+        return
+    table, result = featurize_file(file, target, task_type=task_type, families=families, seed=seed)
+    if as_json:
+        _print_json(result.to_json())
+        return
+    grid = Table(title=f"{table.name}: {table.task_type}, {len(table.X)} rows")
+    for column in ("name", "value", "family"):
+        grid.add_column(column)
+    for name, value in sorted(result.values.items()):
+        shown = f"{value:.6g}" if value == value else f"- ({result.skipped.get(name, '')})"
+        grid.add_row(name, shown, result.family[name])
+    out.print(grid)
+    seconds = ", ".join(f"{k} {v:.2f} s" for k, v in result.seconds.items())
+    out.print(f"{len(result.values)} meta-features, {len(result.skipped)} skipped; {seconds}")
+    if table.n_dropped:
+        out.print(f"{table.n_dropped} rows with a missing target were dropped")
 
 
 def main(argv: list[str] | None = None) -> int:

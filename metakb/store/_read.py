@@ -241,3 +241,27 @@ def get_meta_features(
 
 def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
     return {k: (str(v) if hasattr(v, "isoformat") else v) for k, v in row.items()}
+
+
+def list_dataset_files(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Return datasets with a local file: dataset_id, name, task_type, target, file_path."""
+    return con.execute(
+        """
+        SELECT dataset_id, name, task_type, target, file_path
+        FROM datasets WHERE file_path IS NOT NULL ORDER BY dataset_id
+        """
+    ).df()
+
+
+def list_featurized(
+    con: duckdb.DuckDBPyConnection, *, computed_by: str, version: str
+) -> pd.DataFrame:
+    """Return the (dataset_id, family) pairs with meta-features of one producer and version."""
+    return con.execute(
+        """
+        SELECT DISTINCT dataset_id, family FROM meta_features
+        WHERE computed_by = $by AND version = $version
+        ORDER BY dataset_id, family
+        """,
+        {"by": computed_by, "version": version},
+    ).df()
