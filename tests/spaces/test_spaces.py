@@ -51,11 +51,11 @@ def test_decode_any_point_gives_a_config_in_space(name, data):
 def test_estimator_params_construct_and_fit(name):
     space = SPACES[name]
     rng = np.random.default_rng(0)
-    X = rng.normal(size=(60, 4))
-    y = (X[:, 0] > 0).astype(int)
+    x = rng.normal(size=(60, 4))
+    y = (x[:, 0] > 0).astype(int)
     for config in [space.default(), *space.sample(2, seed=1)]:
         est = ESTIMATORS[name](**space.to_estimator_params(config))
-        est.fit(X, y)
+        est.fit(x, y)
 
 
 def test_same_seed_same_sample():
