@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -53,7 +54,7 @@ class Store:
     --------
     >>> store = Store("kb.duckdb")  # doctest: +SKIP
     >>> with store.write() as con:  # doctest: +SKIP
-    ...     con.execute("SELECT count(*) FROM tasks").fetchone()
+    ...     con.execute("SELECT count(*) FROM tasks").fetchall()
     """
 
     def __init__(self, path: str | Path | None = None, *, wait_s: float = 3.0) -> None:
@@ -104,7 +105,9 @@ class Store:
             except duckdb.IOException as exc:
                 message = str(exc)
                 if "lock" not in message.lower():
-                    raise StoreError(f"cannot open knowledge base {self.path}: {_first_line(exc)}") from exc
+                    raise StoreError(
+                        f"cannot open knowledge base {self.path}: {_first_line(exc)}"
+                    ) from exc
                 if time.monotonic() + delay > deadline:
                     pid = _PID.search(message)
                     holder = f" (PID {pid.group(1)})" if pid else ""
@@ -115,7 +118,9 @@ class Store:
                 time.sleep(delay)
                 delay = min(delay * 2, 1.0)
             except duckdb.Error as exc:
-                raise StoreError(f"cannot open knowledge base {self.path}: {_first_line(exc)}") from exc
+                raise StoreError(
+                    f"cannot open knowledge base {self.path}: {_first_line(exc)}"
+                ) from exc
 
 
 def _first_line(exc: BaseException) -> str:
@@ -123,14 +128,26 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
+def first_row(cur: duckdb.DuckDBPyConnection) -> tuple[Any, ...] | None:
+    """Return the first row of an executed query, reading the result to its end.
+
+    DuckDB 2 refuses other work on a connection (``unregister``, ...) while a
+    result still has unread rows, so one-row queries are read with ``fetchall``.
+    """
+    rows = cur.fetchall()
+    return rows[0] if rows else None
+
+
 def schema_version(con: duckdb.DuckDBPyConnection) -> int:
     """Return the schema version of an open knowledge base (0 for an empty file)."""
-    exists = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version'"
-    ).fetchone()
+    exists = first_row(
+        con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version'"
+        )
+    )
     if not exists or exists[0] == 0:
         return 0
-    row = con.execute("SELECT max(version) FROM schema_version").fetchone()
+    row = first_row(con.execute("SELECT max(version) FROM schema_version"))
     return int(row[0]) if row and row[0] is not None else 0
 
 
@@ -195,9 +212,9 @@ def migrate(
 
 
 def _has_user_tables(con: duckdb.DuckDBPyConnection) -> bool:
-    row = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main'"
-    ).fetchone()
+    row = first_row(
+        con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main'")
+    )
     return bool(row and row[0])
 
 

@@ -7,6 +7,8 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from metakb.store._connection import first_row
+
 _COUNTED = ("tasks", "datasets", "flows", "configs", "evaluations", "meta_features")
 
 
@@ -29,7 +31,7 @@ def get_stats(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """
     stats: dict[str, Any] = {}
     for table in _COUNTED:
-        row = con.execute(f"SELECT count(*) FROM {table}").fetchone()
+        row = first_row(con.execute(f"SELECT count(*) FROM {table}"))
         stats[table] = int(row[0]) if row else 0
     stats["by_flow"] = _records(
         con.execute(
@@ -60,9 +62,7 @@ def get_stats(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
             "ORDER BY updated_at DESC LIMIT 1"
         )
     )
-    stats["last_ingest"] = (
-        {**last[0], "updated_at": str(last[0]["updated_at"])} if last else None
-    )
+    stats["last_ingest"] = {**last[0], "updated_at": str(last[0]["updated_at"])} if last else None
     return stats
 
 
@@ -137,11 +137,14 @@ def _empty_tasks(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 def find_task(con: duckdb.DuckDBPyConnection, ref: str) -> str | None:
     """Return the task key for ``ref`` (a task key or an OpenML task id), or None."""
-    row = con.execute(
-        "SELECT task_id FROM tasks WHERE task_id = $ref OR CAST(openml_task_id AS VARCHAR) = $ref "
-        "ORDER BY task_id LIMIT 1",
-        {"ref": ref.strip()},
-    ).fetchone()
+    row = first_row(
+        con.execute(
+            "SELECT task_id FROM tasks "
+            "WHERE task_id = $ref OR CAST(openml_task_id AS VARCHAR) = $ref "
+            "ORDER BY task_id LIMIT 1",
+            {"ref": ref.strip()},
+        )
+    )
     return str(row[0]) if row else None
 
 

@@ -17,6 +17,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from metakb.store._connection import first_row
 from metakb.store._schema import TABLES
 
 # Natural key of every table that takes upserts, and the columns an upsert may
@@ -41,8 +42,15 @@ _FILLABLE: dict[str, tuple[str, ...]] = {
         "file_path",
         "content_hash",
     ),
-    "tasks": ("openml_task_id", "dataset_id", "name", "task_type", "target",
-              "estimation_procedure", "metric"),
+    "tasks": (
+        "openml_task_id",
+        "dataset_id",
+        "name",
+        "task_type",
+        "target",
+        "estimation_procedure",
+        "metric",
+    ),
     "flows": ("openml_flow_id", "parameters"),
     "configs": ("name",),
 }
@@ -94,7 +102,9 @@ def upsert(con: duckdb.DuckDBPyConnection, table: str, rows: pd.DataFrame | Any)
         else:
             select = f"SELECT {cols} FROM {view}"
             action = "DO NOTHING"
-        con.execute(f"INSERT INTO {table} ({cols}) {select} ON CONFLICT ({', '.join(keys)}) {action}")
+        con.execute(
+            f"INSERT INTO {table} ({cols}) {select} ON CONFLICT ({', '.join(keys)}) {action}"
+        )
         return _count(con, table) - before
     finally:
         con.unregister(view)
@@ -108,7 +118,7 @@ def _table_columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
 
 
 def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
-    row = con.execute(f"SELECT count(*) FROM {table}").fetchone()
+    row = first_row(con.execute(f"SELECT count(*) FROM {table}"))
     return int(row[0]) if row else 0
 
 
@@ -136,7 +146,7 @@ def record_ingest_run(
             cursor = COALESCE(excluded.cursor, ingest_runs.cursor),
             rows_added = ingest_runs.rows_added + excluded.rows_added,
             message = excluded.message,
-            updated_at = current_timestamp
+            updated_at = now()
         """,
         [
             run_id,
@@ -153,7 +163,7 @@ def record_ingest_run(
 def get_ingest_run(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, Any] | None:
     """Return an ingest run's checkpoint row as a dict, or None if it never ran."""
     cur = con.execute("SELECT * FROM ingest_runs WHERE run_id = ?", [run_id])
-    row = cur.fetchone()
+    row = first_row(cur)
     if row is None:
         return None
     names: Sequence[str] = [d[0] for d in cur.description]

@@ -1,0 +1,1 @@
+"""Where runs come from: published OpenML meta-datasets, the live OpenML server, local searches."""

@@ -1,0 +1,628 @@
+"""Importers for the published OpenML-derived meta-datasets in a data folder.
+
+The folder (``--data-dir`` / ``$METAKB_DATA``) holds, each in its own
+sub-folder with a README:
+
+* ``openml100_sklearn_hpo_runs``: random-search runs of three scikit-learn
+  flows on the OpenML100 tasks (RandomForest 6969, AdaBoost 6970, SVC 8784
+  with three metrics), the tasks' OpenML qualities and a task manifest;
+* ``tabrepo_lightgbm_2022``: 104 LightGBM configurations on 93 OpenML tasks;
+* ``pmlb_datasets``: 164 dataset files with a manifest.
+
+Every file is read and validated before anything is written, then each file
+is written in a transaction of its own, so a garbled file leaves the knowledge
+base as it was, and a second import adds nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from metakb.configs import config_ids_and_json
+from metakb.errors import DataSourceError
+from metakb.store import Store, record_ingest_run, transaction, upsert
+from metakb.store import read_table_file as _read_csv
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str, int, int], None]
+
+OPENML100 = "openml100_sklearn_hpo_runs"
+TABREPO = "tabrepo_lightgbm_2022"
+PMLB = "pmlb_datasets"
+SOURCES = (OPENML100, TABREPO, PMLB)
+
+
+@dataclass(frozen=True)
+class RunTable:
+    """One published file of runs: a flow, its parameter columns and a metric column."""
+
+    file: str
+    flow_id: str
+    openml_flow_id: int | None
+    flow_name: str
+    algorithm: str
+    metric: str
+
+
+OPENML100_RUNS = (
+    RunTable(
+        "random_forest_flow6969.csv.gz",
+        "openml:6969",
+        6969,
+        "sklearn.Pipeline(columntransformer, randomforestclassifier)",
+        "random_forest",
+        "predictive_accuracy",
+    ),
+    RunTable(
+        "adaboost_flow6970.csv.gz",
+        "openml:6970",
+        6970,
+        "sklearn.Pipeline(columntransformer, adaboostclassifier)",
+        "adaboost",
+        "predictive_accuracy",
+    ),
+    *(
+        RunTable(
+            f"svc_flow8784_{metric}.csv.gz",
+            "openml:8784",
+            8784,
+            "sklearn.Pipeline(columntransformer, svc)",
+            "svc",
+            metric,
+        )
+        for metric in ("predictive_accuracy", "area_under_roc_curve", "f_measure")
+    ),
+)
+
+TABREPO_FLOW = "tabrepo:lightgbm"
+# AutoGluon's LightGBM defaults, which TabRepo's configurations leave implicit
+# when a parameter is absent; filled in so every configuration is explicit.
+TABREPO_DEFAULTS: dict[str, Any] = {
+    "learning_rate": 0.05,
+    "num_leaves": 31,
+    "feature_fraction": 1.0,
+    "min_data_in_leaf": 20,
+    "extra_trees": False,
+}
+
+
+@dataclass
+class FileResult:
+    """What importing one file did."""
+
+    source: str
+    file: str
+    rows: int
+    added: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+@dataclass
+class ImportSummary:
+    """What a whole import did, file by file, and which sources were absent."""
+
+    data_dir: str
+    files: list[FileResult] = field(default_factory=list)
+    skipped_sources: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def added(self) -> dict[str, int]:
+        """Return the rows added per table over all files."""
+        total: dict[str, int] = {}
+        for result in self.files:
+            for table, n in result.added.items():
+                total[table] = total.get(table, 0) + n
+        return total
+
+
+@dataclass
+class _Batch:
+    """Rows read from one source file, ready to write in one transaction."""
+
+    source: str
+    path: Path
+    rows: int
+    tables: list[tuple[str, pd.DataFrame]]
+
+
+def resolve_data_dir(data_dir: str | Path | None) -> Path:
+    """Return the data folder: the argument, else ``$METAKB_DATA``; refuse a missing one."""
+    if data_dir is None:
+        env = os.environ.get("METAKB_DATA")
+        if not env:
+            raise DataSourceError(
+                "no data folder given: pass one or set METAKB_DATA to the published data folder"
+            )
+        data_dir = env
+    path = Path(data_dir).expanduser()
+    if not path.is_dir():
+        raise DataSourceError(f"data folder {path} does not exist or is not a folder")
+    return path.resolve()
+
+
+def import_published(
+    store: Store,
+    data_dir: str | Path | None = None,
+    *,
+    sources: tuple[str, ...] = SOURCES,
+    progress: Progress | None = None,
+) -> ImportSummary:
+    """Import the published meta-datasets found in ``data_dir`` into ``store``.
+
+    Parameters
+    ----------
+    store : Store
+        The knowledge base to write to (created if missing).
+    data_dir : str or Path, optional
+        The data folder; defaults to ``$METAKB_DATA``.
+    sources : tuple of str
+        Which sub-folders to import; absent ones are skipped and reported.
+    progress : callable, optional
+        Called as ``progress(description, done, total)`` after each file.
+
+    Returns
+    -------
+    ImportSummary
+        Rows read and added per file.
+
+    Raises
+    ------
+    DataSourceError
+        When the folder or one of its files is missing or malformed; nothing
+        is written in that case.
+    """
+    start = time.perf_counter()
+    root = resolve_data_dir(data_dir)
+    unknown = sorted(set(sources) - set(SOURCES))
+    if unknown:
+        raise DataSourceError(f"unknown source(s) {unknown}; known: {', '.join(SOURCES)}")
+    summary = ImportSummary(data_dir=str(root))
+    readers = {OPENML100: _read_openml100, TABREPO: _read_tabrepo, PMLB: _read_pmlb}
+    batches: list[_Batch] = []
+    for source in sources:
+        folder = root / source
+        if not folder.is_dir():
+            summary.skipped_sources.append(source)
+            continue
+        batches.extend(readers[source](folder))
+    if not batches:
+        raise DataSourceError(f"{root} holds none of the published sources ({', '.join(SOURCES)})")
+    report = progress or (lambda description, done, total: None)
+    with store.write() as con:
+        for done, batch in enumerate(batches, start=1):
+            summary.files.append(_write_batch(con, batch))
+            report("importing published data", done, len(batches))
+    summary.seconds = time.perf_counter() - start
+    return summary
+
+
+def _write_batch(con: duckdb.DuckDBPyConnection, batch: _Batch) -> FileResult:
+    start = time.perf_counter()
+    result = FileResult(source=batch.source, file=str(batch.path), rows=batch.rows)
+    with transaction(con):
+        for table, frame in batch.tables:
+            result.added[table] = result.added.get(table, 0) + upsert(con, table, frame)
+        record_ingest_run(
+            con,
+            f"published:{batch.source}/{batch.path.name}",
+            source=batch.source,
+            status="done",
+            selection={"file": str(batch.path), "sha256": _sha256(batch.path)},
+            rows_added=sum(result.added.values()),
+        )
+    result.seconds = time.perf_counter() - start
+    log.info("imported %s: %s", batch.path.name, result.added)
+    return result
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _read(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
+    """Read one CSV file with DuckDB; a missing file or column is a one-line error."""
+    if not path.is_file():
+        raise DataSourceError(f"{path}: file not found")
+    try:
+        frame = _read_csv(str(path))
+    except duckdb.Error as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataSourceError(f"{path}: cannot be read as CSV ({first})") from exc
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise DataSourceError(f"{path}: missing column(s) {', '.join(missing)}")
+    if frame.empty:
+        raise DataSourceError(f"{path}: no rows")
+    return frame
+
+
+def _int_column(frame: pd.DataFrame, column: str, path: Path) -> pd.Series:
+    values = pd.to_numeric(frame[column], errors="coerce")
+    bad = values.isna() & frame[column].notna()
+    if bad.any():
+        raise DataSourceError(
+            f"{path}: column {column} has non-numeric value {frame[column][bad].iloc[0]!r}"
+        )
+    return values.astype("Int64")
+
+
+def _key(prefix: str, ids: pd.Series) -> pd.Series:
+    return prefix + ids.astype("Int64").astype(str)
+
+
+def _flow_frame(
+    flow_id: str,
+    openml_flow_id: int | None,
+    name: str,
+    algorithm: str,
+    params: list[str],
+    source: str,
+) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "flow_id": [flow_id],
+            "openml_flow_id": pd.array([openml_flow_id], dtype="Int64"),
+            "name": [name],
+            "algorithm": [algorithm],
+            "parameters": [json.dumps(sorted(params))],
+            "source": [source],
+        }
+    )
+
+
+def _configs_frame(flow_id: str, params: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    # to_dict keeps numpy scalars and NaN; canonical_value normalises both.
+    ids, texts = config_ids_and_json(flow_id, params.to_dict(orient="records"))
+    frame = pd.DataFrame({"config_id": ids, "flow_id": flow_id, "params": texts})
+    return frame, ids
+
+
+def _tasks_frame(task_ids: pd.Series, source: str, **columns: Any) -> pd.DataFrame:
+    frame = pd.DataFrame({"task_id": _key("openml:", task_ids).to_numpy()})
+    frame["openml_task_id"] = task_ids.astype("Int64").to_numpy()
+    for name, value in columns.items():
+        frame[name] = value.to_numpy() if isinstance(value, pd.Series) else value
+    frame["source"] = source
+    return frame
+
+
+# --- OpenML100 scikit-learn runs -------------------------------------------------------
+
+
+def _openml100_dataset_keys(tasks: pd.DataFrame, path: Path) -> pd.Series:
+    """Dataset key per task: ``openml:<did>`` when known, else ``task:<tid>``."""
+    tid = _int_column(tasks, "task_id", path)
+    did = _int_column(tasks, "openml_dataset_id", path)
+    keys = _key("task:", tid)
+    known = did.notna()
+    keys[known] = _key("openml:", did[known])
+    return pd.Series(keys.to_numpy(), index=tid.to_numpy())
+
+
+def _read_openml100(folder: Path) -> list[_Batch]:
+    manifest_path = folder / "tasks.csv"
+    manifest = _read(
+        manifest_path,
+        (
+            "task_id",
+            "openml_dataset_id",
+            "dataset_name",
+            "NumberOfInstances",
+            "NumberOfFeatures",
+            "NumberOfClasses",
+        ),
+    )
+    dataset_of = _openml100_dataset_keys(manifest, manifest_path)
+    tid = _int_column(manifest, "task_id", manifest_path)
+    datasets = pd.DataFrame(
+        {
+            "dataset_id": dataset_of.to_numpy(),
+            "openml_dataset_id": _int_column(
+                manifest, "openml_dataset_id", manifest_path
+            ).to_numpy(),
+            "name": manifest["dataset_name"].to_numpy(),
+            "task_type": "classification",
+            "n_rows": _int_column(manifest, "NumberOfInstances", manifest_path).to_numpy(),
+            # OpenML's NumberOfFeatures counts the target; n_features does not.
+            "n_features": (_int_column(manifest, "NumberOfFeatures", manifest_path) - 1).to_numpy(),
+            "n_classes": _int_column(manifest, "NumberOfClasses", manifest_path).to_numpy(),
+            "source": OPENML100,
+        }
+    )
+    tasks = _tasks_frame(
+        tid,
+        OPENML100,
+        dataset_id=dataset_of.loc[tid.to_numpy()],
+        name=manifest["dataset_name"],
+        task_type="classification",
+        estimation_procedure="10-fold Crossvalidation",
+        metric="predictive_accuracy",
+    )
+    batches = [
+        _Batch(OPENML100, manifest_path, len(manifest), [("datasets", datasets), ("tasks", tasks)])
+    ]
+    for spec in OPENML100_RUNS:
+        batches.append(_read_run_table(folder / spec.file, spec))
+    batches.append(_read_qualities(folder / "task_qualities.csv", dataset_of))
+    return batches
+
+
+def _read_run_table(path: Path, spec: RunTable) -> _Batch:
+    frame = _read(path, ("task_id", spec.metric))
+    params = frame.drop(columns=["task_id", spec.metric])
+    if params.shape[1] == 0:
+        raise DataSourceError(f"{path}: no hyperparameter columns")
+    task_ids = _int_column(frame, "task_id", path)
+    if task_ids.isna().any():
+        raise DataSourceError(f"{path}: empty task_id in row {int(task_ids.isna().argmax()) + 2}")
+    values = pd.to_numeric(frame[spec.metric], errors="coerce")
+    configs, ids = _configs_frame(spec.flow_id, params)
+    evaluations = pd.DataFrame(
+        {
+            "task_id": _key("openml:", task_ids).to_numpy(),
+            "config_id": ids,
+            "metric": spec.metric,
+            "value": values.to_numpy(dtype=float),
+            "source": OPENML100,
+            "provenance": path.name,
+        }
+    )
+    flow = _flow_frame(
+        spec.flow_id,
+        spec.openml_flow_id,
+        spec.flow_name,
+        spec.algorithm,
+        list(params.columns),
+        OPENML100,
+    )
+    tasks = _tasks_frame(pd.Series(task_ids.unique()), OPENML100, task_type="classification")
+    return _Batch(
+        OPENML100,
+        path,
+        len(frame),
+        [
+            ("flows", flow),
+            ("configs", configs.drop_duplicates("config_id")),
+            ("tasks", tasks),
+            ("evaluations", evaluations),
+        ],
+    )
+
+
+def quality_family(name: str) -> str:
+    """Return the meta-feature family of an OpenML quality name."""
+    if name.endswith(("AUC", "ErrRate", "Kappa")):
+        return "landmarking"
+    if any(
+        k in name
+        for k in ("Entropy", "MutualInformation", "EquivalentNumberOfAtts", "NoiseToSignal")
+    ):
+        return "infotheory"
+    if any(
+        k in name
+        for k in (
+            "Kurtosis",
+            "Skewness",
+            "Means",
+            "StdDev",
+            "Quartile",
+            "Cardinality",
+            "AutoCorrelation",
+            "DistinctValues",
+        )
+    ):
+        return "statistical"
+    return "general"
+
+
+def _qualities_frame(wide: pd.DataFrame, dataset_ids: np.ndarray, source: str) -> pd.DataFrame:
+    """Turn one row of qualities per dataset into one row per (dataset, quality)."""
+    numeric = wide.apply(pd.to_numeric, errors="coerce")
+    numeric.insert(0, "dataset_id", dataset_ids)
+    long = numeric.melt(id_vars="dataset_id", var_name="name", value_name="value")
+    long = long.dropna(subset=["value"]).drop_duplicates(["dataset_id", "name"])
+    long["family"] = long["name"].map(quality_family)
+    long["computed_by"] = "openml"
+    long["version"] = source
+    return long.reset_index(drop=True)
+
+
+def _read_qualities(path: Path, dataset_of: pd.Series) -> _Batch:
+    frame = _read(path, ("task_id",))
+    task_ids = _int_column(frame, "task_id", path)
+    unknown = sorted(set(task_ids.dropna()) - set(dataset_of.index))
+    # A task missing from the manifest still has a dataset: key it by its task.
+    keys = [dataset_of.get(t, f"task:{t}") if not pd.isna(t) else None for t in task_ids.tolist()]
+    if unknown:
+        log.warning("%s: %d task(s) not in tasks.csv", path, len(unknown))
+    long = _qualities_frame(
+        frame.drop(columns=["task_id"]), np.asarray(keys, dtype=object), OPENML100
+    )
+    return _Batch(OPENML100, path, len(frame), [("meta_features", long)])
+
+
+# --- TabRepo LightGBM ----------------------------------------------------------------
+
+_TABREPO_QUALITIES = (
+    "MajorityClassSize",
+    "MaxNominalAttDistinctValues",
+    "MinorityClassSize",
+    "NumberOfClasses",
+    "NumberOfFeatures",
+    "NumberOfInstances",
+    "NumberOfInstancesWithMissingValues",
+    "NumberOfMissingValues",
+    "NumberOfNumericFeatures",
+    "NumberOfSymbolicFeatures",
+)
+
+
+def _read_tabrepo(folder: Path) -> list[_Batch]:
+    meta_path = folder / "task_metadata.csv"
+    meta = _read(
+        meta_path,
+        (
+            "tid",
+            "did",
+            "name",
+            "task_type",
+            "target_feature",
+            "estimation_procedure",
+            "evaluation_measures",
+            *_TABREPO_QUALITIES,
+        ),
+    )
+    tid = _int_column(meta, "tid", meta_path)
+    did = _int_column(meta, "did", meta_path)
+    kind = np.where(
+        meta["task_type"].str.contains("Regression", case=False, na=False),
+        "regression",
+        "classification",
+    )
+    classes = _int_column(meta, "NumberOfClasses", meta_path)
+    datasets = pd.DataFrame(
+        {
+            "dataset_id": _key("openml:", did).to_numpy(),
+            "openml_dataset_id": did.to_numpy(),
+            "name": meta["name"].to_numpy(),
+            "task_type": kind,
+            "n_rows": _int_column(meta, "NumberOfInstances", meta_path).to_numpy(),
+            "n_features": (_int_column(meta, "NumberOfFeatures", meta_path) - 1).to_numpy(),
+            "n_classes": classes.where(classes > 0).to_numpy(),
+            "target": meta["target_feature"].to_numpy(),
+            "source": TABREPO,
+        }
+    )
+    tasks = _tasks_frame(
+        tid,
+        TABREPO,
+        dataset_id=_key("openml:", did),
+        name=meta["name"],
+        task_type=kind,
+        target=meta["target_feature"],
+        estimation_procedure=meta["estimation_procedure"],
+        metric=meta["evaluation_measures"],
+    )
+    qualities = _qualities_frame(
+        meta[list(_TABREPO_QUALITIES)], _key("openml:", did).to_numpy(dtype=object), TABREPO
+    )
+    configs_path = folder / "configs_lightgbm_flat.csv"
+    flat = _read(configs_path, ("config", "used_in_results", *TABREPO_DEFAULTS))
+    config_ids, configs_batch = _tabrepo_configs(flat, configs_path)
+    results = _read_tabrepo_results(folder / "results_by_task.csv.gz", config_ids)
+    return [
+        _Batch(
+            TABREPO,
+            meta_path,
+            len(meta),
+            [("datasets", datasets), ("tasks", tasks), ("meta_features", qualities)],
+        ),
+        configs_batch,
+        results,
+    ]
+
+
+def _tabrepo_configs(flat: pd.DataFrame, path: Path) -> tuple[dict[str, str], _Batch]:
+    params = flat[list(TABREPO_DEFAULTS)].copy()
+    for name, default in TABREPO_DEFAULTS.items():
+        params[name] = params[name].astype(object).where(params[name].notna(), default)
+    configs, ids = _configs_frame(TABREPO_FLOW, params)
+    configs["name"] = flat["config"].to_numpy()
+    flow = _flow_frame(
+        TABREPO_FLOW,
+        None,
+        "AutoGluon LightGBM (TabRepo 2022)",
+        "lightgbm",
+        list(TABREPO_DEFAULTS),
+        TABREPO,
+    )
+    used = flat["used_in_results"].astype(str).str.lower().eq("true").to_numpy()
+    config_ids = dict(zip(flat["config"], ids, strict=True))
+    batch = _Batch(TABREPO, path, len(flat), [("flows", flow), ("configs", configs[used])])
+    return config_ids, batch
+
+
+def _read_tabrepo_results(path: Path, config_ids: dict[str, str]) -> _Batch:
+    frame = _read(path, ("task_id", "config", "metric_error", "time_train_s", "time_infer_s"))
+    unknown = sorted(set(frame["config"]) - set(config_ids))
+    if unknown:
+        raise DataSourceError(
+            f"{path}: configuration(s) not in configs_lightgbm_flat.csv: "
+            f"{', '.join(map(str, unknown[:5]))}"
+        )
+    task_ids = _int_column(frame, "task_id", path)
+    evaluations = pd.DataFrame(
+        {
+            "task_id": _key("openml:", task_ids).to_numpy(),
+            "config_id": frame["config"].map(config_ids).to_numpy(),
+            "metric": "metric_error",
+            "value": pd.to_numeric(frame["metric_error"], errors="coerce").to_numpy(float),
+            "runtime_s": pd.to_numeric(frame["time_train_s"], errors="coerce").to_numpy(float),
+            "infer_s": pd.to_numeric(frame["time_infer_s"], errors="coerce").to_numpy(float),
+            "source": TABREPO,
+            "provenance": path.name,
+        }
+    )
+    tasks = _tasks_frame(pd.Series(task_ids.unique()), TABREPO)
+    return _Batch(TABREPO, path, len(frame), [("tasks", tasks), ("evaluations", evaluations)])
+
+
+# --- PMLB dataset files -------------------------------------------------------------
+
+
+def _read_pmlb(folder: Path) -> list[_Batch]:
+    path = folder / "manifest.csv"
+    manifest = _read(
+        path,
+        (
+            "name",
+            "task_type",
+            "file",
+            "n_rows",
+            "n_features",
+            "n_classes",
+            "target_column",
+            "openml_dataset_id",
+        ),
+    )
+    files = [folder / str(f) for f in manifest["file"]]
+    absent = [str(f) for f in files if not f.is_file()]
+    if absent:
+        raise DataSourceError(f"{path}: {len(absent)} listed file(s) missing, e.g. {absent[0]}")
+    did = _int_column(manifest, "openml_dataset_id", path)
+    keys = "pmlb:" + manifest["name"].astype(str)
+    keys[did.notna()] = _key("openml:", did[did.notna()])
+    classes = _int_column(manifest, "n_classes", path)
+    datasets = pd.DataFrame(
+        {
+            "dataset_id": keys.to_numpy(),
+            "openml_dataset_id": did.to_numpy(),
+            "name": manifest["name"].to_numpy(),
+            "task_type": manifest["task_type"].to_numpy(),
+            "n_rows": _int_column(manifest, "n_rows", path).to_numpy(),
+            "n_features": _int_column(manifest, "n_features", path).to_numpy(),
+            "n_classes": classes.where(classes > 0).to_numpy(),
+            "target": manifest["target_column"].to_numpy(),
+            "file_path": [str(f.resolve()) for f in files],
+            "content_hash": [_sha256(f) for f in files],
+            "source": PMLB,
+        }
+    )
+    return [_Batch(PMLB, path, len(manifest), [("datasets", datasets)])]
