@@ -248,11 +248,12 @@ class SearchSpace:
         return active
 
     def _is_active(self, name: str, values: Mapping[str, Any]) -> bool:
-        for condition in self.configspace.parent_conditions_of[name]:
-            parent = condition.parent.name
-            if parent not in values or not condition.satisfied_by_value(values):
-                return False
-        return True
+        if any(parent.name not in values for parent in self.configspace.parents_of[name]):
+            return False
+        return all(
+            condition.satisfied_by_value(dict(values))
+            for condition in self.configspace.parent_conditions_of[name]
+        )
 
     def _fill_defaults(self, values: dict[str, Any]) -> dict[str, Any]:
         filled = dict(values)
