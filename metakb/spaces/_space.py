@@ -195,7 +195,24 @@ class SearchSpace:
 
     def encode(self, params: Mapping[str, Any]) -> np.ndarray:
         """Return the configuration as a vector in ``[0, 1]^d`` (see :attr:`feature_names`)."""
-        values = self.validate(params)
+        return self._encode_valid(self.validate(params))
+
+    def encode_many(
+        self, configs: Iterable[Mapping[str, Any]], *, validated: bool = False
+    ) -> np.ndarray:
+        """Encode several configurations into an ``(n, d)`` matrix.
+
+        Parameters
+        ----------
+        configs : iterable of mapping
+            The configurations.
+        validated : bool
+            Skip validation: the configurations come from :meth:`validate`.
+        """
+        rows = [self._encode_valid(c) if validated else self.encode(c) for c in configs]
+        return np.vstack(rows) if rows else np.empty((0, self.n_dims))
+
+    def _encode_valid(self, values: Mapping[str, Any]) -> np.ndarray:
         out: list[float] = []
         for hp in self._hps:
             value = values.get(hp.name)
@@ -206,11 +223,6 @@ class SearchSpace:
             else:
                 out.append(float(np.clip(hp.to_vector(value), 0.0, 1.0)))
         return np.asarray(out, dtype=float)
-
-    def encode_many(self, configs: Iterable[Mapping[str, Any]]) -> np.ndarray:
-        """Encode several configurations into an ``(n, d)`` matrix."""
-        rows = [self.encode(c) for c in configs]
-        return np.vstack(rows) if rows else np.empty((0, self.n_dims))
 
     def decode(self, vector: Sequence[float] | np.ndarray) -> Params:
         """Return the configuration nearest to ``vector`` (any point of ``[0, 1]^d``).

@@ -1,0 +1,216 @@
+"""The warm-starter protocol, its query and answer records, and helpers the models share."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, Self, runtime_checkable
+
+import numpy as np
+
+from metakb.configs import canonical_json
+from metakb.models._metadataset import MetaDataset, meta_feature_vector
+from metakb.spaces import Params, SearchSpace
+
+
+@dataclass(frozen=True)
+class TaskQuery:
+    """What a warm starter knows about the task it recommends for.
+
+    Attributes
+    ----------
+    meta_features : mapping of str to float
+        The task's meta-features (OpenML quality names); missing ones are imputed.
+    observations : tuple of (params, value)
+        Configurations already evaluated on the task and their metric values,
+        in the metric's own direction (as stored).
+    candidates : tuple of params, optional
+        When given, recommendations are chosen among these configurations only
+        (e.g. the task's evaluated configurations in a tabular benchmark).
+    task_id : str, optional
+        The task's key, for logging only.
+    """
+
+    meta_features: Mapping[str, float] = field(default_factory=dict)
+    observations: tuple[tuple[Params, float], ...] = ()
+    candidates: tuple[Params, ...] | None = None
+    task_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """One recommended configuration.
+
+    Attributes
+    ----------
+    config : dict
+        The configuration under the flow's parameter names (see
+        :meth:`metakb.spaces.SearchSpace.to_estimator_params` for estimator kwargs).
+    predicted_score : float or None
+        The model's estimate of the configuration's normalized score on the task
+        (1 = as good as the best configuration of a typical past task, 0 = the
+        worst), when the model makes one.
+    source_tasks : tuple of str
+        The past tasks the recommendation was drawn from or weighted by.
+    """
+
+    config: Params
+    predicted_score: float | None = None
+    source_tasks: tuple[str, ...] = ()
+
+
+@runtime_checkable
+class WarmStarter(Protocol):
+    """A meta-model recommending configurations for a new task.
+
+    ``fit`` learns from a :class:`MetaDataset` without modifying it and returns
+    the model; ``recommend`` returns at most ``k`` distinct configurations of
+    the space, best first; the same ``seed`` gives the same recommendations.
+    """
+
+    seed: int
+
+    def fit(self, data: MetaDataset) -> Self:
+        """Learn from past tasks."""
+        ...
+
+    def recommend(self, query: TaskQuery, k: int) -> list[Recommendation]:
+        """Return at most ``k`` configurations for the queried task, best first."""
+        ...
+
+
+class MetaFeatureScaler:
+    """Signed log, median imputation and standardization of meta-features.
+
+    Counts such as NumberOfInstances span orders of magnitude; the signed
+    ``log1p`` keeps one large dataset from dominating every distance.
+    """
+
+    def __init__(self, names: Sequence[str]) -> None:
+        self.names = tuple(names)
+
+    def fit(self, matrix: np.ndarray) -> MetaFeatureScaler:
+        """Learn medians, means and scales from a ``(tasks, features)`` matrix."""
+        logged = _signed_log(matrix)
+        with np.errstate(all="ignore"):
+            median = np.nanmedian(logged, axis=0) if logged.size else np.zeros(logged.shape[1])
+        self.median_ = np.where(np.isfinite(median), median, 0.0)
+        filled = np.where(np.isfinite(logged), logged, self.median_)
+        self.mean_ = filled.mean(axis=0) if len(filled) else np.zeros(filled.shape[1])
+        std = filled.std(axis=0) if len(filled) else np.ones(filled.shape[1])
+        self.scale_ = np.where(std > 1e-12, std, 1.0)
+        return self
+
+    def transform(self, matrix: np.ndarray) -> np.ndarray:
+        """Return the standardized matrix (NaN replaced by the training median)."""
+        logged = _signed_log(np.atleast_2d(matrix))
+        filled = np.where(np.isfinite(logged), logged, self.median_)
+        return (filled - self.mean_) / self.scale_
+
+    def query(self, values: Mapping[str, float]) -> np.ndarray:
+        """Return one task's standardized meta-feature vector."""
+        return self.transform(meta_feature_vector(self.names, values))[0]
+
+
+def _signed_log(matrix: np.ndarray) -> np.ndarray:
+    x = np.asarray(matrix, dtype=float)
+    return np.sign(x) * np.log1p(np.abs(x))
+
+
+@dataclass(frozen=True)
+class Pool:
+    """Candidate configurations gathered from the training tasks."""
+
+    configs: tuple[Params, ...]
+    X: np.ndarray
+    sources: tuple[str, ...]
+
+
+def best_config_pool(data: MetaDataset, per_task: int) -> Pool:
+    """Return the union of every training task's ``per_task`` best configurations."""
+    configs: list[Params] = []
+    rows: list[np.ndarray] = []
+    sources: list[str] = []
+    seen: set[str] = set()
+    for task in data.tasks:
+        for i in task.best(per_task):
+            key = canonical_json(task.configs[i])
+            if key not in seen:
+                seen.add(key)
+                configs.append(task.configs[i])
+                rows.append(task.X[i])
+                sources.append(task.task_id)
+    return Pool(tuple(configs), np.vstack(rows), tuple(sources))
+
+
+def score_matrix(data: MetaDataset, x: np.ndarray, seed: int) -> np.ndarray:
+    """Return ``(tasks, candidates)`` normalized scores predicted by each task's surrogate."""
+    if len(x) == 0:
+        return np.empty((data.n_tasks, 0))
+    return np.vstack([task.surrogate(seed).predict(x) for task in data.tasks])
+
+
+def greedy_portfolio(scores: np.ndarray, k: int) -> list[int]:
+    """Pick ``k`` columns maximizing the mean over rows of the best picked column.
+
+    Equivalent to minimizing the mean normalized regret of the portfolio's best
+    member; the regret therefore never rises as ``k`` grows.
+
+    References
+    ----------
+    Feurer et al., "Auto-Sklearn 2.0: Hands-free AutoML via Meta-Learning", JMLR 2022.
+    """
+    n_tasks, n = scores.shape
+    chosen: list[int] = []
+    best = np.full(n_tasks, -np.inf)
+    for _ in range(min(k, n)):
+        gain = np.maximum(best[:, None], scores).mean(axis=0)
+        gain[chosen] = -np.inf
+        j = int(np.argmax(gain))
+        chosen.append(j)
+        best = np.maximum(best, scores[:, j])
+    return chosen
+
+
+def candidates_of(space: SearchSpace, query: TaskQuery) -> tuple[list[Params], np.ndarray] | None:
+    """Return the query's candidates, validated and encoded, or None when it has none."""
+    if query.candidates is None:
+        return None
+    configs = [space.validate(c) for c in query.candidates]
+    return configs, space.encode_many(configs, validated=True)
+
+
+def top_distinct(
+    configs: Sequence[Params],
+    order: Sequence[int] | np.ndarray,
+    k: int,
+    make: Any,
+) -> list[Recommendation]:
+    """Walk ``order`` and keep the first ``k`` distinct configurations as recommendations.
+
+    ``make(i)`` returns the ``(predicted_score, source_tasks)`` of position ``i``.
+    """
+    out: list[Recommendation] = []
+    seen: set[str] = set()
+    for i in order:
+        key = canonical_json(configs[int(i)])
+        if key in seen:
+            continue
+        seen.add(key)
+        score, sources = make(int(i))
+        out.append(Recommendation(dict(configs[int(i)]), score, tuple(sources)))
+        if len(out) >= k:
+            break
+    return out
+
+
+def nearest(x_from: np.ndarray, x_to: np.ndarray) -> np.ndarray:
+    """Return, for every row of ``x_from``, the indices of ``x_to`` sorted by distance."""
+    d = ((x_from[:, None, :] - x_to[None, :, :]) ** 2).sum(axis=2)
+    return np.argsort(d, axis=1, kind="stable")
+
+
+def check_k(k: int) -> None:
+    """Raise ValueError unless ``k`` is a positive integer."""
+    if not isinstance(k, int | np.integer) or k < 1:
+        raise ValueError(f"k must be a positive integer, not {k!r}")
