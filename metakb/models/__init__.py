@@ -6,6 +6,8 @@ Every model follows :class:`WarmStarter` (``fit(MetaDataset) -> self``,
 :class:`MetaDataset` built by :func:`build_meta_dataset` from plain frames.
 """
 
+from collections.abc import Callable
+
 from metakb.models._base import Recommendation, TaskQuery, WarmStarter, greedy_portfolio
 from metakb.models._cf import CFWarmStarter
 from metakb.models._knn import KnnWarmStarter
@@ -18,7 +20,7 @@ from metakb.models._metadataset import (
 from metakb.models._portfolio import PortfolioWarmStarter
 from metakb.models._transfer import TransferWarmStarter
 
-WARM_STARTERS: dict[str, type[WarmStarter]] = {
+WARM_STARTERS: dict[str, Callable[..., WarmStarter]] = {
     "portfolio": PortfolioWarmStarter,
     "knn": KnnWarmStarter,
     "transfer": TransferWarmStarter,

@@ -14,6 +14,7 @@ from metakb.store._connection import (
 )
 from metakb.store._meta import (
     MetaFrames,
+    get_task_dataset,
     get_task_meta_features,
     list_flow_metrics,
     load_meta_frames,
@@ -44,6 +45,7 @@ __all__ = [
     "get_meta_features",
     "get_stats",
     "get_task",
+    "get_task_dataset",
     "get_task_meta_features",
     "list_flow_metrics",
     "list_flows",

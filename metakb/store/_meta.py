@@ -143,3 +143,16 @@ def get_task_meta_features(
         {"task": task_id, "by": computed_by},
     ).fetchall()
     return {str(name): float(value) for name, value in rows}
+
+
+def get_task_dataset(con: duckdb.DuckDBPyConnection, task_id: str) -> pd.DataFrame:
+    """Return one task's row of task_id, dataset_id, openml_dataset_id, content_hash, name."""
+    return con.execute(
+        """
+        SELECT t.task_id, t.dataset_id, d.openml_dataset_id, d.content_hash,
+               coalesce(t.name, d.name) AS name
+        FROM tasks t LEFT JOIN datasets d USING (dataset_id)
+        WHERE t.task_id = $task
+        """,
+        {"task": task_id},
+    ).df()
