@@ -16,6 +16,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
 from metakb.errors import MetakbError
 from metakb.store import Store
@@ -32,7 +33,7 @@ show_app = typer.Typer(help="Show one entity of the knowledge base.", no_args_is
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(show_app, name="show")
 
-out = Console()
+out = Console(soft_wrap=True)
 err = Console(stderr=True)
 
 DbOption = Annotated[
@@ -72,6 +73,267 @@ def progress_bar(enabled: bool = True) -> Iterator[Callable[[str, int, int], Non
             progress.update(bars[description], completed=done, total=total)
 
         yield update
+
+
+# --- knowledge base: import, inspect -------------------------------------------------
+
+
+@ingest_app.command("published")
+def ingest_published(
+    data_dir: Annotated[
+        Path | None,
+        typer.Argument(help="Published data folder [default: $METAKB_DATA]."),
+    ] = None,
+    source: Annotated[
+        list[str] | None,
+        typer.Option("--source", help="Import only these sub-folders (repeatable)."),
+    ] = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Import the published OpenML meta-datasets (OpenML100 runs, TabRepo, PMLB)."""
+    from metakb.sources.published import SOURCES, import_published
+
+    store = _store(db)
+    with progress_bar(not as_json) as progress:
+        summary = import_published(
+            store, data_dir, sources=tuple(source) if source else SOURCES, progress=progress
+        )
+    if as_json:
+        _print_json(
+            {
+                "data_dir": summary.data_dir,
+                "seconds": summary.seconds,
+                "added": summary.added(),
+                "skipped_sources": summary.skipped_sources,
+                "files": [vars(f) for f in summary.files],
+            }
+        )
+        return
+    table = Table(title=f"Imported from {summary.data_dir} in {summary.seconds:.1f} s")
+    for column in ("file", "rows read", "rows added"):
+        table.add_column(column, justify="left" if column == "file" else "right")
+    for result in summary.files:
+        table.add_row(
+            f"{result.source}/{Path(result.file).name}",
+            f"{result.rows:,}",
+            f"{sum(result.added.values()):,}",
+        )
+    out.print(table)
+    for skipped in summary.skipped_sources:
+        out.print(f"[yellow]skipped[/yellow] {skipped}: not in {summary.data_dir}")
+    out.print(_added_line(summary.added()))
+
+
+def _added_line(added: dict[str, int]) -> str:
+    parts = [f"{n:,} {table}" for table, n in added.items() if n]
+    return (
+        "added " + ", ".join(parts) if parts else "nothing new: the knowledge base already had it"
+    )
+
+
+@app.command()
+def stats(db: DbOption = None, as_json: JsonOption = False) -> None:
+    """Show how much the knowledge base holds."""
+    from metakb.store import get_stats
+
+    store = _store(db)
+    with store.read() as con:
+        result = get_stats(con)
+    if as_json:
+        _print_json(result)
+        return
+    _print_stats(str(store.path), result)
+
+
+def _print_stats(path: str, result: dict[str, Any]) -> None:
+    counts = ", ".join(
+        f"{result[k]:,} {k}"
+        for k in ("tasks", "datasets", "flows", "configs", "evaluations", "meta_features")
+    )
+    out.print(f"[bold]{path}[/bold]: {counts}")
+    table = Table(title="Evaluations by flow")
+    for column in ("source", "flow", "OpenML flow", "metric", "evaluations", "tasks"):
+        table.add_column(column, justify="right" if column in ("evaluations", "tasks") else "left")
+    for row in result["by_flow"]:
+        table.add_row(
+            row["source"],
+            row["flow_id"],
+            str(row["openml_flow_id"] or "-"),
+            f"{row['metric']} ({row['direction'] or '?'})",
+            f"{row['evaluations']:,}",
+            f"{row['tasks']:,}",
+        )
+    out.print(table)
+
+
+@app.command()
+def tasks(
+    flow: Annotated[
+        str | None,
+        typer.Option(
+            "--flow", help="Only tasks evaluated with this flow (id, OpenML id, algorithm)."
+        ),
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", min=0, help="Rows to print (0: all).")] = 50,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List the tasks in the knowledge base."""
+    from metakb.store import list_tasks, resolve_flow
+
+    with _store(db).read() as con:
+        if flow is not None and not resolve_flow(con, flow):
+            raise MetakbError(f"no flow {flow!r} in the knowledge base; `metakb stats` lists them")
+        frame = list_tasks(con, flow)
+    if as_json:
+        _print_json(json.loads(frame.to_json(orient="records")))
+        return
+    shown = frame if limit == 0 else frame.head(limit)
+    table = Table(title=f"{len(frame):,} tasks" + (f" with flow {flow}" if flow else ""))
+    for column in (
+        "task",
+        "name",
+        "type",
+        "OpenML dataset",
+        "rows",
+        "features",
+        "classes",
+        "evaluations",
+    ):
+        table.add_column(column, justify="left" if column in ("task", "name", "type") else "right")
+    for row in shown.itertuples():
+        table.add_row(
+            str(row.task_id),
+            str(row.name or ""),
+            str(row.task_type or ""),
+            *(
+                _fmt(v)
+                for v in (
+                    row.openml_dataset_id,
+                    row.n_rows,
+                    row.n_features,
+                    row.n_classes,
+                    row.evaluations,
+                )
+            ),
+        )
+    out.print(table)
+    if len(shown) < len(frame):
+        out.print(f"... {len(frame) - len(shown):,} more; --limit 0 shows all, --json prints all")
+
+
+def _fmt(value: Any) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return "-"
+    try:
+        return f"{int(value):,}"
+    except (TypeError, ValueError):
+        return str(value)
+
+
+@show_app.command("task")
+def show_task(
+    task_id: Annotated[str, typer.Argument(help="OpenML task id or task key (openml:31).")],
+    top: Annotated[int, typer.Option("--top", min=1, help="Best configurations per flow.")] = 5,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Show one task: its dataset, its evaluations and its best configurations."""
+    from metakb.store import get_task
+
+    with _store(db).read() as con:
+        result = get_task(con, task_id, top=top)
+    if result is None:
+        raise MetakbError(f"no task {task_id!r} in the knowledge base; `metakb tasks` lists them")
+    if as_json:
+        _print_json(result)
+        return
+    task, dataset = result["task"], result["dataset"] or {}
+    out.print(f"[bold]{task['task_id']}[/bold] {task['name'] or ''} ({task['task_type'] or '?'})")
+    out.print(
+        f"dataset {task['dataset_id']}: {_fmt(dataset.get('n_rows'))} rows, "
+        f"{_fmt(dataset.get('n_features'))} features, {_fmt(dataset.get('n_classes'))} classes; "
+        f"meta-features: "
+        + (
+            ", ".join(f"{m['values']} by {m['computed_by']}" for m in result["meta_features"])
+            or "none"
+        )
+    )
+    summary = Table(title="Evaluations")
+    for column in ("flow", "metric", "n", "best", "median", "worst"):
+        summary.add_column(column, justify="left" if column in ("flow", "metric") else "right")
+    for row in result["evaluations"]:
+        summary.add_row(
+            row["flow_id"],
+            f"{row['metric']} ({row['direction']})",
+            f"{row['evaluations']:,}",
+            *(f"{row[k]:.4g}" for k in ("best", "median", "worst")),
+        )
+    out.print(summary)
+    best = Table(title="Best configurations")
+    for column in ("flow", "metric", "value"):
+        best.add_column(column, no_wrap=True)
+    best.add_column("configuration", overflow="fold")
+    for row in result["best"]:
+        best.add_row(row["flow_id"], row["metric"], f"{row['value']:.4g}", _short(row["params"]))
+    out.print(best)
+
+
+def _short(params_json: str) -> str:
+    # Flow parameter names carry their pipeline step (svc__C); the last part reads better.
+    params = json.loads(params_json)
+    return ", ".join(
+        f"{k.rsplit('__', 1)[-1]}={v:.4g}"
+        if isinstance(v, float)
+        else f"{k.rsplit('__', 1)[-1]}={v}"
+        for k, v in params.items()
+    )
+
+
+@app.command()
+def migrate(db: DbOption = None) -> None:
+    """Upgrade the knowledge base to this metakb's schema version."""
+    from metakb.store import SCHEMA_VERSION
+
+    store = _store(db)
+    before = store.upgrade()
+    out.print(f"{store.path}: schema version {before} -> {SCHEMA_VERSION}")
+
+
+@app.command()
+def quickstart(
+    data_dir: Annotated[
+        Path | None,
+        typer.Option("--data-dir", help="Published data folder [default: $METAKB_DATA]."),
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Build the knowledge base from the best available source and summarize it."""
+    from metakb.quickstart import run_quickstart
+
+    store = _store(db)
+    with progress_bar() as progress:
+        result = run_quickstart(store, data_dir, progress=progress)
+    out.print(f"source: {result.source} ({result.detail})")
+    out.print(_added_line(result.added))
+    _print_stats(str(store.path), result.stats)
+    out.print("next: `metakb tasks`, `metakb show task 3`, `metakb stats --json`")
+
+
+@app.command("app")
+def run_app(
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to serve on.")] = 8501,
+    host: Annotated[
+        str, typer.Option("--host", help="Interface; the default keeps it on this machine.")
+    ] = "127.0.0.1",
+    db: DbOption = None,
+) -> int:
+    """Start the Streamlit app (read-only on the knowledge base) on 127.0.0.1."""
+    from metakb.appserver import serve
+
+    out.print(f"metakb app on http://{host}:{port} over {_store(db).path} (Ctrl+C stops it)")
+    return serve(_store(db), port, host)
 
 
 def main(argv: list[str] | None = None) -> int:

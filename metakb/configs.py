@@ -15,6 +15,8 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+import pandas as pd
+
 JsonScalar = bool | int | float | str | None
 
 _NULL_STRINGS = frozenset({"", "none", "null", "nan"})
@@ -94,17 +96,62 @@ def config_id(flow_id: str, params: Mapping[str, Any]) -> str:
     return _hash(flow_id, canonical_json(params))
 
 
+def _float_json(value: float) -> str:
+    if value != value:
+        return "null"
+    if value.is_integer() and abs(value) < 2**53:
+        return str(int(value))
+    if math.isinf(value):
+        return '"inf"' if value > 0 else '"-inf"'
+    return repr(value)
+
+
 def _hash(flow_id: str, canonical: str) -> str:
     return hashlib.sha256(f"{flow_id}\n{canonical}".encode()).hexdigest()[:24]
 
 
-def config_ids_and_json(flow_id: str, rows: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
-    """Canonicalize many configurations at once (the bulk path of the importers).
+def config_ids_and_json(flow_id: str, frame: pd.DataFrame) -> tuple[list[str], list[str]]:
+    """Canonicalize a table of configurations at once (the bulk path of the importers).
+
+    Parameters
+    ----------
+    flow_id : str
+        The flow every row belongs to.
+    frame : pandas.DataFrame
+        One configuration per row, one parameter per column.
 
     Returns
     -------
     ids, texts : list of str
-        The config id and canonical JSON of every row, in order.
+        The config id and canonical JSON of every row, in order: the same as
+        :func:`config_id` and :func:`canonical_json` give row by row.
     """
-    texts = [canonical_json(row) for row in rows]
+    keys = sorted(frame.columns, key=str)
+    if len({str(k) for k in keys}) != len(keys):
+        raise ValueError("parameter names must be distinct as strings")
+    # A column holds few distinct values (criterion, n_estimators, ...): canonicalize
+    # each once and spread the JSON fragments back over the rows.
+    fragments = [_column_fragments(str(key), frame[key]) for key in keys]
+    texts = ["{" + ",".join(parts) + "}" for parts in zip(*fragments, strict=True)]
+    if not keys:
+        texts = ["{}"] * len(frame)
     return [_hash(flow_id, text) for text in texts], texts
+
+
+def _column_fragments(key: str, column: pd.Series) -> list[str]:
+    prefix = json.dumps(key) + ":"
+    if column.dtype.kind == "f":
+        # Continuous parameters rarely repeat; json.dumps(float) is repr(float).
+        return [prefix + _float_json(v) for v in column.tolist()]
+    cache: dict[tuple[type, Any], str] = {}
+    fragments = []
+    for value in column.tolist():
+        # Keyed by type too: True, 1 and 1.0 are equal as dict keys but not as settings.
+        slot = (type(value), value)
+        fragment = cache.get(slot)
+        if fragment is None:
+            fragment = prefix + json.dumps(canonical_value(value))
+            if value == value:  # NaN never equals itself: don't cache it
+                cache[slot] = fragment
+        fragments.append(fragment)
+    return fragments

@@ -1,4 +1,4 @@
-"""Benchmarks: leave-one-task-out measurement of warm starters."""
+"""Benchmarks: leave-one-task-out harnesses, metrics and systems measurements."""
 
 from metakb.bench.zeroshot import (
     ZEROSHOT_KS,

@@ -288,8 +288,7 @@ def _flow_frame(
 
 
 def _configs_frame(flow_id: str, params: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
-    # to_dict keeps numpy scalars and NaN; canonical_value normalises both.
-    ids, texts = config_ids_and_json(flow_id, params.to_dict(orient="records"))
+    ids, texts = config_ids_and_json(flow_id, params)
     frame = pd.DataFrame({"config_id": ids, "flow_id": flow_id, "params": texts})
     return frame, ids
 

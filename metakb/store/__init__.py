@@ -3,6 +3,13 @@
 This package is the only place in metakb that holds SQL.
 """
 
+from metakb.store._browse import (
+    expand_params,
+    get_best_by_flow,
+    get_evaluation_counts,
+    get_evaluations,
+    get_meta_feature_matrix,
+)
 from metakb.store._connection import (
     DEFAULT_DB,
     Store,
@@ -39,9 +46,14 @@ __all__ = [
     "MetaFrames",
     "Store",
     "default_db_path",
+    "expand_params",
     "find_task",
     "first_row",
+    "get_best_by_flow",
+    "get_evaluation_counts",
+    "get_evaluations",
     "get_ingest_run",
+    "get_meta_feature_matrix",
     "get_meta_features",
     "get_stats",
     "get_task",

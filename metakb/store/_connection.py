@@ -79,6 +79,16 @@ class Store:
         finally:
             con.close()
 
+    def upgrade(self) -> int:
+        """Migrate the knowledge base to the current schema; return the version it had."""
+        if not self.exists():
+            raise StoreNotFoundError(f"no knowledge base at {self.path}")
+        con = self._connect(read_only=False)
+        try:
+            return migrate(con, str(self.path))
+        finally:
+            con.close()
+
     @contextmanager
     def read(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """Open read-only; refuse a missing file or a schema this metakb cannot read."""

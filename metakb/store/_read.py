@@ -179,12 +179,14 @@ def get_task(con: duckdb.DuckDBPyConnection, ref: str, *, top: int = 5) -> dict[
         con.execute(
             """
             SELECT c.flow_id, e.metric, m.direction, count(*) AS evaluations,
-                   CASE WHEN m.direction = 'min' THEN min(e.value) ELSE max(e.value) END AS best,
+                   CASE WHEN any_value(m.direction) = 'min' THEN min(e.value)
+                        ELSE max(e.value) END AS best,
                    median(e.value) AS median,
-                   CASE WHEN m.direction = 'min' THEN max(e.value) ELSE min(e.value) END AS worst
+                   CASE WHEN any_value(m.direction) = 'min' THEN max(e.value)
+                        ELSE min(e.value) END AS worst
             FROM evaluations e JOIN configs c USING (config_id) LEFT JOIN metrics m USING (metric)
             WHERE e.task_id = ?
-            GROUP BY ALL ORDER BY c.flow_id, e.metric
+            GROUP BY c.flow_id, e.metric, m.direction ORDER BY c.flow_id, e.metric
             """,
             [task_id],
         )

@@ -1,0 +1,124 @@
+import json
+from pathlib import Path
+
+import pytest
+
+from metakb.cli import main
+from tests.conftest import TINY_COUNTS
+
+
+def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> str:
+    return str(tmp_path / "kb.duckdb")
+
+
+def test_ingest_then_stats_json(
+    capsys: pytest.CaptureFixture[str], tiny_data: Path, db: str
+) -> None:
+    code, out, _ = _run(capsys, "ingest", "published", str(tiny_data), "--db", db)
+    assert code == 0 and "added" in out
+    code, out, _ = _run(capsys, "stats", "--json", "--db", db)
+    assert code == 0
+    stats = json.loads(out)
+    for key, expected in TINY_COUNTS.items():
+        assert stats[key] == expected
+    for key in ("configs", "meta_features"):
+        assert isinstance(stats[key], int)
+    rows = {(r["source"], r["flow_id"], r["metric"]): r for r in stats["by_flow"]}
+    rf = rows[("openml100_sklearn_hpo_runs", "openml:6969", "predictive_accuracy")]
+    assert (rf["openml_flow_id"], rf["evaluations"], rf["tasks"]) == (6969, 6, 2)
+    lgb = rows[("tabrepo_lightgbm_2022", "tabrepo:lightgbm", "metric_error")]
+    assert lgb["openml_flow_id"] is None and lgb["flow"]
+    # The second run reports that nothing was new.
+    code, out, _ = _run(capsys, "ingest", "published", str(tiny_data), "--db", db)
+    assert code == 0 and "nothing new" in out
+
+
+def test_ingest_json_and_source_selection(
+    capsys: pytest.CaptureFixture[str], tiny_data: Path, db: str
+) -> None:
+    code, out, _ = _run(
+        capsys,
+        "ingest",
+        "published",
+        str(tiny_data),
+        "--source",
+        "pmlb_datasets",
+        "--json",
+        "--db",
+        db,
+    )
+    assert code == 0
+    result = json.loads(out)
+    assert result["added"]["datasets"] == 2 and len(result["files"]) == 1
+
+
+def test_tasks_and_show_task(capsys: pytest.CaptureFixture[str], tiny_data: Path, db: str) -> None:
+    _run(capsys, "ingest", "published", str(tiny_data), "--db", db)
+    code, out, _ = _run(capsys, "tasks", "--flow", "adaboost", "--json", "--db", db)
+    assert code == 0
+    assert sorted(t["openml_task_id"] for t in json.loads(out)) == [3, 6]
+    code, out, _ = _run(capsys, "tasks", "--flow", "tabrepo:lightgbm", "--db", db)
+    assert code == 0 and "2 tasks" in out
+    code, out, _ = _run(capsys, "show", "task", "3", "--json", "--db", db)
+    shown = json.loads(out)
+    assert code == 0 and shown["task"]["task_id"] == "openml:3"
+    best: dict[tuple[str, str], float] = {}
+    for row in shown["best"]:  # best first within each flow and metric
+        best.setdefault((row["flow_id"], row["metric"]), row["value"])
+    assert best[("openml:6969", "predictive_accuracy")] == 0.99
+    assert best[("tabrepo:lightgbm", "metric_error")] == 0.01  # lower is better
+    code, out, _ = _run(capsys, "show", "task", "openml:3", "--db", db)
+    assert code == 0 and "kr-vs-kp" in out and "Best configurations" in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["stats"], "no knowledge base"),
+        (["ingest", "published", "/nonexistent/folder"], "does not exist"),
+        (["show", "task", "999"], "no task"),
+        (["tasks", "--flow", "'; DROP TABLE tasks; --"], "no flow"),
+    ],
+)
+def test_errors_are_one_line_with_nonzero_exit(
+    capsys: pytest.CaptureFixture[str], db: str, tiny_data: Path, argv: list[str], message: str
+) -> None:
+    if argv[0] in ("show", "tasks"):
+        _run(capsys, "ingest", "published", str(tiny_data), "--db", db)
+    code, out, err = _run(capsys, *argv, "--db", db)
+    assert code == 1
+    assert message in err and len(err.strip().splitlines()) == 1
+    if argv[0] == "tasks":  # the injection string was only a value
+        code, out, _ = _run(capsys, "stats", "--json", "--db", db)
+        assert json.loads(out)["tasks"] == TINY_COUNTS["tasks"]
+
+
+def test_usage_error_exit_code(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["show", "task"]) == 2
+    assert main(["no-such-command"]) == 2
+
+
+def test_quickstart_builds_and_summarizes(
+    capsys: pytest.CaptureFixture[str], tiny_data: Path, db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("METAKB_DATA", str(tiny_data))
+    code, out, _ = _run(capsys, "quickstart", "--db", db)
+    assert code == 0 and "source: published" in out and "Evaluations by flow" in out
+    monkeypatch.delenv("METAKB_DATA")
+    code, _, err = _run(capsys, "quickstart", "--db", db + ".other")
+    assert code == 1 and "METAKB_DATA" in err
+
+
+def test_migrate_command(capsys: pytest.CaptureFixture[str], tiny_data: Path, db: str) -> None:
+    code, _, err = _run(capsys, "migrate", "--db", db)
+    assert code == 1 and "no knowledge base" in err
+    _run(capsys, "ingest", "published", str(tiny_data), "--db", db)
+    code, out, _ = _run(capsys, "migrate", "--db", db)
+    assert code == 0 and "schema version 1 -> 1" in out
