@@ -36,8 +36,8 @@ log = logging.getLogger(__name__)
 DEFAULT_METHOD = "transfer"
 """The method the leave-one-task-out measurement shows best (docs/benchmarks/zeroshot.md)."""
 
-MIN_CONFIGS = 20
-"""Tasks with fewer evaluated configurations are too thin to learn from."""
+MIN_CONFIGS = 10
+"""Tasks with fewer evaluated configurations are too thin to learn from (per-task surrogates)."""
 
 Progress = Callable[[str, int, int], None]
 
@@ -98,6 +98,7 @@ def train(
     methods: Sequence[str] | None = None,
     *,
     seed: int = 0,
+    min_configs: int = MIN_CONFIGS,
     progress: Progress | None = None,
 ) -> list[Manifest]:
     """Fit and save the warm starters of each algorithm the knowledge base has runs of.
@@ -112,6 +113,8 @@ def train(
         Names from :data:`~metakb.models.WARM_STARTERS` (default: all).
     seed : int
         Seed passed to every model.
+    min_configs : int
+        Tasks with fewer evaluated configurations are left out.
     progress : callable, optional
         ``progress(description, done, total)``.
 
@@ -127,7 +130,7 @@ def train(
     manifests: list[Manifest] = []
     for algorithm in todo:
         try:
-            data = load_meta_dataset(store, algorithm)
+            data = load_meta_dataset(store, algorithm, min_configs=min_configs)
         except StoreError as exc:
             if algorithms:
                 raise
@@ -163,6 +166,7 @@ def recommend(
     observations: Sequence[tuple[Params, float]] = (),
     db: str | Path | None = None,
     seed: int = 0,
+    min_configs: int = MIN_CONFIGS,
 ) -> list[Recommendation]:
     """Recommend configurations of ``algorithm`` for a new task or a task in the knowledge base.
 
@@ -186,6 +190,8 @@ def recommend(
         The knowledge base (default: ``$METAKB_DB`` or ``data/metakb.duckdb``).
     seed : int
         Seed of a model fitted afresh.
+    min_configs : int
+        Tasks with fewer evaluated configurations are left out of a model fitted afresh.
 
     Returns
     -------
@@ -203,7 +209,7 @@ def recommend(
     name = method or DEFAULT_METHOD
     space = _space(algorithm)
     if task is not None:
-        model, query = _model_without_task(store, space, name, task, seed)
+        model, query = _model_without_task(store, space, name, task, seed, min_configs)
         query = TaskQuery(query.meta_features, tuple(observations), None, query.task_id)
     else:
         if meta_features is None:
@@ -214,7 +220,7 @@ def recommend(
 
 
 def _model_without_task(
-    store: Store, space: SearchSpace, method: str, ref: str, seed: int
+    store: Store, space: SearchSpace, method: str, ref: str, seed: int, min_configs: int
 ) -> tuple[WarmStarter, TaskQuery]:
     with store.read() as con:
         task_id = find_task(con, ref)
@@ -231,7 +237,7 @@ def _model_without_task(
         flow_id=frames.flow_id,
         metric=frames.metric,
         direction=frames.direction,
-        min_configs=MIN_CONFIGS,
+        min_configs=min_configs,
     )
     groups = dataset_groups(pd.concat([frames.tasks, row], ignore_index=True))
     held = groups[task_id]

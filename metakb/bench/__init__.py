@@ -2,14 +2,24 @@
 
 from metakb.bench.zeroshot import (
     ZEROSHOT_KS,
+    ZEROSHOT_TABLES,
+    Table,
     expected_random_regret,
     recommendation_latency,
+    render_markdown,
+    run_zeroshot,
+    summarize,
     zeroshot_regret,
 )
 
 __all__ = [
     "ZEROSHOT_KS",
+    "ZEROSHOT_TABLES",
+    "Table",
     "expected_random_regret",
     "recommendation_latency",
+    "render_markdown",
+    "run_zeroshot",
+    "summarize",
     "zeroshot_regret",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, Self, runtime_checkable
@@ -92,7 +93,9 @@ class MetaFeatureScaler:
     def fit(self, matrix: np.ndarray) -> MetaFeatureScaler:
         """Learn medians, means and scales from a ``(tasks, features)`` matrix."""
         logged = _signed_log(matrix)
-        with np.errstate(all="ignore"):
+        with warnings.catch_warnings():
+            # A meta-feature unknown for every training task has no median: it becomes 0.
+            warnings.simplefilter("ignore", RuntimeWarning)
             median = np.nanmedian(logged, axis=0) if logged.size else np.zeros(logged.shape[1])
         self.median_ = np.where(np.isfinite(median), median, 0.0)
         filled = np.where(np.isfinite(logged), logged, self.median_)
@@ -150,21 +153,25 @@ def score_matrix(data: MetaDataset, x: np.ndarray, seed: int) -> np.ndarray:
     return np.vstack([task.surrogate(seed).predict(x) for task in data.tasks])
 
 
-def greedy_portfolio(scores: np.ndarray, k: int) -> list[int]:
-    """Pick ``k`` columns maximizing the mean over rows of the best picked column.
+def greedy_portfolio(scores: np.ndarray, k: int, weights: np.ndarray | None = None) -> list[int]:
+    """Pick ``k`` columns maximizing the (weighted) mean over rows of the best picked column.
 
     Equivalent to minimizing the mean normalized regret of the portfolio's best
-    member; the regret therefore never rises as ``k`` grows.
+    member over the tasks (rows); the regret therefore never rises as ``k``
+    grows. With ``weights`` (one per task, e.g. task similarities) the mean is
+    weighted: the expected best-of-k when the new task resembles task ``t``
+    with probability ``weights[t]``.
 
     References
     ----------
     Feurer et al., "Auto-Sklearn 2.0: Hands-free AutoML via Meta-Learning", JMLR 2022.
     """
     n_tasks, n = scores.shape
+    w = np.full(n_tasks, 1.0 / n_tasks) if weights is None else np.asarray(weights, dtype=float)
     chosen: list[int] = []
     best = np.full(n_tasks, -np.inf)
     for _ in range(min(k, n)):
-        gain = np.maximum(best[:, None], scores).mean(axis=0)
+        gain = w @ np.maximum(best[:, None], scores)
         gain[chosen] = -np.inf
         j = int(np.argmax(gain))
         chosen.append(j)

@@ -14,6 +14,7 @@ from metakb.models._base import (
     best_config_pool,
     candidates_of,
     check_k,
+    greedy_portfolio,
     score_matrix,
     top_distinct,
 )
@@ -141,7 +142,7 @@ class TransferWarmStarter:
         return _weighted_moments(w[used], preds)
 
     def recommend(self, query: TaskQuery, k: int) -> list[Recommendation]:
-        """Return the ``k`` configurations with the highest predicted score."""
+        """Return ``k`` configurations maximizing the similarity-weighted expected best-of-k."""
         check_k(k)
         w = self.weights(query)
         used = np.flatnonzero(w)
@@ -152,14 +153,16 @@ class TransferWarmStarter:
             configs, x = found
             preds = np.vstack([self.tasks_[i].surrogate(self.seed).predict(x) for i in used])
         mean, _ = _weighted_moments(w[used], preds)
-        order = np.argsort(-mean, kind="stable")
+        # Best-of-k, not the k best means: a greedy portfolio under the task weights
+        # spreads the picks over what the similar tasks disagree on.
+        chosen = greedy_portfolio(preds, k, w[used])
         contrib = w[used][:, None] * preds
 
         def describe(i: int) -> tuple[float, tuple[str, ...]]:
             top = used[np.argsort(-contrib[:, i], kind="stable")[:3]]
             return float(mean[i]), tuple(self.task_ids_[t] for t in top)
 
-        return top_distinct(configs, order, k, describe)
+        return top_distinct(configs, chosen, k, describe)
 
 
 def _weighted_moments(w: np.ndarray, preds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

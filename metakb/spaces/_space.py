@@ -87,6 +87,11 @@ class SearchSpace:
             for choice in (hp.choices if isinstance(hp, CategoricalHyperparameter) else [None])
         )
 
+    def __reduce__(self) -> tuple[Any, tuple[str]]:
+        # Pickled models refer to their space by name: spaces hold closures, and
+        # a loaded model must use this metakb's definition of the space anyway.
+        return (_registered_space, (self.name,))
+
     def __repr__(self) -> str:
         return f"SearchSpace({self.name!r}, flows={list(self.flow_ids)}, d={self.n_dims})"
 
@@ -273,6 +278,12 @@ class SearchSpace:
             if hp.name not in filled and self._is_active(hp.name, filled):
                 filled[hp.name] = hp.default_value
         return self._drop_inactive(filled)
+
+
+def _registered_space(name: str) -> SearchSpace:
+    from metakb.spaces._algorithms import SPACES
+
+    return SPACES[name]
 
 
 def _is_integer(hp: Hyperparameter) -> bool:
