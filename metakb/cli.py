@@ -434,15 +434,18 @@ def recommend_configs(
         return
     out.print(f"{result['estimator']} via {method or DEFAULT_METHOD} for task {task}")
     table = Table("#", "score", "config", "from tasks")
-    for i, rec in enumerate(result["recommendations"], start=1):
-        score = rec["predicted_score"]
+    for i, rec in enumerate(recs, start=1):
         table.add_row(
             str(i),
-            "-" if score is None else f"{score:.3f}",
-            ", ".join(f"{key}={_fmt_param(v)}" for key, v in rec["config"].items()),
-            ", ".join(rec["source_tasks"]),
+            "-" if rec.predicted_score is None else f"{rec.predicted_score:.3f}",
+            # The space's own parameters, without the pipeline step prefixes.
+            ", ".join(
+                f"{key.rsplit('__', 1)[-1]}={_fmt_param(v)}" for key, v in rec.config.items()
+            ),
+            ", ".join(rec.source_tasks),
         )
     out.print(table)
+    out.print("--json prints the estimator's keyword arguments")
 
 
 def _fmt_param(value: Any) -> str:
