@@ -10,7 +10,7 @@ from typing import Any, Protocol, Self, runtime_checkable
 import numpy as np
 
 from metakb.configs import canonical_json
-from metakb.models._metadataset import MetaDataset, meta_feature_vector
+from metakb.models._metadataset import MetaDataset, TaskData, meta_feature_vector
 from metakb.spaces import Params, SearchSpace
 
 
@@ -146,11 +146,13 @@ def best_config_pool(data: MetaDataset, per_task: int) -> Pool:
     return Pool(tuple(configs), np.vstack(rows), tuple(sources))
 
 
-def score_matrix(data: MetaDataset, x: np.ndarray, seed: int) -> np.ndarray:
-    """Return ``(tasks, candidates)`` normalized scores predicted by each task's surrogate."""
+def score_matrix(
+    tasks: Sequence[TaskData], configs: Sequence[Params], x: np.ndarray, seed: int
+) -> np.ndarray:
+    """Return ``(tasks, configs)`` normalized scores: observed where evaluated, else predicted."""
     if len(x) == 0:
-        return np.empty((data.n_tasks, 0))
-    return np.vstack([task.surrogate(seed).predict(x) for task in data.tasks])
+        return np.empty((len(tasks), 0))
+    return np.vstack([task.scores(configs, x, seed) for task in tasks])
 
 
 def greedy_portfolio(scores: np.ndarray, k: int, weights: np.ndarray | None = None) -> list[int]:

@@ -75,7 +75,7 @@ class CFWarmStarter:
             pool = best_config_pool(data, self.per_task)
             self.columns_ = list(pool.configs)
             self.columns_x_ = pool.X
-            y = score_matrix(data, pool.X, self.seed)
+            y = score_matrix(data.tasks, pool.configs, pool.X, self.seed)
         rng = np.random.default_rng(self.seed)
         self.bias_ = y.mean(axis=0)
         r = y - self.bias_

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from sklearn.ensemble import RandomForestRegressor
 
-from metakb.configs import config_id
+from metakb.configs import canonical_json, config_id
 from metakb.spaces import Params, SearchSpace
 
 log = logging.getLogger(__name__)
@@ -78,6 +78,25 @@ class TaskData:
     def best(self, k: int) -> list[int]:
         """Return the indices of the task's ``k`` best configurations, best first."""
         return [int(i) for i in np.argsort(-self.y, kind="stable")[:k]]
+
+    def scores(self, configs: Sequence[Params], x: np.ndarray, seed: int = 0) -> np.ndarray:
+        """Return normalized scores of ``configs`` (encoded as ``x``) on this task.
+
+        Configurations the task evaluated get their observed normalized value;
+        the others the surrogate's prediction.
+        """
+        if "lookup" not in self._cache:
+            self._cache["lookup"] = {
+                canonical_json(c): float(v)
+                for c, v in zip(self.configs, self.normalized, strict=True)
+            }
+        lookup: dict[str, float] = self._cache["lookup"]
+        found = [lookup.get(canonical_json(c)) for c in configs]
+        missing = [i for i, v in enumerate(found) if v is None]
+        out = np.array([np.nan if v is None else v for v in found], dtype=float)
+        if missing:
+            out[missing] = self.surrogate(seed).predict(x[missing])
+        return out
 
     def surrogate(self, seed: int = 0) -> RandomForestRegressor:
         """Return a random forest predicting the normalized value from the encoded config.

@@ -58,7 +58,8 @@ class PortfolioWarmStarter:
             configs = [data.config_by_id(c) for c in ids]
         else:
             pool = best_config_pool(data, self.per_task)
-            configs, scores = list(pool.configs), score_matrix(data, pool.X, self.seed)
+            configs = list(pool.configs)
+            scores = score_matrix(data.tasks, configs, pool.X, self.seed)
         chosen = greedy_portfolio(scores, self.size)
         self.space_ = data.space
         self.portfolio_: list[Params] = [configs[j] for j in chosen]
@@ -80,7 +81,7 @@ class PortfolioWarmStarter:
                 lambda i: (float(self.scores_[i]), self.sources_[i]),
             )
         configs, x = found
-        scores = np.vstack([t.surrogate(self.seed).predict(x) for t in self.tasks_])
+        scores = score_matrix(self.tasks_, configs, x, self.seed)
         chosen = greedy_portfolio(scores, k)
         return top_distinct(
             configs,

@@ -91,7 +91,7 @@ class TransferWarmStarter:
         randoms = data.space.sample(self.n_random, seed=self.seed)
         self.pool_: list[Params] = [*pool.configs, *randoms]
         self.pool_x_ = np.vstack([pool.X, data.space.encode_many(randoms, validated=True)])
-        self.pool_scores_ = score_matrix(data, self.pool_x_, self.seed)
+        self.pool_scores_ = score_matrix(data.tasks, self.pool_, self.pool_x_, self.seed)
         return self
 
     def weights(self, query: TaskQuery) -> np.ndarray:
@@ -116,7 +116,7 @@ class TransferWarmStarter:
         dy = np.sign(y[:, None] - y[None, :])[upper]
         w = np.zeros(len(self.tasks_))
         for i, task in enumerate(self.tasks_):
-            p = task.surrogate(self.seed).predict(x)
+            p = task.surrogate(self.seed).predict(x)  # a new task: its configs are unseen
             dp = np.sign(p[:, None] - p[None, :])[upper]
             discordant = float(np.mean(dp * dy < 0)) if len(dy) else 0.0
             u = discordant / self.rank_bandwidth
@@ -151,7 +151,7 @@ class TransferWarmStarter:
             configs, preds = self.pool_, self.pool_scores_[used]
         else:
             configs, x = found
-            preds = np.vstack([self.tasks_[i].surrogate(self.seed).predict(x) for i in used])
+            preds = score_matrix([self.tasks_[i] for i in used], configs, x, self.seed)
         mean, _ = _weighted_moments(w[used], preds)
         # Best-of-k, not the k best means: a greedy portfolio under the task weights
         # spreads the picks over what the similar tasks disagree on.
