@@ -6,7 +6,6 @@ from typing import Self
 
 import numpy as np
 
-from metakb.configs import canonical_json
 from metakb.models._base import (
     MetaFeatureScaler,
     Recommendation,
@@ -14,10 +13,11 @@ from metakb.models._base import (
     best_config_pool,
     candidates_of,
     check_k,
+    greedy_portfolio,
     score_matrix,
     top_distinct,
 )
-from metakb.models._metadataset import MetaDataset
+from metakb.models._metadataset import MetaDataset, TaskData
 from metakb.spaces import Params
 
 
@@ -31,19 +31,25 @@ class CFWarmStarter:
     penalty factorizes the matrix around per-configuration means; a ridge
     regression maps standardized meta-features to task factors for a cold
     start, and observations refine the factors (a ridge solve towards the
-    cold-start factors). Candidates that are not matrix columns are scored by
-    their nearest columns in the encoded space.
+    cold-start factors). Recommendations are a greedy portfolio for the
+    training tasks nearest to the query in factor space.
 
     Parameters
     ----------
     rank : int
         Number of latent factors.
     l2 : float
-        Penalty of the factorization and of the meta-feature map.
+        Penalty of the factorization and of the observation update.
+    alpha : float
+        Penalty of the ridge map from meta-features to task factors.
     n_iter : int
         ALS sweeps.
     per_task : int
         Pool configurations contributed by each task when configurations are not shared.
+    bandwidth : float
+        Width of the kernel on factor distances, relative to their median.
+    n_tasks : int
+        How many training tasks (nearest in factor space) the recommendations serve.
     seed : int
         Seed of the initial factors and the surrogates.
 
@@ -54,18 +60,31 @@ class CFWarmStarter:
     """
 
     def __init__(
-        self, rank: int = 5, l2: float = 1.0, n_iter: int = 30, per_task: int = 5, seed: int = 0
+        self,
+        rank: int = 5,
+        l2: float = 1.0,
+        alpha: float = 10.0,
+        n_iter: int = 30,
+        per_task: int = 5,
+        bandwidth: float = 0.5,
+        n_tasks: int = 20,
+        seed: int = 0,
     ) -> None:
         self.rank = rank
         self.l2 = l2
+        self.alpha = alpha
+        self.bandwidth = bandwidth
+        self.n_tasks = n_tasks
         self.n_iter = n_iter
         self.per_task = per_task
         self.seed = seed
 
     def fit(self, data: MetaDataset) -> Self:
         """Factorize the score matrix and learn the meta-feature map."""
-        if self.rank < 1 or self.l2 <= 0 or self.n_iter < 1:
-            raise ValueError("rank, l2 and n_iter must be positive")
+        if min(self.rank, self.n_iter, self.n_tasks) < 1 or min(self.l2, self.alpha) <= 0:
+            raise ValueError("rank, n_iter, n_tasks, l2 and alpha must be positive")
+        if self.bandwidth <= 0:
+            raise ValueError("bandwidth must be positive")
         shared = data.shared_configs()
         if shared is not None:
             ids, y = shared
@@ -89,12 +108,15 @@ class CFWarmStarter:
         self.v_ = v
         self.scaler_ = MetaFeatureScaler(data.meta_feature_names).fit(data.meta_features)
         z = _with_intercept(self.scaler_.transform(data.meta_features))
-        self.map_ = np.linalg.solve(z.T @ z + self.l2 * np.eye(z.shape[1]), z.T @ u)
+        self.map_ = np.linalg.solve(z.T @ z + self.alpha * np.eye(z.shape[1]), z.T @ u)
         self.u_ = u
+        spread = np.sqrt(((u[:, None, :] - u[None, :, :]) ** 2).sum(axis=2))
+        upper = spread[np.triu_indices(len(u), 1)]
+        self.factor_scale_ = float(np.median(upper)) if len(upper) else 1.0
+        self.tasks_: tuple[TaskData, ...] = data.tasks
         self.space_ = data.space
         self.direction_ = data.direction
         self.task_ids_ = data.task_ids
-        self.column_index_ = {canonical_json(c): j for j, c in enumerate(self.columns_)}
         return self
 
     def task_factors(self, query: TaskQuery) -> np.ndarray:
@@ -114,40 +136,38 @@ class CFWarmStarter:
         ridge = self.l2 * np.eye(len(u0))
         return np.linalg.solve(vo.T @ vo + ridge, vo.T @ (y - self.bias_[cols]) + self.l2 * u0)
 
-    def recommend(self, query: TaskQuery, k: int) -> list[Recommendation]:
-        """Return the ``k`` configurations with the highest reconstructed score."""
-        check_k(k)
+    def weights(self, query: TaskQuery) -> np.ndarray:
+        """Return training-task weights from the distance of their factors to the query's."""
         u = self.task_factors(query)
-        column_scores = self.v_ @ u + self.bias_
-        # Source tasks: the training tasks whose factors are closest to the query's.
-        similar = tuple(
-            self.task_ids_[i]
-            for i in np.argsort(((self.u_ - u) ** 2).sum(axis=1), kind="stable")[:3]
-        )
+        d = np.sqrt(((self.u_ - u) ** 2).sum(axis=1))
+        h = self.bandwidth * max(self.factor_scale_, 1e-12)
+        w = np.exp(-0.5 * (d / h) ** 2)
+        keep = np.argsort(-w, kind="stable")[: self.n_tasks]
+        out = np.zeros_like(w)
+        out[keep] = np.maximum(w[keep], 1e-12)
+        return out / out.sum()
+
+    def recommend(self, query: TaskQuery, k: int) -> list[Recommendation]:
+        """Return ``k`` configurations: a greedy portfolio for the tasks nearest in factor space.
+
+        Without candidates the rows are the low-rank reconstruction of the
+        training tasks (denoised scores); with candidates, the tasks' observed
+        or surrogate scores of the candidates.
+        """
+        check_k(k)
+        w = self.weights(query)
+        used = np.flatnonzero(w)
         found = candidates_of(self.space_, query)
         if found is None:
-            configs, scores = self.columns_, column_scores
+            configs = self.columns_
+            scores = self.u_[used] @ self.v_.T + self.bias_
         else:
             configs, x = found
-            scores = self._score_candidates(configs, x, column_scores)
-        order = np.argsort(-scores, kind="stable")
-        return top_distinct(configs, order, k, lambda i: (float(scores[i]), similar))
-
-    def _score_candidates(
-        self, configs: list[Params], x: np.ndarray, column_scores: np.ndarray
-    ) -> np.ndarray:
-        scores = np.empty(len(configs))
-        for i, (config, row) in enumerate(zip(configs, x, strict=True)):
-            j = self.column_index_.get(canonical_json(config))
-            if j is not None:
-                scores[i] = column_scores[j]
-                continue
-            # Inverse-distance average of the three nearest columns.
-            d = np.sqrt(((self.columns_x_ - row) ** 2).sum(axis=1))
-            near = np.argsort(d, kind="stable")[:3]
-            w = 1.0 / (d[near] + 1e-6)
-            scores[i] = float(w @ column_scores[near] / w.sum())
-        return scores
+            scores = score_matrix([self.tasks_[i] for i in used], configs, x, self.seed)
+        chosen = greedy_portfolio(scores, k, w[used])
+        mean = w[used] @ scores
+        similar = tuple(self.task_ids_[i] for i in used[np.argsort(-w[used], kind="stable")[:3]])
+        return top_distinct(configs, chosen, k, lambda i: (float(mean[i]), similar))
 
 
 def _with_intercept(z: np.ndarray) -> np.ndarray:

@@ -14,9 +14,11 @@ from metakb.models._base import (
     TaskQuery,
     candidates_of,
     check_k,
-    nearest,
+    greedy_portfolio,
+    score_matrix,
+    top_distinct,
 )
-from metakb.models._metadataset import MetaDataset
+from metakb.models._metadataset import MetaDataset, TaskData
 from metakb.spaces import Params
 
 
@@ -24,10 +26,8 @@ class KnnWarmStarter:
     """Recommend the best configurations of the nearest tasks in meta-feature space.
 
     Meta-features are signed-log transformed, median-imputed and standardized;
-    recommendations go round robin over the neighbours, nearest first (the best
-    configuration of each, then the second best of each, ...), duplicates removed.
-    With candidates, each neighbour configuration is replaced by the nearest
-    unused candidate in the encoded space.
+    the recommendations are the neighbours' best configurations, chosen as a
+    greedy portfolio over the neighbours (see :meth:`recommend`), duplicates removed.
 
     Parameters
     ----------
@@ -38,7 +38,7 @@ class KnnWarmStarter:
     features : sequence of str, optional
         The meta-features to use (default: all of the training data's).
     seed : int
-        Unused (the method is deterministic); kept for the common interface.
+        Seed of the neighbours' surrogates (used to score candidates they did not evaluate).
 
     References
     ----------
@@ -48,7 +48,7 @@ class KnnWarmStarter:
 
     def __init__(
         self,
-        n_neighbors: int = 5,
+        n_neighbors: int = 10,
         metric: str = "euclidean",
         features: Sequence[str] | None = None,
         seed: int = 0,
@@ -74,6 +74,7 @@ class KnnWarmStarter:
         depth = 32
         self.best_: list[list[Params]] = [[t.configs[i] for i in t.best(depth)] for t in data.tasks]
         self.best_x_ = [t.X[t.best(depth)] for t in data.tasks]
+        self.tasks_: tuple[TaskData, ...] = data.tasks
         return self
 
     def neighbors(self, query: TaskQuery) -> tuple[np.ndarray, np.ndarray]:
@@ -84,33 +85,29 @@ class KnnWarmStarter:
         return order, d[order]
 
     def recommend(self, query: TaskQuery, k: int) -> list[Recommendation]:
-        """Return up to ``k`` configurations from the nearest tasks, round robin."""
+        """Return up to ``k`` configurations: a greedy portfolio over the nearest tasks.
+
+        Without candidates the pool is the neighbours' best configurations;
+        with candidates, the candidates. Each neighbour scores the pool
+        (observed values where it evaluated a configuration, its surrogate
+        elsewhere) and configurations are added greedily to maximize the mean
+        over neighbours of the best pick: the round robin over neighbours' best
+        configurations, made aware of configurations that serve several neighbours.
+        """
         check_k(k)
         order, _ = self.neighbors(query)
-        picked = order[: self.n_neighbors]
+        picked = [int(t) for t in order[: self.n_neighbors]]
         found = candidates_of(self.space_, query)
-        out: list[Recommendation] = []
-        seen: set[int] = set()
-        keys: set[str] = set()
-        depth = max(len(b) for b in self.best_)
-        for rank in range(depth):
-            for t in picked:
-                if rank >= len(self.best_[t]) or len(out) >= k:
-                    continue
-                source = (self.task_ids_[t],)
-                if found is None:
-                    config = self.best_[t][rank]
-                    key = repr(sorted(config.items()))
-                    if key not in keys:
-                        keys.add(key)
-                        out.append(Recommendation(dict(config), None, source))
-                    continue
-                configs, x = found
-                for j in nearest(self.best_x_[t][rank : rank + 1], x)[0]:
-                    if int(j) not in seen:
-                        seen.add(int(j))
-                        out.append(Recommendation(dict(configs[int(j)]), None, source))
-                        break
-            if len(out) >= k:
-                break
-        return out
+        if found is None:
+            configs = [c for t in picked for c in self.best_[t]]
+            x = np.vstack([self.best_x_[t] for t in picked])
+        else:
+            configs, x = found
+        tasks = [self.tasks_[t] for t in picked]
+        scores = score_matrix(tasks, configs, x, self.seed)
+        chosen = greedy_portfolio(scores, k)
+
+        def describe(i: int) -> tuple[None, tuple[str, ...]]:
+            return None, (self.task_ids_[picked[int(np.argmax(scores[:, i]))]],)
+
+        return top_distinct(configs, chosen, k, describe)
