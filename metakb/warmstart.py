@@ -24,6 +24,7 @@ from metakb.models._artifacts import Manifest, artifact_dir, load_model, save_mo
 from metakb.models._metadataset import build_meta_dataset, dataset_groups
 from metakb.spaces import SPACES, Params, SearchSpace, get_space
 from metakb.store import (
+    MetaFrames,
     Store,
     find_task,
     get_task_dataset,
@@ -77,6 +78,10 @@ def load_meta_dataset(
     space = _space(algorithm)
     with store.read() as con:
         frames = load_meta_frames(con, space.flow_ids[0], metric)
+    return _build(frames, space, min_configs)
+
+
+def _build(frames: MetaFrames, space: SearchSpace, min_configs: int) -> MetaDataset:
     try:
         return build_meta_dataset(
             frames.evaluations,
@@ -229,16 +234,7 @@ def _model_without_task(
         features = get_task_meta_features(con, task_id)
         row = get_task_dataset(con, task_id)
         frames = load_meta_frames(con, space.flow_ids[0])
-    data = build_meta_dataset(
-        frames.evaluations,
-        frames.tasks,
-        frames.meta_features,
-        space=space,
-        flow_id=frames.flow_id,
-        metric=frames.metric,
-        direction=frames.direction,
-        min_configs=min_configs,
-    )
+    data = _build(frames, space, min_configs)
     groups = dataset_groups(pd.concat([frames.tasks, row], ignore_index=True))
     held = groups[task_id]
     keep = [t for t in data.task_ids if groups.get(t) != held]

@@ -181,6 +181,24 @@ def greedy_portfolio(scores: np.ndarray, k: int, weights: np.ndarray | None = No
     return chosen
 
 
+def kernel_weights(d: np.ndarray, scale: float, n_tasks: int) -> np.ndarray:
+    """Return Gaussian-kernel weights of distances ``d``, kept for the ``n_tasks`` nearest.
+
+    ``scale`` is the kernel width; weights sum to 1 and are positive exactly
+    for the ``n_tasks`` nearest tasks (ties broken by order).
+    """
+    w = np.exp(-0.5 * (np.asarray(d, dtype=float) / max(scale, 1e-12)) ** 2)
+    return keep_top(w, n_tasks)
+
+
+def keep_top(w: np.ndarray, n_tasks: int) -> np.ndarray:
+    """Keep the ``n_tasks`` largest weights (floored at a tiny positive value), normalized."""
+    keep = np.argsort(-w, kind="stable")[:n_tasks]
+    out = np.zeros(len(w))
+    out[keep] = np.maximum(np.nan_to_num(w[keep]), 1e-12)
+    return out / out.sum()
+
+
 def candidates_of(space: SearchSpace, query: TaskQuery) -> tuple[list[Params], np.ndarray] | None:
     """Return the query's candidates, validated and encoded, or None when it has none."""
     if query.candidates is None:

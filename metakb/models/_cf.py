@@ -14,6 +14,7 @@ from metakb.models._base import (
     candidates_of,
     check_k,
     greedy_portfolio,
+    kernel_weights,
     score_matrix,
     top_distinct,
 )
@@ -140,12 +141,7 @@ class CFWarmStarter:
         """Return training-task weights from the distance of their factors to the query's."""
         u = self.task_factors(query)
         d = np.sqrt(((self.u_ - u) ** 2).sum(axis=1))
-        h = self.bandwidth * max(self.factor_scale_, 1e-12)
-        w = np.exp(-0.5 * (d / h) ** 2)
-        keep = np.argsort(-w, kind="stable")[: self.n_tasks]
-        out = np.zeros_like(w)
-        out[keep] = np.maximum(w[keep], 1e-12)
-        return out / out.sum()
+        return kernel_weights(d, self.bandwidth * self.factor_scale_, self.n_tasks)
 
     def recommend(self, query: TaskQuery, k: int) -> list[Recommendation]:
         """Return ``k`` configurations: a greedy portfolio for the tasks nearest in factor space.

@@ -15,6 +15,8 @@ from metakb.models._base import (
     candidates_of,
     check_k,
     greedy_portfolio,
+    keep_top,
+    kernel_weights,
     score_matrix,
     top_distinct,
 )
@@ -99,14 +101,10 @@ class TransferWarmStarter:
         if len(query.observations) >= 2:
             w = self._ranking_weights(query)
             if w.sum() > 0:
-                return self._keep_top(w)
+                return keep_top(w, self.n_tasks)
         z = self.scaler_.query(query.meta_features)
         d = cdist(z[None, :], self.z_)[0]
-        h = self.bandwidth * max(self.median_distance_, 1e-12)
-        w = np.exp(-0.5 * (d / h) ** 2)
-        if w.sum() <= 0 or not np.all(np.isfinite(w)):
-            w = (d == d.min()).astype(float)
-        return self._keep_top(w)
+        return kernel_weights(d, self.bandwidth * self.median_distance_, self.n_tasks)
 
     def _ranking_weights(self, query: TaskQuery) -> np.ndarray:
         x = self.space_.encode_many([p for p, _ in query.observations])
@@ -122,13 +120,6 @@ class TransferWarmStarter:
             u = discordant / self.rank_bandwidth
             w[i] = 0.75 * (1 - u**2) if u < 1 else 0.0
         return w
-
-    def _keep_top(self, w: np.ndarray) -> np.ndarray:
-        keep = np.argsort(-w, kind="stable")[: self.n_tasks]
-        out = np.zeros_like(w)
-        out[keep] = w[keep]
-        total = out.sum()
-        return out / total if total > 0 else np.full_like(w, 1.0 / len(w))
 
     def predict(self, query: TaskQuery, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Return the ensemble's mean and spread of normalized scores at encoded configs ``x``.
