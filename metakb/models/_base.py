@@ -13,6 +13,31 @@ from metakb.configs import canonical_json
 from metakb.models._metadataset import MetaDataset, TaskData, meta_feature_vector
 from metakb.spaces import Params, SearchSpace
 
+SIMPLE_META_FEATURES: tuple[str, ...] = (
+    "NumberOfInstances",
+    "NumberOfFeatures",
+    "NumberOfClasses",
+    "Dimensionality",
+    "PercentageOfSymbolicFeatures",
+    "PercentageOfMissingValues",
+    "ClassEntropy",
+    "MajorityClassPercentage",
+)
+"""Cheap, robust meta-features every dataset has (OpenML names); a new table's are exact.
+
+In the leave-one-task-out measurement a distance over these transferred better
+than one over all 100+ OpenML qualities, where dozens of correlated
+landmarkers swamp the few that describe the data's shape.
+"""
+
+
+def select_features(wanted: Sequence[str] | None, available: Sequence[str]) -> list[str]:
+    """Return the wanted meta-features the data has (all of ``available`` when none match)."""
+    if wanted is None:
+        return list(available)
+    chosen = [name for name in wanted if name in available]
+    return chosen or list(available)
+
 
 @dataclass(frozen=True)
 class TaskQuery:

@@ -16,6 +16,7 @@ from metakb.models._base import (
     check_k,
     greedy_portfolio,
     score_matrix,
+    select_features,
     top_distinct,
 )
 from metakb.models._metadataset import MetaDataset, TaskData
@@ -36,7 +37,8 @@ class KnnWarmStarter:
     metric : str
         A :func:`scipy.spatial.distance.cdist` metric (``"euclidean"``, ``"cityblock"``, ...).
     features : sequence of str, optional
-        The meta-features to use (default: all of the training data's).
+        The meta-features to use (default: all of the training data's; names
+        the data lacks are ignored).
     seed : int
         Seed of the neighbours' surrogates (used to score candidates they did not evaluate).
 
@@ -62,10 +64,7 @@ class KnnWarmStarter:
         """Store the training tasks' standardized meta-features and best configurations."""
         if self.n_neighbors < 1:
             raise ValueError("n_neighbors must be positive")
-        names = list(self.features) if self.features is not None else list(data.meta_feature_names)
-        unknown = sorted(set(names) - set(data.meta_feature_names))
-        if unknown:
-            raise ValueError(f"unknown meta-features {unknown}")
+        names = select_features(self.features, data.meta_feature_names)
         cols = [data.meta_feature_names.index(n) for n in names]
         self.scaler_ = MetaFeatureScaler(names).fit(data.meta_features[:, cols])
         self.z_ = self.scaler_.transform(data.meta_features[:, cols])

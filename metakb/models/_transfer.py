@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Self
 
 import numpy as np
 from scipy.spatial.distance import cdist
 
 from metakb.models._base import (
+    SIMPLE_META_FEATURES,
     MetaFeatureScaler,
     Recommendation,
     TaskQuery,
@@ -18,6 +20,7 @@ from metakb.models._base import (
     keep_top,
     kernel_weights,
     score_matrix,
+    select_features,
     top_distinct,
 )
 from metakb.models._metadataset import MetaDataset, TaskData
@@ -42,6 +45,9 @@ class TransferWarmStarter:
         Width of the ranking kernel (discordance at which a weight reaches 0).
     n_tasks : int
         How many past tasks enter the ensemble.
+    features : sequence of str, optional
+        Meta-features of the similarity (default :data:`SIMPLE_META_FEATURES`
+        where the data has them; None: all).
     per_task : int
         Candidates contributed by each training task when the query has none.
     n_random : int
@@ -59,9 +65,10 @@ class TransferWarmStarter:
 
     def __init__(
         self,
-        bandwidth: float = 0.5,
+        bandwidth: float = 1.0,
         rank_bandwidth: float = 0.5,
-        n_tasks: int = 10,
+        n_tasks: int = 40,
+        features: Sequence[str] | None = SIMPLE_META_FEATURES,
         per_task: int = 5,
         n_random: int = 256,
         seed: int = 0,
@@ -69,6 +76,7 @@ class TransferWarmStarter:
         self.bandwidth = bandwidth
         self.rank_bandwidth = rank_bandwidth
         self.n_tasks = n_tasks
+        self.features = features
         self.per_task = per_task
         self.n_random = n_random
         self.seed = seed
@@ -79,8 +87,10 @@ class TransferWarmStarter:
             raise ValueError("bandwidths and n_tasks must be positive")
         self.space_ = data.space
         self.direction_ = data.direction
-        self.scaler_ = MetaFeatureScaler(data.meta_feature_names).fit(data.meta_features)
-        self.z_ = self.scaler_.transform(data.meta_features)
+        names = select_features(self.features, data.meta_feature_names)
+        cols = [data.meta_feature_names.index(n) for n in names]
+        self.scaler_ = MetaFeatureScaler(names).fit(data.meta_features[:, cols])
+        self.z_ = self.scaler_.transform(data.meta_features[:, cols])
         pairwise = cdist(self.z_, self.z_)
         self.median_distance_ = (
             float(np.median(pairwise[np.triu_indices(len(self.z_), 1)]))
