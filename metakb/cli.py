@@ -402,6 +402,10 @@ def recommend_configs(
     task: Annotated[
         str | None, typer.Option("--task", help="A task in the knowledge base (key or OpenML id).")
     ] = None,
+    meta_features: Annotated[
+        Path | None,
+        typer.Option("--meta-features", help="A JSON file of a new task's meta-features."),
+    ] = None,
     algorithm: Annotated[
         str, typer.Option("--algorithm", "-a", help="random_forest, adaboost, svc or lightgbm.")
     ] = "lightgbm",
@@ -413,26 +417,38 @@ def recommend_configs(
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Recommend configurations for a task in the knowledge base (--task) or a new table."""
+    """Recommend configurations for a new table, a task in the knowledge base or meta-features.
+
+    --task fits the model afresh without the task's dataset; FILE and
+    --meta-features use the models saved by `metakb train`.
+    """
     from metakb.spaces import get_space
     from metakb.warmstart import DEFAULT_METHOD, recommend, recommendations_json
 
-    if (file is None) == (task is None):
-        raise MetakbError("give either a FILE (with --target) or --task")
+    if sum(x is not None for x in (file, task, meta_features)) != 1:
+        raise MetakbError("give either a FILE (with --target), --task or --meta-features")
     if file is not None:
         # Meta-features of a new table need metakb.metafeatures (not merged yet).
         raise MetakbError(
             "recommending for a file needs local meta-features, not available in this build; "
             "use --task, or metakb.recommend(meta_features, ...) from Python"
         )
+    features = _read_meta_features(meta_features) if meta_features is not None else None
     recs = recommend(
-        algorithm=algorithm, k=k, method=method, task=task, db=db, min_configs=min_configs
+        features,
+        algorithm=algorithm,
+        k=k,
+        method=method,
+        task=task,
+        db=db,
+        min_configs=min_configs,
     )
     result = recommendations_json(get_space(algorithm), recs)
     if as_json:
         _print_json(result)
         return
-    out.print(f"{result['estimator']} via {method or DEFAULT_METHOD} for task {task}")
+    target_name = task if task is not None else str(meta_features)
+    out.print(f"{result['estimator']} via {method or DEFAULT_METHOD} for {target_name}")
     table = Table("#", "score", "config", "from tasks")
     for i, rec in enumerate(recs, start=1):
         table.add_row(
@@ -446,6 +462,14 @@ def recommend_configs(
         )
     out.print(table)
     out.print("--json prints the estimator's keyword arguments")
+
+
+def _read_meta_features(path: Path) -> dict[str, float]:
+    try:
+        raw = json.loads(path.read_text())
+        return {str(name): float(value) for name, value in raw.items() if value is not None}
+    except (OSError, ValueError, AttributeError, TypeError) as exc:
+        raise MetakbError(f"{path}: not a JSON object of meta-feature values ({exc})") from None
 
 
 def _fmt_param(value: Any) -> str:

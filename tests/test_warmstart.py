@@ -97,6 +97,44 @@ def test_cli_train_and_recommend_json(kb: Store, capsys: pytest.CaptureFixture[s
     assert recs[0]["source_tasks"] == ["openml:2280"]
 
 
+def test_cli_recommend_from_meta_features_file(
+    kb: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = str(kb.path)
+    assert main(["train", "-m", "knn", "-a", "lightgbm", "--min-configs", "2", "--db", db]) == 0
+    capsys.readouterr()
+    features = tmp_path / "mf.json"
+    features.write_text(json.dumps({"NumberOfInstances": 3000, "NumberOfClasses": 2}))
+    code = main(
+        [
+            "recommend",
+            "--meta-features",
+            str(features),
+            "-a",
+            "lightgbm",
+            "-k",
+            "2",
+            "--method",
+            "knn",
+            "--db",
+            db,
+            "--json",
+        ]
+    )
+    assert code == 0
+    assert json.loads(capsys.readouterr().out)["recommendations"]
+    features.write_text("[1, 2]")
+    assert main(["recommend", "--meta-features", str(features), "--db", db]) == 1
+    assert "meta-feature" in capsys.readouterr().err
+
+
+def test_python_api_is_exported() -> None:
+    import metakb
+    import metakb.warmstart
+
+    assert metakb.recommend is metakb.warmstart.recommend
+
+
 def test_cli_recommend_needs_file_or_task(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
