@@ -307,6 +307,13 @@ def quickstart(
         Path | None,
         typer.Option("--data-dir", help="Published data folder [default: $METAKB_DATA]."),
     ] = None,
+    server: Annotated[
+        str | None,
+        typer.Option("--server", help="OpenML API URL [default: $METAKB_OPENML_SERVER]."),
+    ] = None,
+    offline: Annotated[
+        bool, typer.Option("--offline", help="Do not try OpenML; use the data folder.")
+    ] = False,
     db: DbOption = None,
 ) -> None:
     """Build the knowledge base from the best available source and summarize it."""
@@ -314,7 +321,9 @@ def quickstart(
 
     store = _store(db)
     with progress_bar() as progress:
-        result = run_quickstart(store, data_dir, progress=progress)
+        result = run_quickstart(
+            store, data_dir, openml_server=server, use_openml=not offline, progress=progress
+        )
     out.print(f"source: {result.source} ({result.detail})")
     out.print(_added_line(result.added))
     _print_stats(str(store.path), result.stats)
@@ -334,6 +343,78 @@ def run_app(
 
     out.print(f"metakb app on http://{host}:{port} over {_store(db).path} (Ctrl+C stops it)")
     return serve(_store(db), port, host)
+
+
+# -- metakb ingest openml ------------------------------------------------------------------
+
+
+@ingest_app.command("openml")
+def ingest_openml_command(
+    suite: Annotated[
+        str | None, typer.Option("--suite", help="Benchmark suite id or alias (OpenML100 = 14).")
+    ] = None,
+    task: Annotated[
+        list[int] | None, typer.Option("--task", help="OpenML task id (repeatable).")
+    ] = None,
+    flow: Annotated[
+        list[int] | None, typer.Option("--flow", help="OpenML flow id (repeatable).")
+    ] = None,
+    metric: Annotated[str, typer.Option("--metric", help="OpenML evaluation measure.")] = (
+        "predictive_accuracy"
+    ),
+    max_runs: Annotated[
+        int | None,
+        typer.Option("--max-runs", min=1, help="At most N evaluations per task."),
+    ] = None,
+    server: Annotated[
+        str | None,
+        typer.Option(
+            "--server", help="OpenML API URL [default: $METAKB_OPENML_SERVER or openml.org]."
+        ),
+    ] = None,
+    with_data: Annotated[
+        bool, typer.Option("--with-data", help="Also download the dataset files into the cache.")
+    ] = False,
+    timeout: Annotated[
+        float, typer.Option("--timeout", min=0.1, help="Seconds to wait for one answer.")
+    ] = 30.0,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Pull tasks, qualities, flows and evaluated setups from OpenML (resumable)."""
+    # Imported here: openml-python is slow to import and only this command needs it.
+    from metakb.sources.openml import HttpPolicy, ingest_openml, resolve_server
+
+    if suite is None and not task and not flow:
+        raise typer.BadParameter("select at least one of --suite, --task, --flow")
+    try:
+        server = resolve_server(server)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--server") from exc
+    with progress_bar(enabled=not as_json) as progress:
+        summary = ingest_openml(
+            _store(db),
+            suite=suite,
+            tasks=task or (),
+            flows=flow or (),
+            metric=metric,
+            max_runs=max_runs,
+            server=server,
+            with_data=with_data,
+            progress=progress,
+            http=HttpPolicy(timeout_s=timeout),
+        )
+    if as_json:
+        _print_json(summary.to_dict())
+        return
+    out.print(f"OpenML server {summary.server}: {_added_line(summary.added())}")
+    resumed = " (resumed)" if summary.resumed else ""
+    out.print(
+        f"{summary.evaluations_seen} evaluations read in {summary.pages} page(s){resumed}; "
+        f"checkpoint {summary.run_id}"
+    )
+    for reason, n in sorted(summary.skipped.items()):
+        out.print(f"[yellow]skipped[/yellow] {n}: {reason}")
 
 
 # -- warm starters: train and recommend -------------------------------------------------

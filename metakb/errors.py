@@ -25,3 +25,23 @@ class SchemaVersionError(StoreError):
 
 class DataSourceError(MetakbError):
     """A data folder or source file is missing, unreadable or malformed."""
+
+
+class OpenMLUnavailableError(DataSourceError):
+    """The OpenML server cannot be reached, does not answer in time or fails (HTTP 5xx)."""
+
+
+class OpenMLResponseError(DataSourceError):
+    """OpenML answered, but refused the request or sent something that cannot be parsed.
+
+    Parameters
+    ----------
+    message : str
+        The one-line message.
+    code : int, optional
+        OpenML's own error code when the server sent one (e.g. 151 for an unknown task).
+    """
+
+    def __init__(self, message: str, code: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code

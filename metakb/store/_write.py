@@ -21,7 +21,8 @@ from metakb.store._connection import first_row
 from metakb.store._schema import TABLES
 
 # Natural key of every table that takes upserts, and the columns an upsert may
-# fill in when the stored row has them empty.
+# fill in when the stored row has them empty. Tables in _UNINDEXED have no
+# PRIMARY KEY (see _schema.py): their key is enforced here by an anti-join.
 _KEYS: dict[str, tuple[str, ...]] = {
     "datasets": ("dataset_id",),
     "tasks": ("task_id",),
@@ -54,6 +55,8 @@ _FILLABLE: dict[str, tuple[str, ...]] = {
     "flows": ("openml_flow_id", "parameters"),
     "configs": ("name",),
 }
+_UNINDEXED = frozenset({"evaluations"})
+_DEFAULTS = {"fidelity": "1.0"}
 _view_names = (f"_metakb_rows_{i}" for i in itertools.count())
 
 
@@ -82,7 +85,7 @@ def upsert(con: duckdb.DuckDBPyConnection, table: str, rows: pd.DataFrame | Any)
     if unknown:
         raise ValueError(f"{table} has no column(s) {unknown}")
     keys = _KEYS[table]
-    missing_keys = [k for k in keys if k not in columns and k != "fidelity"]
+    missing_keys = [k for k in keys if k not in columns and k not in _DEFAULTS]
     if missing_keys:
         raise ValueError(f"rows for {table} lack key column(s) {missing_keys}")
     if len(rows) == 0:
@@ -94,6 +97,15 @@ def upsert(con: duckdb.DuckDBPyConnection, table: str, rows: pd.DataFrame | Any)
         cols = ", ".join(columns)
         on = ", ".join(k for k in keys if k in columns)
         fill = [c for c in _FILLABLE.get(table, ()) if c in columns]
+        if table in _UNINDEXED:
+            match = " AND ".join(
+                f"t.{k} = v.{k}" if k in columns else f"t.{k} = {_DEFAULTS[k]}" for k in keys
+            )
+            con.execute(
+                f"INSERT INTO {table} ({cols}) SELECT DISTINCT ON ({on}) {cols} FROM {view} v "
+                f"WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE {match})"
+            )
+            return _count(con, table) - before
         if fill:
             # DO UPDATE refuses two rows with the same key in one statement.
             select = f"SELECT DISTINCT ON ({on}) {cols} FROM {view}"

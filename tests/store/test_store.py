@@ -178,3 +178,23 @@ def test_second_process_gets_a_one_line_busy_message(store: Store, tmp_path: Pat
         holder.communicate("\n", timeout=30)
     with store.read() as con:  # released: readable again
         assert schema_version(con) == SCHEMA_VERSION
+
+
+def test_evaluation_key_is_enforced_without_an_index(store: Store) -> None:
+    rows = pd.DataFrame(
+        {
+            "task_id": ["t", "t", "t"],
+            "config_id": ["a", "a", "b"],
+            "metric": ["m"] * 3,
+            "value": [0.1, 0.2, 0.3],
+            "source": ["s"] * 3,
+            "provenance": ["p"] * 3,
+        }
+    )
+    with store.write() as con:
+        # The duplicate key inside one batch is stored once; a second batch adds nothing.
+        assert upsert(con, "evaluations", rows) == 2
+        assert upsert(con, "evaluations", rows) == 0
+        # Another fidelity of the same configuration is a new evaluation.
+        assert upsert(con, "evaluations", rows.head(1).assign(fidelity=0.5)) == 1
+        assert upsert(con, "evaluations", rows.head(1).assign(fidelity=1.0)) == 0

@@ -1,0 +1,71 @@
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from metakb.cli import main
+from metakb.errors import DataSourceError
+from metakb.quickstart import run_quickstart
+from metakb.sources.openml import QUICKSTART_TASKS
+from metakb.store import Store
+from tests.conftest import TINY_COUNTS
+from tests.sources.fake_openml import Evaluation, FakeOpenML, Task
+
+
+def _closed_url() -> str:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}/api/v1/xml"
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeOpenML]:
+    server = FakeOpenML().start()
+    first = QUICKSTART_TASKS[0]
+    server.catalog.tasks[first] = Task(first, 61, "class")
+    server.catalog.evaluations.append(Evaluation(4001, first, 101, 6969, 0.5))
+    yield server
+    server.stop()
+
+
+def test_openml_is_used_when_it_answers(store: Store, tiny_data: Path, fake: FakeOpenML) -> None:
+    result = run_quickstart(store, tiny_data, openml_server=fake.url)
+    assert result.source == "openml" and result.detail == fake.url
+    assert result.stats["evaluations"] == result.added["evaluations"] == 1
+
+
+def test_published_data_when_openml_is_unreachable(store: Store, tiny_data: Path) -> None:
+    url = _closed_url()
+    result = run_quickstart(store, tiny_data, openml_server=url)
+    assert result.source == "published"
+    assert f"OpenML unreachable at {url}" in result.detail
+    assert result.stats["tasks"] == TINY_COUNTS["tasks"]
+
+
+def test_no_source_at_all_is_one_clear_error(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("METAKB_DATA", raising=False)
+    with pytest.raises(DataSourceError, match=r"OpenML unreachable.*METAKB_DATA") as info:
+        run_quickstart(store, openml_server=_closed_url())
+    assert "\n" not in str(info.value)
+    assert not store.exists()  # nothing was written
+
+
+def test_cli_quickstart_offline(
+    capsys: pytest.CaptureFixture[str], tiny_data: Path, tmp_path: Path
+) -> None:
+    code = main(
+        [
+            "quickstart",
+            "--offline",
+            "--data-dir",
+            str(tiny_data),
+            "--db",
+            str(tmp_path / "kb.duckdb"),
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 0 and "source: published" in out and "OpenML not tried" in out
