@@ -1,7 +1,7 @@
 """Leave-one-task-out zero-shot benchmark of the warm starters on the knowledge base.
 
 Usage: python pipelines/zeroshot.py --db KB.duckdb [--out docs/benchmarks] [--max-tasks N]
-Writes zeroshot.json and zeroshot.md under --out.
+Writes zeroshot.json, zeroshot.md and (with matplotlib) zeroshot.png under --out.
 """
 
 from __future__ import annotations
@@ -12,7 +12,13 @@ import logging
 import sys
 from pathlib import Path
 
-from metakb.bench.zeroshot import ZEROSHOT_TABLES, Table, render_markdown, run_zeroshot
+from metakb.bench.zeroshot import (
+    ZEROSHOT_TABLES,
+    Table,
+    plot_report,
+    render_markdown,
+    run_zeroshot,
+)
 from metakb.models import MetaDataset
 from metakb.store import Store
 from metakb.warmstart import load_meta_dataset
@@ -46,6 +52,10 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "zeroshot.json").write_text(json.dumps(report, indent=2) + "\n")
     (args.out / "zeroshot.md").write_text(render_markdown(report, command) + "\n")
+    try:
+        plot_report(report, args.out / "zeroshot.png")
+    except ImportError:
+        log.info("matplotlib not installed: no plot (pip install metakb[bench])")
     log.info("wrote %s", args.out / "zeroshot.md")
     return 0
 

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from math import comb
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -301,3 +302,33 @@ def render_markdown(report: Mapping[str, Any], command: str) -> str:
             )
         lines.append("")
     return "\n".join(lines)
+
+
+def plot_report(report: Mapping[str, Any], path: str | Path) -> None:
+    """Draw mean regret against k, one panel per table, and save it (needs matplotlib)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    tables = report["tables"]
+    fig, axes = plt.subplots(1, len(tables), figsize=(4.2 * len(tables), 3.6), squeeze=False)
+    for ax, table in zip(axes[0], tables, strict=True):
+        for method, by_k in table["regret"].items():
+            if method == "oracle":
+                continue
+            ks = sorted(by_k, key=int)
+            style = "--" if method in BASELINES else "-"
+            ax.plot(
+                [int(k) for k in ks], [by_k[k]["mean"] for k in ks], style, marker="o", label=method
+            )
+        ax.set_title(f"{table['algorithm']} ({table['tasks']} tasks)")
+        ax.set_xlabel("k (best of top k)")
+        ax.set_xscale("log")
+        ax.set_xticks([int(k) for k in report["ks"]], [str(k) for k in report["ks"]])
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel("mean normalized regret")
+    axes[0][-1].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from metakb.bench.zeroshot import (
     Table,
     expected_random_regret,
+    plot_report,
     render_markdown,
     run_zeroshot,
     zeroshot_regret,
@@ -43,7 +44,7 @@ def test_zeroshot_smoke_on_synthetic_data():
     assert means[("knn", 5)] < means[("random", 5)]
 
 
-def test_report_and_markdown():
+def test_report_and_markdown(tmp_path):
     data = synthetic_meta_dataset(n_tasks=6, n_configs=12)
     report = run_zeroshot(lambda table: data, [Table("lightgbm")], ks=(1, 3), max_tasks=3)
     table = report["tables"][0]
@@ -51,6 +52,9 @@ def test_report_and_markdown():
     assert set(table["latency_ms"]) == set(WARM_STARTERS)
     text = render_markdown(report, "python pipelines/zeroshot.py --db x")
     assert "| random |" in text and "k=3" in text
+    pytest.importorskip("matplotlib")
+    plot_report(report, tmp_path / "zeroshot.png")
+    assert (tmp_path / "zeroshot.png").stat().st_size > 0
 
 
 @pytest.mark.slow
