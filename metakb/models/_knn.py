@@ -12,6 +12,7 @@ from metakb.models._base import (
     MetaFeatureScaler,
     Recommendation,
     TaskQuery,
+    best_config_pool,
     candidates_of,
     check_k,
     greedy_portfolio,
@@ -20,7 +21,6 @@ from metakb.models._base import (
     top_distinct,
 )
 from metakb.models._metadataset import MetaDataset, TaskData
-from metakb.spaces import Params
 
 
 class KnnWarmStarter:
@@ -39,6 +39,8 @@ class KnnWarmStarter:
     features : sequence of str, optional
         The meta-features to use (default: all of the training data's; names
         the data lacks are ignored).
+    per_task : int
+        How many of each task's best configurations are kept for serving without candidates.
     seed : int
         Seed of the neighbours' surrogates (used to score candidates they did not evaluate).
 
@@ -53,26 +55,29 @@ class KnnWarmStarter:
         n_neighbors: int = 10,
         metric: str = "euclidean",
         features: Sequence[str] | None = None,
+        per_task: int = 10,
         seed: int = 0,
     ) -> None:
         self.n_neighbors = n_neighbors
+        self.per_task = per_task
         self.metric = metric
         self.features = features
         self.seed = seed
 
     def fit(self, data: MetaDataset) -> Self:
         """Store the training tasks' standardized meta-features and best configurations."""
-        if self.n_neighbors < 1:
-            raise ValueError("n_neighbors must be positive")
+        if self.n_neighbors < 1 or self.per_task < 1:
+            raise ValueError("n_neighbors and per_task must be positive")
         names = select_features(self.features, data.meta_feature_names)
         cols = [data.meta_feature_names.index(n) for n in names]
         self.scaler_ = MetaFeatureScaler(names).fit(data.meta_features[:, cols])
         self.z_ = self.scaler_.transform(data.meta_features[:, cols])
         self.space_ = data.space
         self.task_ids_ = data.task_ids
-        depth = 32
-        self.best_: list[list[Params]] = [[t.configs[i] for i in t.best(depth)] for t in data.tasks]
-        self.best_x_ = [t.X[t.best(depth)] for t in data.tasks]
+        # Every task's best configurations, scored once by every task, so that
+        # serving without candidates needs no surrogate.
+        self.pool_ = best_config_pool(data, self.per_task)
+        self.pool_scores_ = score_matrix(data.tasks, self.pool_.configs, self.pool_.X, self.seed)
         self.tasks_: tuple[TaskData, ...] = data.tasks
         return self
 
@@ -98,12 +103,13 @@ class KnnWarmStarter:
         picked = [int(t) for t in order[: self.n_neighbors]]
         found = candidates_of(self.space_, query)
         if found is None:
-            configs = [c for t in picked for c in self.best_[t]]
-            x = np.vstack([self.best_x_[t] for t in picked])
+            sources = {self.task_ids_[t] for t in picked}
+            cols = [j for j, s in enumerate(self.pool_.sources) if s in sources]
+            configs = [self.pool_.configs[j] for j in cols]
+            scores = self.pool_scores_[np.ix_(picked, cols)]
         else:
             configs, x = found
-        tasks = [self.tasks_[t] for t in picked]
-        scores = score_matrix(tasks, configs, x, self.seed)
+            scores = score_matrix([self.tasks_[t] for t in picked], configs, x, self.seed)
         chosen = greedy_portfolio(scores, k)
 
         def describe(i: int) -> tuple[None, tuple[str, ...]]:

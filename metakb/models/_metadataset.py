@@ -67,6 +67,17 @@ class TaskData:
         if not np.all(np.isfinite(self.y)):
             raise ValueError(f"task {self.task_id}: values must be finite")
 
+    def __getstate__(self) -> dict[str, Any]:
+        # Fitted surrogates are a cache: leaving them out keeps artifacts small,
+        # and they are refitted (same seed, same forest) when next needed.
+        state = dict(self.__dict__)
+        state["_cache"] = {}
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for key, value in state.items():
+            object.__setattr__(self, key, value)
+
     @property
     def normalized(self) -> np.ndarray:
         """Values scaled to ``[0, 1]`` within the task (1 = the task's best, 0 = its worst)."""

@@ -31,6 +31,9 @@ def test_save_load_round_trip(tmp_path, data, name):
     assert read == manifest
     query = TaskQuery(meta_features=data.meta_features_of(data.task_ids[0]))
     assert loaded.recommend(query, 3) == model.recommend(query, 3)
+    # Surrogates are not pickled; refitted with the same seed they give the same answer.
+    query = TaskQuery(query.meta_features, candidates=data.tasks[0].configs)
+    assert loaded.recommend(query, 3) == model.recommend(query, 3)
 
 
 def test_tampered_model_is_refused(tmp_path, data):
