@@ -256,12 +256,6 @@ def top_distinct(
     return out
 
 
-def nearest(x_from: np.ndarray, x_to: np.ndarray) -> np.ndarray:
-    """Return, for every row of ``x_from``, the indices of ``x_to`` sorted by distance."""
-    d = ((x_from[:, None, :] - x_to[None, :, :]) ** 2).sum(axis=2)
-    return np.argsort(d, axis=1, kind="stable")
-
-
 def check_k(k: int) -> None:
     """Raise ValueError unless ``k`` is a positive integer."""
     if not isinstance(k, int | np.integer) or k < 1:

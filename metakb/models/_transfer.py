@@ -36,6 +36,8 @@ class TransferWarmStarter:
     weight is the TST-R ranking kernel: the fraction of observed pairs the task's
     surrogate orders wrongly, through an Epanechnikov kernel. Only the
     ``n_tasks`` heaviest tasks are kept, which bounds the prediction cost.
+    :meth:`predict` gives the ensemble's mean and spread for Bayesian
+    optimization; :meth:`recommend` picks a greedy portfolio under the weights.
 
     Parameters
     ----------
