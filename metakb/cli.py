@@ -484,6 +484,146 @@ def featurize_command(
         out.print(f"{table.n_dropped} rows with a missing target were dropped")
 
 
+# -- warm starters: train and recommend -------------------------------------------------
+
+
+MinConfigsOption = Annotated[
+    int, typer.Option("--min-configs", min=1, help="Leave out tasks with fewer evaluated configs.")
+]
+
+
+@app.command("train")
+def train_models(
+    models: Annotated[
+        list[str] | None,
+        typer.Option("--models", "-m", help="Methods to train [default: all]."),
+    ] = None,
+    algorithms: Annotated[
+        list[str] | None,
+        typer.Option("--algorithm", "-a", help="Algorithms [default: all with runs]."),
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of every model.")] = 0,
+    min_configs: MinConfigsOption = 10,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Fit the warm starters and save them as versioned artifacts next to the knowledge base."""
+    from dataclasses import asdict
+
+    from metakb.warmstart import artifacts_root, train
+
+    store = _store(db)
+    with progress_bar(not as_json) as progress:
+        manifests = train(
+            store, algorithms, models, seed=seed, min_configs=min_configs, progress=progress
+        )
+    if as_json:
+        _print_json(
+            {
+                "artifacts": [
+                    asdict(m) | {"training_tasks": len(m.training_tasks)} for m in manifests
+                ]
+            }
+        )
+        return
+    table = Table("algorithm", "method", "tasks", "meta-features", "fit s")
+    for m in manifests:
+        table.add_row(
+            m.space,
+            m.method,
+            str(len(m.training_tasks)),
+            str(len(m.meta_feature_names)),
+            f"{m.fit_seconds:.1f}",
+        )
+    out.print(table)
+    out.print(f"saved under {artifacts_root(store)}")
+
+
+@app.command("recommend")
+def recommend_configs(
+    file: Annotated[
+        Path | None, typer.Argument(help="A new table (CSV, Parquet, ARFF) to recommend for.")
+    ] = None,
+    target: Annotated[
+        str | None, typer.Option("--target", help="The table's target column.")
+    ] = None,
+    task: Annotated[
+        str | None, typer.Option("--task", help="A task in the knowledge base (key or OpenML id).")
+    ] = None,
+    meta_features: Annotated[
+        Path | None,
+        typer.Option("--meta-features", help="A JSON file of a new task's meta-features."),
+    ] = None,
+    algorithm: Annotated[
+        str, typer.Option("--algorithm", "-a", help="random_forest, adaboost, svc or lightgbm.")
+    ] = "lightgbm",
+    k: Annotated[int, typer.Option("-k", min=1, help="How many configurations.")] = 10,
+    method: Annotated[
+        str | None, typer.Option("--method", help="portfolio, knn, transfer or cf.")
+    ] = None,
+    min_configs: MinConfigsOption = 10,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Recommend configurations for a new table, a task in the knowledge base or meta-features.
+
+    --task fits the model afresh without the task's dataset; FILE and
+    --meta-features use the models saved by `metakb train`.
+    """
+    from metakb.spaces import get_space
+    from metakb.warmstart import DEFAULT_METHOD, recommend, recommendations_json
+
+    if sum(x is not None for x in (file, task, meta_features)) != 1:
+        raise MetakbError("give either a FILE (with --target), --task or --meta-features")
+    if file is not None:
+        # Meta-features of a new table need metakb.metafeatures (not merged yet).
+        raise MetakbError(
+            "recommending for a file needs local meta-features, not available in this build; "
+            "use --task, or metakb.recommend(meta_features, ...) from Python"
+        )
+    features = _read_meta_features(meta_features) if meta_features is not None else None
+    recs = recommend(
+        features,
+        algorithm=algorithm,
+        k=k,
+        method=method,
+        task=task,
+        db=db,
+        min_configs=min_configs,
+    )
+    result = recommendations_json(get_space(algorithm), recs)
+    if as_json:
+        _print_json(result)
+        return
+    target_name = task if task is not None else str(meta_features)
+    out.print(f"{result['estimator']} via {method or DEFAULT_METHOD} for {target_name}")
+    table = Table("#", "score", "config", "from tasks")
+    for i, rec in enumerate(recs, start=1):
+        table.add_row(
+            str(i),
+            "-" if rec.predicted_score is None else f"{rec.predicted_score:.3f}",
+            # The space's own parameters, without the pipeline step prefixes.
+            ", ".join(
+                f"{key.rsplit('__', 1)[-1]}={_fmt_param(v)}" for key, v in rec.config.items()
+            ),
+            ", ".join(rec.source_tasks),
+        )
+    out.print(table)
+    out.print("--json prints the estimator's keyword arguments")
+
+
+def _read_meta_features(path: Path) -> dict[str, float]:
+    try:
+        raw = json.loads(path.read_text())
+        return {str(name): float(value) for name, value in raw.items() if value is not None}
+    except (OSError, ValueError, AttributeError, TypeError) as exc:
+        raise MetakbError(f"{path}: not a JSON object of meta-feature values ({exc})") from None
+
+
+def _fmt_param(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status instead of raising ``SystemExit``."""
     try:

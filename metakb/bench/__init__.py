@@ -1,1 +1,25 @@
 """Benchmarks: leave-one-task-out harnesses, metrics and systems measurements."""
+
+from metakb.bench.zeroshot import (
+    ZEROSHOT_KS,
+    ZEROSHOT_TABLES,
+    Table,
+    expected_random_regret,
+    recommendation_latency,
+    render_markdown,
+    run_zeroshot,
+    summarize,
+    zeroshot_regret,
+)
+
+__all__ = [
+    "ZEROSHOT_KS",
+    "ZEROSHOT_TABLES",
+    "Table",
+    "expected_random_regret",
+    "recommendation_latency",
+    "render_markdown",
+    "run_zeroshot",
+    "summarize",
+    "zeroshot_regret",
+]

@@ -19,6 +19,13 @@ from metakb.store._connection import (
     schema_version,
     transaction,
 )
+from metakb.store._meta import (
+    MetaFrames,
+    get_task_dataset,
+    get_task_meta_features,
+    list_flow_metrics,
+    load_meta_frames,
+)
 from metakb.store._read import (
     find_task,
     get_meta_features,
@@ -38,6 +45,7 @@ __all__ = [
     "KNOWN_METRICS",
     "SCHEMA_VERSION",
     "TABLES",
+    "MetaFrames",
     "Store",
     "default_db_path",
     "expand_params",
@@ -51,10 +59,14 @@ __all__ = [
     "get_meta_features",
     "get_stats",
     "get_task",
+    "get_task_dataset",
+    "get_task_meta_features",
     "list_dataset_files",
     "list_featurized",
+    "list_flow_metrics",
     "list_flows",
     "list_tasks",
+    "load_meta_frames",
     "migrate",
     "read_table_file",
     "record_ingest_run",

@@ -1,0 +1,47 @@
+"""Warm starters: meta-models that recommend configurations for a new task from past tasks.
+
+Every model follows :class:`WarmStarter` (``fit(MetaDataset) -> self``,
+``recommend(TaskQuery, k) -> list[Recommendation]``) and is listed in
+:data:`WARM_STARTERS`. Models never touch the knowledge base: they take a
+:class:`MetaDataset` built by :func:`build_meta_dataset` from plain frames.
+"""
+
+from collections.abc import Callable
+
+from metakb.models._base import Recommendation, TaskQuery, WarmStarter, greedy_portfolio
+from metakb.models._cf import CFWarmStarter
+from metakb.models._knn import KnnWarmStarter
+from metakb.models._metadataset import (
+    MetaDataset,
+    TaskData,
+    build_meta_dataset,
+    dataset_groups,
+)
+from metakb.models._portfolio import PortfolioWarmStarter
+from metakb.models._similarity import nearest_datasets
+from metakb.models._transfer import TransferWarmStarter
+
+WARM_STARTERS: dict[str, Callable[..., WarmStarter]] = {
+    "portfolio": PortfolioWarmStarter,
+    "knn": KnnWarmStarter,
+    "transfer": TransferWarmStarter,
+    "cf": CFWarmStarter,
+}
+"""Every warm starter by name; instantiate with keyword parameters (all have ``seed``)."""
+
+__all__ = [
+    "WARM_STARTERS",
+    "CFWarmStarter",
+    "KnnWarmStarter",
+    "MetaDataset",
+    "PortfolioWarmStarter",
+    "Recommendation",
+    "TaskData",
+    "TaskQuery",
+    "TransferWarmStarter",
+    "WarmStarter",
+    "build_meta_dataset",
+    "dataset_groups",
+    "greedy_portfolio",
+    "nearest_datasets",
+]

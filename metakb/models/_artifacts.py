@@ -1,0 +1,156 @@
+"""Versioned artifacts of fitted warm starters: a pickle guarded by a JSON manifest.
+
+``<root>/<algorithm>/<method>/model.pkl`` holds the fitted model and
+``manifest.json`` next to it its provenance: artifact format version, metakb
+version, the method and its parameters, the space, flow and metric, the
+meta-feature names the model expects, the training tasks and the SHA-256 of
+the pickle. Loading reads the manifest first and refuses to unpickle unless the
+format version matches and the pickle's hash is the one the manifest recorded,
+so a file metakb did not write next to its manifest is never unpickled.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import pickle
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from metakb.errors import MetakbError
+from metakb.models._base import WarmStarter
+from metakb.models._metadataset import MetaDataset
+
+ARTIFACT_VERSION = 1
+MODEL_FILE = "model.pkl"
+MANIFEST_FILE = "manifest.json"
+
+
+class ArtifactError(MetakbError):
+    """A model artifact is missing, of another version, or does not match its manifest."""
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What an artifact holds and where it came from."""
+
+    artifact_version: int
+    metakb_version: str
+    method: str
+    params: dict[str, Any]
+    space: str
+    flow_id: str
+    metric: str
+    direction: str
+    meta_feature_names: list[str]
+    training_tasks: list[str]
+    sha256: str
+    fit_seconds: float
+    created_at: str
+
+
+def artifact_dir(root: Path, algorithm: str, method: str) -> Path:
+    """Return the folder of one algorithm's model of one method."""
+    return Path(root) / algorithm / method
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def save_model(
+    model: WarmStarter,
+    data: MetaDataset,
+    root: Path,
+    *,
+    method: str,
+    params: dict[str, Any],
+    fit_seconds: float,
+) -> Manifest:
+    """Write ``model`` and its manifest under ``root``; return the manifest.
+
+    The pickle is written first and the manifest last, each through a
+    temporary file and a rename, so a reader never sees a manifest without
+    its model.
+    """
+    from metakb import __version__
+
+    folder = artifact_dir(root, data.space.name, method)
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / f"{MODEL_FILE}.tmp"
+    with tmp.open("wb") as fh:
+        pickle.dump(model, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    tmp.replace(folder / MODEL_FILE)
+    manifest = Manifest(
+        artifact_version=ARTIFACT_VERSION,
+        metakb_version=__version__,
+        method=method,
+        params=params,
+        space=data.space.name,
+        flow_id=data.flow_id,
+        metric=data.metric,
+        direction=data.direction,
+        meta_feature_names=list(data.meta_feature_names),
+        training_tasks=list(data.task_ids),
+        sha256=_sha256(folder / MODEL_FILE),
+        fit_seconds=round(fit_seconds, 3),
+        created_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    )
+    tmp = folder / f"{MANIFEST_FILE}.tmp"
+    tmp.write_text(json.dumps(asdict(manifest), indent=2) + "\n")
+    tmp.replace(folder / MANIFEST_FILE)
+    return manifest
+
+
+def read_manifest(folder: Path) -> Manifest:
+    """Return an artifact's manifest.
+
+    Raises
+    ------
+    ArtifactError
+        The manifest is missing, unreadable or of another artifact version.
+    """
+    path = Path(folder) / MANIFEST_FILE
+    if not path.is_file():
+        raise ArtifactError(f"no trained model in {folder}; run `metakb train` first")
+    try:
+        raw = json.loads(path.read_text())
+        version = raw.get("artifact_version")
+        if version != ARTIFACT_VERSION:
+            raise ArtifactError(
+                f"{path} is artifact version {version}, this metakb reads version "
+                f"{ARTIFACT_VERSION}; run `metakb train` again"
+            )
+        return Manifest(**raw)
+    except (ValueError, TypeError) as exc:
+        raise ArtifactError(f"{path} is not a metakb manifest: {exc}") from None
+
+
+def load_model(folder: Path) -> tuple[WarmStarter, Manifest]:
+    """Return the fitted model of an artifact folder and its manifest.
+
+    Raises
+    ------
+    ArtifactError
+        The manifest is missing or of another version, or the model file's
+        SHA-256 is not the one recorded in the manifest (then it is not unpickled).
+    """
+    manifest = read_manifest(folder)
+    path = Path(folder) / MODEL_FILE
+    if not path.is_file():
+        raise ArtifactError(f"{path} is missing; run `metakb train` again")
+    if _sha256(path) != manifest.sha256:
+        raise ArtifactError(
+            f"{path} does not match the hash in its manifest; refusing to load it "
+            "(run `metakb train` again)"
+        )
+    with path.open("rb") as fh:
+        # Safe to unpickle: the file is the one our own manifest recorded (hash checked above).
+        model = pickle.load(fh)
+    return model, manifest

@@ -1,0 +1,118 @@
+"""kNN task similarity: the best configurations of the most similar past tasks."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Self
+
+import numpy as np
+from scipy.spatial.distance import cdist
+
+from metakb.models._base import (
+    MetaFeatureScaler,
+    Recommendation,
+    TaskQuery,
+    best_config_pool,
+    candidates_of,
+    check_k,
+    greedy_portfolio,
+    score_matrix,
+    select_features,
+    top_distinct,
+)
+from metakb.models._metadataset import MetaDataset, TaskData
+
+
+class KnnWarmStarter:
+    """Recommend the best configurations of the nearest tasks in meta-feature space.
+
+    Meta-features are signed-log transformed, median-imputed and standardized;
+    the recommendations are the neighbours' best configurations, chosen as a
+    greedy portfolio over the neighbours (see :meth:`recommend`), duplicates removed.
+
+    Parameters
+    ----------
+    n_neighbors : int
+        How many similar tasks to draw from.
+    metric : str
+        A :func:`scipy.spatial.distance.cdist` metric (``"euclidean"``, ``"cityblock"``, ...).
+    features : sequence of str, optional
+        The meta-features to use (default: all of the training data's; names
+        the data lacks are ignored).
+    per_task : int
+        How many of each task's best configurations are kept for serving without candidates.
+    seed : int
+        Seed of the neighbours' surrogates (used to score candidates they did not evaluate).
+
+    References
+    ----------
+    Feurer, Springenberg & Hutter, "Initializing Bayesian Hyperparameter
+    Optimization via Meta-Learning", AAAI 2015.
+    """
+
+    def __init__(
+        self,
+        n_neighbors: int = 10,
+        metric: str = "euclidean",
+        features: Sequence[str] | None = None,
+        per_task: int = 10,
+        seed: int = 0,
+    ) -> None:
+        self.n_neighbors = n_neighbors
+        self.per_task = per_task
+        self.metric = metric
+        self.features = features
+        self.seed = seed
+
+    def fit(self, data: MetaDataset) -> Self:
+        """Store the training tasks' standardized meta-features and best configurations."""
+        if self.n_neighbors < 1 or self.per_task < 1:
+            raise ValueError("n_neighbors and per_task must be positive")
+        names = select_features(self.features, data.meta_feature_names)
+        cols = [data.meta_feature_names.index(n) for n in names]
+        self.scaler_ = MetaFeatureScaler(names).fit(data.meta_features[:, cols])
+        self.z_ = self.scaler_.transform(data.meta_features[:, cols])
+        self.space_ = data.space
+        self.task_ids_ = data.task_ids
+        # Every task's best configurations, scored once by every task, so that
+        # serving without candidates needs no surrogate.
+        self.pool_ = best_config_pool(data, self.per_task)
+        self.pool_scores_ = score_matrix(data.tasks, self.pool_.configs, self.pool_.X, self.seed)
+        self.tasks_: tuple[TaskData, ...] = data.tasks
+        return self
+
+    def neighbors(self, query: TaskQuery) -> tuple[np.ndarray, np.ndarray]:
+        """Return the training-task indices sorted by distance to the query, and the distances."""
+        z = self.scaler_.query(query.meta_features)
+        d = cdist(z[None, :], self.z_, metric=self.metric)[0]
+        order = np.argsort(d, kind="stable")
+        return order, d[order]
+
+    def recommend(self, query: TaskQuery, k: int) -> list[Recommendation]:
+        """Return up to ``k`` configurations: a greedy portfolio over the nearest tasks.
+
+        Without candidates the pool is the neighbours' best configurations;
+        with candidates, the candidates. Each neighbour scores the pool
+        (observed values where it evaluated a configuration, its surrogate
+        elsewhere) and configurations are added greedily to maximize the mean
+        over neighbours of the best pick: the round robin over neighbours' best
+        configurations, made aware of configurations that serve several neighbours.
+        """
+        check_k(k)
+        order, _ = self.neighbors(query)
+        picked = [int(t) for t in order[: self.n_neighbors]]
+        found = candidates_of(self.space_, query)
+        if found is None:
+            sources = {self.task_ids_[t] for t in picked}
+            cols = [j for j, s in enumerate(self.pool_.sources) if s in sources]
+            configs = [self.pool_.configs[j] for j in cols]
+            scores = self.pool_scores_[np.ix_(picked, cols)]
+        else:
+            configs, x = found
+            scores = score_matrix([self.tasks_[t] for t in picked], configs, x, self.seed)
+        chosen = greedy_portfolio(scores, k)
+
+        def describe(i: int) -> tuple[None, tuple[str, ...]]:
+            return None, (self.task_ids_[picked[int(np.argmax(scores[:, i]))]],)
+
+        return top_distinct(configs, chosen, k, describe)

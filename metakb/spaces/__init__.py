@@ -1,0 +1,6 @@
+"""Search spaces per algorithm (ConfigSpace), mapped to OpenML flow parameters and estimators."""
+
+from metakb.spaces._algorithms import SPACES, get_space
+from metakb.spaces._space import INACTIVE_VALUE, Params, SearchSpace
+
+__all__ = ["INACTIVE_VALUE", "SPACES", "Params", "SearchSpace", "get_space"]

@@ -1,0 +1,84 @@
+import itertools
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from metakb.bench.zeroshot import (
+    Table,
+    expected_random_regret,
+    plot_report,
+    render_markdown,
+    run_zeroshot,
+    zeroshot_regret,
+)
+from metakb.models import WARM_STARTERS
+from metakb.models._synthetic import synthetic_meta_dataset
+
+
+@settings(max_examples=40, deadline=None)
+@given(values=st.lists(st.floats(0, 1), min_size=1, max_size=7), k=st.integers(1, 8))
+def test_expected_random_regret_is_exact(values, k):
+    v = np.array(values)
+    draws = list(itertools.combinations(range(len(v)), min(k, len(v))))
+    brute = np.mean([1 - v[list(d)].max() for d in draws])
+    assert expected_random_regret(v, k) == pytest.approx(brute, abs=1e-9)
+
+
+def test_zeroshot_smoke_on_synthetic_data():
+    data = synthetic_meta_dataset(n_tasks=10, n_configs=25, shared=False, space="svc")
+    methods = {name: (lambda f=f: f(seed=0)) for name, f in WARM_STARTERS.items()}
+    results = zeroshot_regret(data, methods, ks=(1, 5))
+    assert set(results["method"]) == {*WARM_STARTERS, "random", "default", "oracle"}
+    assert results["regret"].between(0, 1).all()
+    means = results.groupby(["method", "k"])["regret"].mean()
+    # Best-of-k can only improve with k.
+    for method in WARM_STARTERS:
+        assert means[(method, 5)] <= means[(method, 1)] + 1e-12
+    # The synthetic optimum follows the meta-features: similarity-based methods must
+    # beat picking at random.
+    assert means[("transfer", 5)] < means[("random", 5)]
+    assert means[("knn", 5)] < means[("random", 5)]
+
+
+def test_report_and_markdown(tmp_path):
+    data = synthetic_meta_dataset(n_tasks=6, n_configs=12)
+    report = run_zeroshot(lambda table: data, [Table("lightgbm")], ks=(1, 3), max_tasks=3)
+    table = report["tables"][0]
+    assert table["tasks"] == 3
+    assert set(table["latency_ms"]) == set(WARM_STARTERS)
+    text = render_markdown(report, "python pipelines/zeroshot.py --db x")
+    assert "| random |" in text and "k=3" in text
+    pytest.importorskip("matplotlib")
+    plot_report(report, tmp_path / "zeroshot.png")
+    assert (tmp_path / "zeroshot.png").stat().st_size > 0
+
+
+@pytest.mark.slow
+def test_real_data_targets(tmp_path: Path):
+    """Every method beats random at every k; best-of-5 <= half of random-5 on RF and AdaBoost."""
+    data_dir = os.environ.get("METAKB_DATA")
+    if not data_dir:
+        pytest.skip("METAKB_DATA not set: needs the shared data folder")
+    from metakb.bench.zeroshot import ZEROSHOT_TABLES
+    from metakb.sources.published import import_published
+    from metakb.store import Store
+    from metakb.warmstart import load_meta_dataset
+
+    store = Store(tmp_path / "kb.duckdb")
+    import_published(store, data_dir)
+    report = run_zeroshot(
+        lambda t: load_meta_dataset(store, t.algorithm, t.metric, min_configs=t.min_configs),
+        ZEROSHOT_TABLES,
+    )
+    for table in report["tables"]:
+        regret = table["regret"]
+        for method in WARM_STARTERS:
+            for k in ("1", "3", "5", "10"):
+                assert regret[method][k]["mean"] < regret["random"][k]["mean"], (table, method, k)
+        if table["algorithm"] in ("random_forest", "adaboost"):
+            best = min(regret[m]["5"]["mean"] for m in WARM_STARTERS)
+            assert best <= 0.5 * regret["random"]["5"]["mean"]

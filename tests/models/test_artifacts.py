@@ -1,0 +1,61 @@
+import json
+
+import pytest
+
+from metakb.models import WARM_STARTERS, TaskQuery
+from metakb.models._artifacts import (
+    MANIFEST_FILE,
+    MODEL_FILE,
+    ArtifactError,
+    artifact_dir,
+    load_model,
+    save_model,
+)
+from metakb.models._synthetic import synthetic_meta_dataset
+
+
+@pytest.fixture(scope="module")
+def data():
+    return synthetic_meta_dataset(n_tasks=6, n_configs=10)
+
+
+@pytest.mark.parametrize("name", sorted(WARM_STARTERS))
+def test_save_load_round_trip(tmp_path, data, name):
+    model = WARM_STARTERS[name](seed=0).fit(data)
+    manifest = save_model(model, data, tmp_path, method=name, params={"seed": 0}, fit_seconds=0.1)
+    folder = artifact_dir(tmp_path, data.space.name, name)
+    assert json.loads((folder / MANIFEST_FILE).read_text())["sha256"] == manifest.sha256
+    assert manifest.training_tasks == list(data.task_ids)
+    assert manifest.meta_feature_names == list(data.meta_feature_names)
+    loaded, read = load_model(folder)
+    assert read == manifest
+    query = TaskQuery(meta_features=data.meta_features_of(data.task_ids[0]))
+    assert loaded.recommend(query, 3) == model.recommend(query, 3)
+    # Surrogates are not pickled; refitted with the same seed they give the same answer.
+    query = TaskQuery(query.meta_features, candidates=data.tasks[0].configs)
+    assert loaded.recommend(query, 3) == model.recommend(query, 3)
+
+
+def test_tampered_model_is_refused(tmp_path, data):
+    model = WARM_STARTERS["knn"](seed=0).fit(data)
+    save_model(model, data, tmp_path, method="knn", params={}, fit_seconds=0.0)
+    folder = artifact_dir(tmp_path, data.space.name, "knn")
+    (folder / MODEL_FILE).write_bytes(b"not our pickle")
+    with pytest.raises(ArtifactError, match="hash"):
+        load_model(folder)
+
+
+def test_other_version_is_refused(tmp_path, data):
+    model = WARM_STARTERS["knn"](seed=0).fit(data)
+    save_model(model, data, tmp_path, method="knn", params={}, fit_seconds=0.0)
+    folder = artifact_dir(tmp_path, data.space.name, "knn")
+    raw = json.loads((folder / MANIFEST_FILE).read_text())
+    raw["artifact_version"] = 999
+    (folder / MANIFEST_FILE).write_text(json.dumps(raw))
+    with pytest.raises(ArtifactError, match="version"):
+        load_model(folder)
+
+
+def test_missing_artifact_says_train(tmp_path):
+    with pytest.raises(ArtifactError, match="metakb train"):
+        load_model(tmp_path / "nothing")

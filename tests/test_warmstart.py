@@ -1,0 +1,142 @@
+import json
+from pathlib import Path
+
+import pytest
+
+from metakb.cli import main
+from metakb.errors import MetakbError
+from metakb.sources.published import import_published
+from metakb.spaces import SPACES
+from metakb.store import Store
+from metakb.warmstart import artifacts_root, recommend, recommendations_json, train
+
+
+@pytest.fixture
+def kb(tiny_data: Path, store: Store) -> Store:
+    import_published(store, tiny_data)
+    return store
+
+
+def test_train_saves_artifacts_next_to_the_knowledge_base(kb: Store) -> None:
+    manifests = train(kb, ["random_forest", "lightgbm"], ["knn", "portfolio"], min_configs=2)
+    assert {(m.space, m.method) for m in manifests} == {
+        ("random_forest", "knn"),
+        ("random_forest", "portfolio"),
+        ("lightgbm", "knn"),
+        ("lightgbm", "portfolio"),
+    }
+    assert (artifacts_root(kb) / "random_forest" / "knn" / "manifest.json").is_file()
+    recs = recommend(
+        {"NumberOfInstances": 5000.0}, algorithm="random_forest", k=2, method="knn", db=kb.path
+    )
+    assert 1 <= len(recs) <= 2
+    assert all(SPACES["random_forest"].contains(r.config) for r in recs)
+
+
+def test_recommend_for_a_task_leaves_its_dataset_out(kb: Store) -> None:
+    recs = recommend(
+        algorithm="random_forest", task="3", k=3, method="knn", db=kb.path, min_configs=2
+    )
+    assert recs
+    # Task 3's dataset is held out, so everything comes from task 6.
+    assert {t for r in recs for t in r.source_tasks} == {"openml:6"}
+
+
+def test_recommend_errors(kb: Store) -> None:
+    with pytest.raises(MetakbError, match="unknown algorithm"):
+        recommend({}, algorithm="xgboost", db=kb.path)
+    with pytest.raises(MetakbError, match="metakb train"):
+        recommend({}, algorithm="svc", method="knn", db=kb.path)
+    with pytest.raises(MetakbError, match="no task"):
+        recommend(algorithm="svc", task="999999", db=kb.path, min_configs=1)
+
+
+def test_json_holds_estimator_kwargs() -> None:
+    space = SPACES["adaboost"]
+    from metakb.models import Recommendation
+
+    result = recommendations_json(space, [Recommendation(space.default(), 0.5, ("openml:3",))])
+    config = result["recommendations"][0]["config"]
+    assert config["estimator"] == "sklearn.tree.DecisionTreeClassifier"
+    assert config["estimator__max_depth"] == 1
+    assert config["n_estimators"] == 50
+    json.dumps(result)
+
+
+def test_cli_train_and_recommend_json(kb: Store, capsys: pytest.CaptureFixture[str]) -> None:
+    db = str(kb.path)
+    code = main(
+        ["train", "-m", "knn", "-a", "lightgbm", "--min-configs", "2", "--db", db, "--json"]
+    )
+    assert code == 0
+    trained = json.loads(capsys.readouterr().out)
+    assert trained["artifacts"][0]["method"] == "knn"
+    code = main(
+        [
+            "recommend",
+            "--task",
+            "3",
+            "-a",
+            "lightgbm",
+            "-k",
+            "2",
+            "--method",
+            "portfolio",
+            "--min-configs",
+            "2",
+            "--db",
+            db,
+            "--json",
+        ]
+    )
+    assert code == 0
+    out = json.loads(capsys.readouterr().out)
+    recs = out["recommendations"]
+    assert 1 <= len(recs) <= 2
+    assert {"learning_rate", "num_leaves", "n_estimators"} <= set(recs[0]["config"])
+    assert recs[0]["source_tasks"] == ["openml:2280"]
+
+
+def test_cli_recommend_from_meta_features_file(
+    kb: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = str(kb.path)
+    assert main(["train", "-m", "knn", "-a", "lightgbm", "--min-configs", "2", "--db", db]) == 0
+    capsys.readouterr()
+    features = tmp_path / "mf.json"
+    features.write_text(json.dumps({"NumberOfInstances": 3000, "NumberOfClasses": 2}))
+    code = main(
+        [
+            "recommend",
+            "--meta-features",
+            str(features),
+            "-a",
+            "lightgbm",
+            "-k",
+            "2",
+            "--method",
+            "knn",
+            "--db",
+            db,
+            "--json",
+        ]
+    )
+    assert code == 0
+    assert json.loads(capsys.readouterr().out)["recommendations"]
+    features.write_text("[1, 2]")
+    assert main(["recommend", "--meta-features", str(features), "--db", db]) == 1
+    assert "meta-feature" in capsys.readouterr().err
+
+
+def test_python_api_is_exported() -> None:
+    import metakb
+    import metakb.warmstart
+
+    assert metakb.recommend is metakb.warmstart.recommend
+
+
+def test_cli_recommend_needs_file_or_task(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    assert main(["recommend", "--db", str(tmp_path / "kb.duckdb")]) == 1
+    assert "either" in capsys.readouterr().err
