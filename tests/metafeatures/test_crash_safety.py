@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +30,7 @@ CHILD = textwrap.dedent("""
     import metakb.metafeatures._featurize as featurize
     from metakb.cli import main
 
-    db, stop_at, when = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+    db, stop_at, when, jobs = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
     featurize.FLUSH_DATASETS = 2
     calls = {"compute": 0, "write": 0}
 
@@ -55,8 +56,8 @@ CHILD = textwrap.dedent("""
         return added
 
     featurize.extract_table, featurize.upsert = extract_table, upsert
-    argv = ["featurize", "--all", "--db", db, "--jobs", "1", "--json"]
-    for family in sys.argv[4:]:
+    argv = ["featurize", "--all", "--db", db, "--jobs", jobs, "--json"]
+    for family in sys.argv[5:]:
         argv += ["--families", family]
     main(argv)
     print("finished", flush=True)
@@ -108,6 +109,37 @@ def reference(files: Path) -> tuple[dict[str, int], list[tuple[object, ...]]]:
     return _content(store)
 
 
+def _children(pid: int) -> list[int]:
+    """PIDs of a process's children, from /proc."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended while we looked
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _run_and_kill(store: Store, when: str, stop_at: int, *, jobs: int) -> list[int]:
+    """Run the child until it stops, SIGKILL it alone, and return its children's PIDs."""
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(store.path), str(stop_at), when, str(jobs), *FAMILIES],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdout is not None
+        assert child.stdout.readline().strip() == "stopped"
+        workers = _children(child.pid)
+        os.kill(child.pid, signal.SIGKILL)
+    finally:
+        child.kill()
+        child.wait(timeout=30)
+    return workers
+
+
 @pytest.mark.parametrize(
     ("when", "stop_at", "datasets_kept"),
     [
@@ -126,22 +158,29 @@ def test_killed_featurize_all_reruns_to_the_same_rows(
     datasets_kept: int,
 ) -> None:
     store = _write_kb(tmp_path / "killed.duckdb", files)
-    child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, str(store.path), str(stop_at), when, *FAMILIES],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert child.stdout is not None
-        assert child.stdout.readline().strip() == "stopped"
-        os.kill(child.pid, signal.SIGKILL)
-    finally:
-        child.kill()
-        child.wait(timeout=30)
-
+    _run_and_kill(store, when, stop_at, jobs=1)
     counts, rows = _content(store)  # opens after the kill
     assert len({row[0] for row in rows}) == datasets_kept  # whole batches only
     assert counts["meta_features"] < reference[0]["meta_features"]
     summary = featurize_all(store, families=FAMILIES, n_jobs=1)
     assert summary.already_done == datasets_kept
+    assert _content(store) == reference
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc to find workers")
+def test_killed_parallel_featurize_leaves_no_workers_behind(
+    tmp_path: Path, files: Path, reference: tuple[dict[str, int], list[tuple[object, ...]]]
+) -> None:
+    # Only the parent is killed (as the OOM killer would): its pool workers must notice.
+    store = _write_kb(tmp_path / "killed.duckdb", files)
+    workers = _run_and_kill(store, "inside", 1, jobs=2)
+    assert len(workers) == 2
+    deadline = time.monotonic() + 10
+    while any(Path(f"/proc/{pid}").exists() for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    alive = [pid for pid in workers if Path(f"/proc/{pid}").exists()]
+    for pid in alive:  # do not leave them running if the assertion below fails
+        os.kill(pid, signal.SIGKILL)
+    assert not alive, f"orphaned pool workers {alive}"
+    featurize_all(store, families=FAMILIES, n_jobs=2)
     assert _content(store) == reference
