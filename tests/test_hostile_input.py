@@ -33,7 +33,7 @@ from hypothesis import strategies as st
 from metakb.cli import main
 from metakb.datasets import DEFAULT_MAX_BYTES, load_table
 from metakb.errors import DatasetError, MetakbError
-from metakb.metafeatures import extract_table, featurize_all, featurize_file
+from metakb.metafeatures import extract, extract_table, featurize_all, featurize_file
 from metakb.store import Store, get_stats, transaction, upsert
 
 RNG_ROWS = 40
@@ -384,6 +384,12 @@ def test_arff_duplicate_or_nameless_attributes(tmp_path: Path) -> None:
     unclosed.write_text("@relation r\n@attribute 'a numeric\n@attribute class {x}\n@data\n1,x\n")
     with pytest.raises(DatasetError, match="unclosed quote"):
         load_table(unclosed)
+
+
+def test_extract_refuses_an_unknown_column_kind() -> None:
+    X = pd.DataFrame({"a": [1.0, 2.0, 3.0, 4.0]})
+    with pytest.raises(ValueError, match="kinds must be"):
+        extract(X, pd.Series([0, 1, 0, 1]), kinds={"a": "ordinal"})
 
 
 # -- property tests ----------------------------------------------------------------------

@@ -114,6 +114,10 @@ def prepare(
         raise ValueError("X has duplicate column names")
     inferred = infer_kinds(X)
     if kinds is not None:
+        odd = sorted({str(v) for v in kinds.values()} - {"categorical", "numeric"})
+        if odd:
+            # A column of another kind would silently drop out of every family.
+            raise ValueError(f"kinds must be 'categorical' or 'numeric', not {odd}")
         inferred.update({k: v for k, v in kinds.items() if k in inferred})
     if task_type is None:
         target_kind = "categorical" if not pd.api.types.is_numeric_dtype(y) else "numeric"
