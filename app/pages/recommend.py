@@ -1,5 +1,6 @@
 """Recommend: meta-features of a table and each meta-model's configurations for it."""
 
+import hashlib
 import json
 import tempfile
 from pathlib import Path
@@ -16,6 +17,19 @@ from metakb.spaces import SPACES
 from metakb.warmstart import recommend, recommendations_json
 
 MAX_MB = 50
+MAX_BYTES = MAX_MB * 2**20
+UPLOADS = Path(tempfile.gettempdir()) / "metakb-uploads"
+
+
+def _saved_upload(name: str, data: bytes) -> Path:
+    """Keep one copy per upload content: a rerun of the page reuses it instead of writing anew."""
+    digest = hashlib.sha256(data).hexdigest()[:16]
+    path = UPLOADS / digest / Path(name).name  # never a client-chosen folder
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    return path
+
 
 sidebar()
 st.title("Recommend configurations")
@@ -29,12 +43,10 @@ path: Path | None = None
 if source == "Upload a table":
     upload = st.file_uploader("Table", type=["csv", "tsv", "gz", "parquet", "arff"])
     if upload is not None:
-        if upload.size > MAX_MB * 2**20:
+        if upload.size > MAX_BYTES:
             st.error(f"{upload.name} is {upload.size / 2**20:.0f} MB; the limit is {MAX_MB} MB.")
             st.stop()
-        folder = Path(tempfile.mkdtemp(prefix="metakb-upload-"))
-        path = folder / Path(upload.name).name  # never a client-chosen folder
-        path.write_bytes(upload.getvalue())
+        path = _saved_upload(upload.name, upload.getvalue())
 elif files.empty:
     st.info("The knowledge base has no dataset files; upload a table instead.")
 else:
@@ -50,7 +62,8 @@ if path is None:
 def _describe(
     file: str, target: str | None
 ) -> tuple[dict[str, float], dict[str, str], list[str], str, int]:
-    table = load_table(file, target)
+    # The upload limit also bounds what a compressed file may expand to in memory.
+    table = load_table(file, target, max_bytes=MAX_BYTES)
     result = extract_table(table, seed=0)
     values = {k: v for k, v in result.values.items() if v == v}
     return values, dict(result.skipped), list(table.X.columns), table.task_type, len(table.y)
@@ -58,7 +71,7 @@ def _describe(
 
 left, right = st.columns(2)
 try:  # a column named target or class is taken by default
-    default = load_table(path)
+    default = load_table(path, max_bytes=MAX_BYTES)
     columns = [default.target, *map(str, default.X.columns)]
     target = left.selectbox("Target column", columns)
 except MetakbError as exc:  # unreadable, or no default target: say why, let the user choose
