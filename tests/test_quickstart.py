@@ -61,6 +61,7 @@ def test_cli_quickstart_offline(
         [
             "quickstart",
             "--offline",
+            "--no-search",
             "--data-dir",
             str(tiny_data),
             "--db",
