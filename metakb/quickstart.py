@@ -260,9 +260,8 @@ def compare_searches(
     path = Path(example)
     if not path.is_file():
         path = example_table(store.path.parent / "examples", str(example), seed=seed)
-    curves = {}
-    for starter in (warm_start, "none"):
-        found = search_table(
+    warm, cold = (
+        search_table(
             path,
             target="target",
             algorithm=algorithm,
@@ -272,8 +271,7 @@ def compare_searches(
             db=store.path,
             seed=seed,
             n_splits=n_splits,
-        )
-        curves[starter] = found.best_curve()
-    return SearchComparison(
-        path.stem, algorithm, method, warm_start, curves[warm_start], curves["none"]
+        ).best_curve()
+        for starter in (warm_start, "none")
     )
+    return SearchComparison(path.stem, algorithm, method, warm_start, warm, cold)
