@@ -52,19 +52,23 @@ def _print_json(obj: Any) -> None:
     sys.stdout.write(json.dumps(obj, default=str) + "\n")
 
 
-@contextmanager
-def progress_bar(enabled: bool = True) -> Iterator[Callable[[str, int, int], None]]:
-    """Yield a ``(description, done, total)`` callback that drives a rich progress bar."""
-    if not enabled:
-        yield lambda description, done, total: None
-        return
+def _rich_progress() -> Progress:
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
     )
-    with Progress(*columns, console=err, transient=True) as progress:
+    return Progress(*columns, console=err, transient=True)
+
+
+@contextmanager
+def progress_bar(enabled: bool = True) -> Iterator[Callable[[str, int, int], None]]:
+    """Yield a ``(description, done, total)`` callback that drives a rich progress bar."""
+    if not enabled:
+        yield lambda description, done, total: None
+        return
+    with _rich_progress() as progress:
         bars: dict[str, Any] = {}
 
         def update(description: str, done: int, total: int) -> None:
@@ -731,13 +735,7 @@ def _search_progress(budget: int, enabled: bool) -> Iterator[Callable[[Any, Any]
     if not enabled:
         yield lambda record, result: None
         return
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, console=err, transient=True) as progress:
+    with _rich_progress() as progress:
         bar = progress.add_task("searching", total=budget)
 
         def update(record: Any, result: Any) -> None:

@@ -263,27 +263,16 @@ def _cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]
     return code, captured.out, captured.err
 
 
+def _search(
+    capsys: pytest.CaptureFixture[str], table: Path, db: Path, *extra: str
+) -> tuple[int, str, str]:
+    """`metakb search` on ``table``, cold, 2 folds; ``extra`` options come last, so they win."""
+    base = ["search", str(table), "--target", "target", "--budget", "2", "--method", "random"]
+    return _cli(capsys, *base, "--warm-start", "none", "--folds", "2", "--db", str(db), *extra)
+
+
 def test_cli_json_shape(capsys: pytest.CaptureFixture[str], tiny_csv: Path, db: Path) -> None:
-    code, out, _ = _cli(
-        capsys,
-        "search",
-        str(tiny_csv),
-        "--target",
-        "target",
-        "--algorithm",
-        "random_forest",
-        "--budget",
-        "2",
-        "--method",
-        "random",
-        "--warm-start",
-        "none",
-        "--folds",
-        "2",
-        "--db",
-        str(db),
-        "--json",
-    )
+    code, out, _ = _search(capsys, tiny_csv, db, "--algorithm", "random_forest", "--json")
     assert code == 0
     data = json.loads(out)
     assert set(data) == {"best", "trials"} and set(data["best"]) == {"config", "score"}
@@ -297,25 +286,9 @@ def test_cli_json_shape(capsys: pytest.CaptureFixture[str], tiny_csv: Path, db: 
 def test_cli_table_and_failures(
     capsys: pytest.CaptureFixture[str], tiny_csv: Path, db: Path
 ) -> None:
-    base = [
-        "search",
-        str(tiny_csv),
-        "--target",
-        "target",
-        "--budget",
-        "2",
-        "--method",
-        "random",
-        "--warm-start",
-        "none",
-        "--folds",
-        "2",
-        "--db",
-        str(db),
-    ]
-    code, out, _ = _cli(capsys, *base)
+    code, out, _ = _search(capsys, tiny_csv, db)
     assert code == 0 and "best: sklearn.ensemble.RandomForestClassifier(" in out
-    code, out, _ = _cli(capsys, *base, "--time-limit", "0.000001", "--seed", "1", "--json")
+    code, out, _ = _search(capsys, tiny_csv, db, "--time-limit", "0.000001", "--json")
     data = json.loads(out)
     assert code == 0 and data["best"] is None
     assert {t["status"] for t in data["trials"]} == {"failed"}
@@ -342,25 +315,8 @@ def test_cli_bad_input_is_one_line(
 
 def test_cli_dask_local(capsys: pytest.CaptureFixture[str], tiny_csv: Path, db: Path) -> None:
     pytest.importorskip("distributed")
-    code, out, _ = _cli(
-        capsys,
-        "search",
-        str(tiny_csv),
-        "--target",
-        "target",
-        "--budget",
-        "3",
-        "--method",
-        "bo",
-        "--warm-start",
-        "none",
-        "--folds",
-        "2",
-        "--dask",
-        "local:2",
-        "--db",
-        str(db),
-        "--json",
+    code, out, _ = _search(
+        capsys, tiny_csv, db, "--budget", "3", "--method", "bo", "--dask", "local:2", "--json"
     )
     assert code == 0
     trials = json.loads(out)["trials"]
