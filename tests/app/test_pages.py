@@ -61,6 +61,7 @@ def test_task_page_shows_evaluations_and_meta_features(kb: Path) -> None:
     text = _text(at)
     assert "kr-vs-kp" in text and "Best configurations" in text
     assert "Meta-features against the knowledge base" in text
+    assert "Nearest tasks" in text
     # Switch to another flow and metric: the page redraws without error.
     at.selectbox[1].select(at.selectbox[1].options[-1]).run()
     assert not at.exception
@@ -85,3 +86,42 @@ def test_empty_knowledge_base_says_what_to_do(
     at = _app()
     assert not at.exception
     assert "quickstart" in at.info[0].value
+
+
+def test_recommend_page_on_a_knowledge_base_dataset(kb: Path) -> None:
+    from metakb.warmstart import train
+
+    train(Store(kb), ["random_forest"], ["knn", "portfolio"], min_configs=2)
+    at = _app()
+    at.switch_page("pages/recommend.py").run()
+    assert not at.exception
+    at.radio[0].set_value("A dataset of the knowledge base").run()
+    algorithm = next(s for s in at.selectbox if s.label == "Algorithm")
+    algorithm.set_value("random_forest").run()
+    assert not at.exception
+    text = _text(at)
+    assert "Recommendations for random_forest" in text
+    assert "**knn**" in text and "**portfolio**" in text
+    # Untrained methods say what to do instead of failing.
+    assert any("metakb train" in w.value for w in at.warning)
+    assert any("RandomForestClassifier(**" in c.value for c in at.code)
+
+
+def test_recommend_page_shows_a_broken_file_as_a_message(kb: Path, tiny_data: Path) -> None:
+    broken = tiny_data / "pmlb_datasets" / "datasets" / "tiny_new.tsv.gz"
+    broken.write_bytes(b"\x1f\x8b not really gzip")
+    at = _app()
+    at.switch_page("pages/recommend.py").run()
+    assert "50 MB" in _text(at)  # the upload limit is stated on the page
+    at.radio[0].set_value("A dataset of the knowledge base").run()
+    dataset = next(s for s in at.selectbox if s.label == "Dataset")
+    dataset.set_value(str(broken.resolve())).run()
+    assert not at.exception
+    assert at.error and "tiny_new" in at.error[0].value
+
+
+def test_benchmarks_page_lists_reports(kb: Path) -> None:
+    at = _app()
+    at.switch_page("pages/benchmarks.py").run()
+    assert not at.exception
+    assert at.selectbox[0].options  # docs/benchmarks holds at least one report
