@@ -753,6 +753,8 @@ def _search_progress(budget: int, enabled: bool) -> Iterator[Callable[[Any, Any]
 
 def _print_search(found: Any) -> None:
     trials = found.result.trials
+    for note in found.notes:
+        out.print(f"note: {note}")
     out.print(
         f"search {found.search_id} on {found.task_id}: {len(trials)} trials, "
         f"{found.warm.enqueued} warm-start configurations, "
@@ -781,6 +783,9 @@ def _print_search(found: Any) -> None:
         return
     kwargs = ", ".join(f"{k}={v!r}" for k, v in best.items())
     out.print(f"best: {found.space.estimator}({kwargs})", highlight=False)
+    imputer = found.best_imputer()
+    if imputer is not None:
+        out.print(f"      with SimpleImputer(strategy={imputer!r}) for numeric columns")
 
 
 def main(argv: list[str] | None = None) -> int:

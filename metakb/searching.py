@@ -146,6 +146,8 @@ class TableSearch:
         The resume log.
     evaluations_added : int
         New ``evaluations`` rows written by this call.
+    notes : list of str
+        What the user should know (a model fitted on the fly, nothing to resume).
     """
 
     search_id: str
@@ -163,6 +165,11 @@ class TableSearch:
         """Return the best configuration as the estimator's keyword arguments (None if none)."""
         best = self.result.best
         return None if best is None else self.space.to_estimator_params(best.config)
+
+    def best_imputer(self) -> str | None:
+        """Return the best configuration's numeric imputer strategy (part of the OpenML flows)."""
+        best = self.result.best
+        return None if best is None else best.config.get(_IMPUTER)
 
     def best_curve(self) -> list[float | None]:
         """Return the best full-fidelity score after each trial (None before the first)."""
@@ -469,13 +476,19 @@ def search_table(
         store, table, meta_feature_rows(kb_dataset_id(table), features), space, metric
     )
     log.info("search %s on %s (meta-features %s)", search_id, task_id, METAFEATURES_VERSION)
+    notes: list[str] = []
     query = TaskQuery(
         {k: v for k, v in features.values.items() if math.isfinite(v)}, task_id=task_id
     )
 
-    starter = (
-        None if warm_start_method == "none" else load_starter(store, space.name, warm_start_method)
-    )
+    starter = None
+    if warm_start_method != "none":
+        trained = artifact_dir(artifacts_root(store), space.name, warm_start_method)
+        if not trained.is_dir():
+            notes.append(
+                f"no trained {warm_start_method} model (`metakb train`): fitted one for this search"
+            )
+        starter = load_starter(store, space.name, warm_start_method, seed=seed)
     options: dict[str, Any] = {"seed": seed, "encoder": space.encode_many}
     if starter is not None and hasattr(starter, "predict") and method in ("bo", "bohb"):
         options["prior"] = QueryPrior(starter, query)
@@ -500,6 +513,8 @@ def search_table(
     )
     log_path = search_log_path(store, search_id)
     previous = load_trials(log_path) if resume else []
+    if resume and not previous:
+        notes.append("nothing to resume for these settings: started afresh")
     if not resume and log_path.exists():
         log_path.unlink()  # a fresh run of the same settings starts its log over
     trial_log = TrialLog(log_path)
@@ -539,6 +554,7 @@ def search_table(
         warm=report,
         log_path=log_path,
         evaluations_added=added,
+        notes=notes,
     )
 
 

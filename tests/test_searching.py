@@ -154,7 +154,7 @@ def test_resume_after_interruption(tiny_csv: Path, db: Path) -> None:
         search_table(tiny_csv, on_trial=stop_after_two, **args)
     assert _rows(db, "SELECT count(*) FROM evaluations")[0][0] == 2
     resumed = search_table(tiny_csv, resume=True, **args)
-    assert len(resumed.result.trials) == 5
+    assert resumed.notes == [] and len(resumed.result.trials) == 5
     assert len({t.trial_id for t in resumed.result.trials}) == 5
     assert resumed.evaluations_added == 3
     assert _rows(db, "SELECT count(*) FROM evaluations")[0][0] == 5
@@ -210,6 +210,7 @@ def test_warm_start_from_the_knowledge_base(tiny_csv: Path, db: Path, warm: str)
         **FAST,
     )
     assert found.warm.enqueued >= 1
+    assert any("fitted one for this search" in note for note in found.notes)
     space = get_space("random_forest")
     known = {config_id("x", c) for c in space.sample(12, seed=1)}
     first = found.result.trials[0].config
