@@ -56,6 +56,7 @@ from metakb.search import (
     WarmStartReport,
     load_trials,
     run_search,
+    successive_halving_rungs,
     warm_start,
 )
 from metakb.spaces import SPACES, SearchSpace, get_space
@@ -381,6 +382,21 @@ def write_trials(
         return upsert(con, "evaluations", evaluations)
 
 
+def min_fidelity(budget: int, eta: int = 3) -> float:
+    """Return the lowest fidelity (1/27, 1/9 or 1/3) whose first bracket fits half the budget.
+
+    Successive halving's bracket from fidelity ``eta**-s`` runs ``eta**s``
+    configurations and promotes a third each rung; with 1/27 that is 40
+    trials before any full-fidelity result. Starting higher on a small budget
+    makes the search end with full-fidelity trials, the only ones whose
+    scores are comparable to a model the user would train.
+    """
+    for s in (3, 2):
+        if sum(r.n_configs for r in successive_halving_rungs(eta**s, s, eta)) <= budget / 2:
+            return float(eta**-s)
+    return 1.0 / eta
+
+
 def search_log_path(store: Store, search_id: str) -> Path:
     """Return the resume log of a search: ``<knowledge base folder>/searches/<id>.json``."""
     return store.path.parent / "searches" / f"{search_id}.json"
@@ -415,7 +431,8 @@ def search_table(
     algorithm : str
         ``random_forest``, ``adaboost``, ``svc`` or ``lightgbm``.
     budget : int
-        Number of trials (a multi-fidelity trial counts as one).
+        Number of trials (a multi-fidelity trial counts as one; the lowest
+        fidelity follows the budget, see :func:`min_fidelity`).
     method : {'bo', 'hyperband', 'bohb', 'random', 'sh'}
         The optimizer.
     warm_start_method : {'knn', 'portfolio', 'transfer', 'cf', 'none'}
@@ -492,6 +509,8 @@ def search_table(
     options: dict[str, Any] = {"seed": seed, "encoder": space.encode_many}
     if starter is not None and hasattr(starter, "predict") and method in ("bo", "bohb"):
         options["prior"] = QueryPrior(starter, query)
+    if method in MULTI_FIDELITY:
+        options["min_fidelity"] = min_fidelity(budget)
     optimizer = OPTIMIZERS[method](space.configspace, **options)
     k = n_warm if n_warm is not None else min(10, max(1, budget // 2))
     report = warm_start(optimizer, starter, query, k)

@@ -21,6 +21,7 @@ from metakb.search import TrialRecord
 from metakb.searching import (
     SpaceEstimators,
     executor_spec,
+    min_fidelity,
     register_table,
     search_table,
     write_trials,
@@ -323,3 +324,10 @@ def test_cli_dask_local(capsys: pytest.CaptureFixture[str], tiny_csv: Path, db: 
     trials = json.loads(out)["trials"]
     assert len(trials) == 3 and all(t["status"] == "ok" for t in trials)
     assert np.isfinite([t["score"] for t in trials]).all()
+
+
+@pytest.mark.parametrize(
+    ("budget", "expected"), [(1, 1 / 3), (10, 1 / 3), (26, 1 / 9), (80, 1 / 27)]
+)
+def test_min_fidelity_lets_the_first_bracket_finish(budget: int, expected: float) -> None:
+    assert min_fidelity(budget) == pytest.approx(expected)
