@@ -358,18 +358,22 @@ def quickstart(
                 comparison = compare_searches(store, budget=budget)
         except MetakbError as exc:  # the knowledge base is built; only the demo is missing
             out.print(f"warm vs cold search skipped: {exc}")
-            return
-        table = Table(
-            "trial",
-            f"warm ({comparison.warm_start})",
-            "cold",
-            title=f"best accuracy so far: {comparison.algorithm}, {comparison.method}, "
-            f"{comparison.example}",
-        )
-        for i, (warm, cold) in enumerate(zip(comparison.warm, comparison.cold, strict=True)):
-            table.add_row(str(i + 1), _fmt_score(warm), _fmt_score(cold))
-        out.print(table)
+        else:
+            _print_comparison(comparison)
     out.print("next: `metakb tasks`, `metakb search FILE --target COL`, `metakb stats --json`")
+
+
+def _print_comparison(comparison: Any) -> None:
+    table = Table(
+        "trial",
+        f"warm ({comparison.warm_start})",
+        "cold",
+        title=f"best accuracy so far: {comparison.algorithm}, {comparison.method}, "
+        f"{comparison.example}",
+    )
+    for i, (warm, cold) in enumerate(zip(comparison.warm, comparison.cold, strict=True)):
+        table.add_row(str(i + 1), _fmt_score(warm), _fmt_score(cold))
+    out.print(table)
 
 
 def _fmt_score(value: float | None) -> str:
