@@ -397,6 +397,30 @@ def min_fidelity(budget: int, eta: int = 3) -> float:
     return 1.0 / eta
 
 
+def build_optimizer(
+    space: SearchSpace,
+    method: str,
+    budget: int,
+    *,
+    starter: WarmStarter | None = None,
+    query: TaskQuery | None = None,
+    seed: int = 0,
+) -> Any:
+    """Return the ``method`` optimizer over ``space`` (nothing enqueued yet).
+
+    The optimizer encodes configurations as the meta-models do
+    (:meth:`~metakb.spaces.SearchSpace.encode_many`), so a starter that
+    predicts (``transfer``) is ``bo``/``bohb``'s prior surrogate for ``query``;
+    multi-fidelity methods start at :func:`min_fidelity` of the budget.
+    """
+    options: dict[str, Any] = {"seed": seed, "encoder": space.encode_many}
+    if starter is not None and hasattr(starter, "predict") and method in ("bo", "bohb"):
+        options["prior"] = QueryPrior(starter, query)
+    if method in MULTI_FIDELITY:
+        options["min_fidelity"] = min_fidelity(budget)
+    return OPTIMIZERS[method](space.configspace, **options)
+
+
 def search_log_path(store: Store, search_id: str) -> Path:
     """Return the resume log of a search: ``<knowledge base folder>/searches/<id>.json``."""
     return store.path.parent / "searches" / f"{search_id}.json"
@@ -506,12 +530,7 @@ def search_table(
                 f"no trained {warm_start_method} model (`metakb train`): fitted one for this search"
             )
         starter = load_starter(store, space.name, warm_start_method, seed=seed)
-    options: dict[str, Any] = {"seed": seed, "encoder": space.encode_many}
-    if starter is not None and hasattr(starter, "predict") and method in ("bo", "bohb"):
-        options["prior"] = QueryPrior(starter, query)
-    if method in MULTI_FIDELITY:
-        options["min_fidelity"] = min_fidelity(budget)
-    optimizer = OPTIMIZERS[method](space.configspace, **options)
+    optimizer = build_optimizer(space, method, budget, starter=starter, query=query, seed=seed)
     k = n_warm if n_warm is not None else min(10, max(1, budget // 2))
     report = warm_start(optimizer, starter, query, k)
 

@@ -16,10 +16,12 @@ from metakb.datasets import load_table
 from metakb.errors import MetakbError
 from metakb.metafeatures import extract_table
 from metakb.metafeatures import result_rows as meta_feature_rows
+from metakb.models import TaskQuery
 from metakb.quickstart import example_table
 from metakb.search import TrialRecord
 from metakb.searching import (
     SpaceEstimators,
+    build_optimizer,
     executor_spec,
     min_fidelity,
     register_table,
@@ -331,3 +333,28 @@ def test_cli_dask_local(capsys: pytest.CaptureFixture[str], tiny_csv: Path, db: 
 )
 def test_min_fidelity_lets_the_first_bracket_finish(budget: int, expected: float) -> None:
     assert min_fidelity(budget) == pytest.approx(expected)
+
+
+class _PredictingStarter:
+    """Stands in for the transfer meta-model: recommends nothing, predicts a constant."""
+
+    seed = 0
+
+    def recommend(self, query: Any, k: int) -> list[Any]:
+        return []
+
+    def predict(self, query: Any, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return np.zeros(len(x)), np.ones(len(x))
+
+
+def test_a_predicting_starter_is_the_prior_of_bo_only() -> None:
+    space = get_space("svc")
+    starter: Any = _PredictingStarter()
+    query = TaskQuery({})
+    bo = build_optimizer(space, "bo", 10, starter=starter, query=query)
+    assert bo.prior is not None
+    mean, std = bo.prior.predict(space.encode_many(space.sample(3, seed=0)))
+    assert mean.shape == std.shape == (3,)
+    assert space.contains(bo.ask().config)
+    assert not hasattr(build_optimizer(space, "random", 10, starter=starter), "prior")
+    assert build_optimizer(space, "hyperband", 10).min_fidelity == pytest.approx(1 / 3)
