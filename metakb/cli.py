@@ -681,7 +681,7 @@ def _fmt_param(value: Any) -> str:
 def search_command(
     file: Annotated[Path, typer.Argument(help="The table (CSV, TSV, Parquet, ARFF).")],
     target: Annotated[
-        str | None, typer.Option("--target", help="Target column [default: target/class].")
+        str | None, typer.Option("--target", help="Target column (default: target or class).")
     ] = None,
     algorithm: Annotated[
         str, typer.Option("--algorithm", "-a", help="random_forest, adaboost, svc or lightgbm.")
