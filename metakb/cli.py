@@ -625,13 +625,13 @@ def recommend_configs(
 
     if sum(x is not None for x in (file, task, meta_features)) != 1:
         raise MetakbError("give either a FILE (with --target), --task or --meta-features")
-    if file is not None:
-        # Meta-features of a new table need metakb.metafeatures (not merged yet).
-        raise MetakbError(
-            "recommending for a file needs local meta-features, not available in this build; "
-            "use --task, or metakb.recommend(meta_features, ...) from Python"
-        )
     features = _read_meta_features(meta_features) if meta_features is not None else None
+    if file is not None:
+        from metakb.datasets import load_table
+        from metakb.metafeatures import extract_table
+
+        computed = extract_table(load_table(file, target), seed=0).values
+        features = {name: v for name, v in computed.items() if v == v}  # NaN: not computed
     recs = recommend(
         features,
         algorithm=algorithm,
@@ -645,7 +645,7 @@ def recommend_configs(
     if as_json:
         _print_json(result)
         return
-    target_name = task if task is not None else str(meta_features)
+    target_name = task if task is not None else str(file or meta_features)
     out.print(f"{result['estimator']} via {method or DEFAULT_METHOD} for {target_name}")
     table = Table("#", "score", "config", "from tasks")
     for i, rec in enumerate(recs, start=1):

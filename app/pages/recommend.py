@@ -1,13 +1,10 @@
 """Recommend: meta-features of a table and each meta-model's configurations for it."""
 
-import hashlib
 import json
-import tempfile
-from pathlib import Path
 
 import pandas as pd
 import streamlit as st
-from _common import query, sidebar, store
+from _common import MAX_BYTES, choose_table, choose_target, query, sidebar, store
 
 from metakb.datasets import load_table
 from metakb.errors import MetakbError
@@ -16,46 +13,9 @@ from metakb.models import WARM_STARTERS, nearest_datasets
 from metakb.spaces import SPACES
 from metakb.warmstart import recommend, recommendations_json
 
-MAX_MB = 50
-MAX_BYTES = MAX_MB * 2**20
-UPLOADS = Path(tempfile.gettempdir()) / "metakb-uploads"
-
-
-def _saved_upload(name: str, data: bytes) -> Path:
-    """Keep one copy per upload content: a rerun of the page reuses it instead of writing anew."""
-    digest = hashlib.sha256(data).hexdigest()[:16]
-    path = UPLOADS / digest / Path(name).name  # never a client-chosen folder
-    if not path.is_file():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-    return path
-
-
 sidebar()
 st.title("Recommend configurations")
-st.caption(
-    f"Upload a table (CSV, TSV, Parquet, ARFF; gzip allowed; at most {MAX_MB} MB) or pick "
-    "a dataset file the knowledge base knows."
-)
-files = query("list_dataset_files")
-source = st.radio("Data", ["Upload a table", "A dataset of the knowledge base"], horizontal=True)
-path: Path | None = None
-if source == "Upload a table":
-    upload = st.file_uploader("Table", type=["csv", "tsv", "gz", "parquet", "arff"])
-    if upload is not None:
-        if upload.size > MAX_BYTES:
-            st.error(f"{upload.name} is {upload.size / 2**20:.0f} MB; the limit is {MAX_MB} MB.")
-            st.stop()
-        path = _saved_upload(upload.name, upload.getvalue())
-elif files.empty:
-    st.info("The knowledge base has no dataset files; upload a table instead.")
-else:
-    labels = dict(
-        zip(files["file_path"], files["name"] + "  (" + files["dataset_id"] + ")", strict=True)
-    )
-    path = Path(st.selectbox("Dataset", list(labels), format_func=labels.get))
-if path is None:
-    st.stop()
+path = choose_table()
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -70,16 +30,8 @@ def _describe(
 
 
 left, right = st.columns(2)
-try:  # a column named target or class is taken by default
-    default = load_table(path, max_bytes=MAX_BYTES)
-    columns = [default.target, *map(str, default.X.columns)]
-    target = left.selectbox("Target column", columns)
-except MetakbError as exc:  # unreadable, or no default target: say why, let the user choose
-    st.error(str(exc))
-    target = left.text_input("Target column")
+target = choose_target(path, left)
 algorithm = right.selectbox("Algorithm", list(SPACES))
-if not target:
-    st.stop()
 with st.spinner("Computing meta-features..."):
     try:
         meta, skipped, features, task_type, rows = _describe(str(path), target)

@@ -125,3 +125,45 @@ def test_benchmarks_page_lists_reports(kb: Path) -> None:
     at.switch_page("pages/benchmarks.py").run()
     assert not at.exception
     assert at.selectbox[0].options  # docs/benchmarks holds at least one report
+
+
+def test_search_page_runs_warm_and_cold_and_writes_back(kb: Path, tmp_path: Path) -> None:
+    import pandas as pd
+    from sklearn.datasets import load_iris
+
+    from metakb.store import transaction, upsert
+    from metakb.warmstart import train
+
+    iris = load_iris(as_frame=True).frame.rename(columns={"target": "target"})
+    csv = tmp_path / "iris.csv"
+    iris.to_csv(csv, index=False)
+    with Store(kb).write() as con, transaction(con):
+        upsert(
+            con,
+            "datasets",
+            pd.DataFrame(
+                {
+                    "dataset_id": ["pmlb:iris"],
+                    "name": ["iris"],
+                    "file_path": [str(csv)],
+                    "source": ["test"],
+                }
+            ),
+        )
+    train(Store(kb), ["random_forest"], ["knn"], min_configs=2)
+    at = _app()
+    at.switch_page("pages/search.py").run()
+    assert not at.exception
+    at.radio[0].set_value("A dataset of the knowledge base").run()
+    next(s for s in at.selectbox if s.label == "Dataset").set_value(str(csv)).run()
+    next(s for s in at.selectbox if s.label == "Optimizer").set_value("random").run()
+    at.slider[0].set_value(4).run()
+    at.button[0].click().run(timeout=180)
+    assert not at.exception
+    assert not at.error, [e.value for e in at.error]
+    headers = [h.value for h in at.subheader]
+    assert headers == ["warm (knn)", "cold"]
+    assert sum("evaluations written" in str(m.value) for m in at.markdown) == 2
+    with Store(kb).read() as con:
+        local = con.execute("SELECT count(*) FROM evaluations WHERE source = 'local'").fetchall()
+    assert local[0][0] == 8
