@@ -1,16 +1,42 @@
-"""Start the Streamlit app on the loopback interface."""
+"""Start the Streamlit app on the loopback interface, and take screenshots of its pages."""
 
 from __future__ import annotations
 
 import os
+import shutil
+import signal
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 from metakb.errors import MetakbError
 from metakb.store import Store
 
 APP_DIR = Path(__file__).resolve().parents[1] / "app"
+# Page path -> a selector that only matches once the page has drawn its content.
+PAGES: dict[str, tuple[str, str]] = {
+    "overview": ("", '[data-testid="stMetric"]'),
+    "tasks": ("tasks", '[data-testid="stDataFrame"]'),
+    "task": ("task", "text=Best configurations"),
+    "recommend": ("recommend", "text=Upload a table"),
+    "search": ("search", "text=Upload a table"),
+    "benchmarks": ("benchmarks", '[data-testid="stMarkdown"] h1'),
+}
+# Headless Chromium on a machine without outside network: no background traffic.
+CHROMIUM_FLAGS = (
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
 
 
 def app_command(port: int, host: str = "127.0.0.1") -> list[str]:
@@ -19,25 +45,111 @@ def app_command(port: int, host: str = "127.0.0.1") -> list[str]:
     if not entry.is_file():
         raise MetakbError(f"the app is not installed: {entry} is missing (use a source checkout)")
     return [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        str(entry),
-        "--server.address",
-        host,
-        "--server.port",
-        str(port),
-        "--server.headless",
-        "true",
-        "--browser.gatherUsageStats",
-        "false",
-        "--server.maxUploadSize",
-        "50",
-    ]
+        sys.executable, "-m", "streamlit", "run", str(entry),
+        "--server.address", host,
+        "--server.port", str(port),
+        "--server.headless", "true",
+        "--browser.gatherUsageStats", "false",
+        "--server.maxUploadSize", "50",
+        "--client.toolbarMode", "viewer",
+    ]  # fmt: skip
 
 
 def serve(store: Store, port: int = 8501, host: str = "127.0.0.1") -> int:
     """Run the app over ``store`` until it is stopped; return its exit status."""
     env = {**os.environ, "METAKB_DB": str(store.path.resolve())}
     return subprocess.call(app_command(port, host), env=env)
+
+
+def free_port() -> int:
+    """Return a loopback port that was free a moment ago."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def running_app(store: Store, *, timeout_s: float = 60) -> Iterator[str]:
+    """Serve the app over ``store`` on a free loopback port; yield its URL; stop it after."""
+    port = free_port()
+    env = {**os.environ, "METAKB_DB": str(store.path.resolve())}
+    server = subprocess.Popen(
+        app_command(port),
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise MetakbError(f"the app did not start at {url}") from None
+                time.sleep(0.5)
+        yield url
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)  # stop streamlit by its process group id
+        server.wait(timeout=30)
+
+
+def screenshot_pages(
+    url: str,
+    out_dir: Path,
+    pages: Mapping[str, tuple[str, str]] = PAGES,
+    *,
+    query: str = "",
+) -> dict[str, Path]:
+    """Open each page in headless Chromium, wait until it drew its content, screenshot it.
+
+    Parameters
+    ----------
+    url : str
+        The running app.
+    out_dir : Path
+        Where ``<page>.png`` files go.
+    pages : mapping
+        Page name -> (path, selector that appears once the page is drawn).
+    query : str
+        Query string added to the task page's URL (e.g. ``task=openml:3``).
+
+    Returns
+    -------
+    dict
+        Page name -> screenshot path.
+
+    Raises
+    ------
+    MetakbError
+        When Chromium or Playwright is missing, or a page shows an exception.
+    """
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        raise MetakbError("needs Debian's chromium for screenshots (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as exc:
+        raise MetakbError("needs playwright for screenshots (pip install playwright)") from exc
+    out_dir.mkdir(parents=True, exist_ok=True)
+    shots: dict[str, Path] = {}
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=list(CHROMIUM_FLAGS))
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(url)  # warm-up: the first paint after start can be incomplete
+        page.wait_for_selector(next(iter(pages.values()))[1], timeout=60_000)
+        for name, (path, ready) in pages.items():
+            suffix = f"?{query}" if name == "task" and query else ""
+            page.goto(f"{url}/{path}{suffix}")
+            page.wait_for_selector(ready, timeout=60_000)
+            page.wait_for_timeout(1500)  # let charts finish drawing
+            if page.locator('[data-testid="stException"]').count():
+                raise MetakbError(f"the {name} page shows an exception")
+            shots[name] = out_dir / f"{name}.png"
+            page.screenshot(path=str(shots[name]))
+        browser.close()
+    return shots
