@@ -8,5 +8,8 @@ pages = [
     st.Page("pages/overview.py", title="Overview", default=True),
     st.Page("pages/tasks.py", title="Tasks"),
     st.Page("pages/task.py", title="Task"),
+    st.Page("pages/recommend.py", title="Recommend"),
+    st.Page("pages/search.py", title="Search"),
+    st.Page("pages/benchmarks.py", title="Benchmarks"),
 ]
 st.navigation(pages).run()

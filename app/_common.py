@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pandas as pd
 import streamlit as st
 
+from metakb.datasets import load_table
 from metakb.errors import MetakbError
 from metakb.store import Store, default_db_path
 
@@ -62,3 +66,63 @@ def sidebar() -> None:
 def fmt_int(value: Any) -> str:
     """Format a count for display, with '-' for a missing one."""
     return "-" if value is None or pd.isna(value) else f"{int(value):,}"
+
+
+MAX_MB = 50
+MAX_BYTES = MAX_MB * 2**20
+UPLOADS = Path(tempfile.gettempdir()) / "metakb-uploads"
+
+
+def _saved_upload(name: str, data: bytes) -> Path:
+    # One copy per upload content: a rerun of the page reuses it instead of writing anew.
+    digest = hashlib.sha256(data).hexdigest()[:16]
+    path = UPLOADS / digest / Path(name).name  # never a client-chosen folder
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    return path
+
+
+def choose_table() -> Path:
+    """Let the user upload a table or pick a knowledge-base dataset file; stop until chosen."""
+    st.caption(
+        f"Upload a table (CSV, TSV, Parquet, ARFF; gzip allowed; at most {MAX_MB} MB) or pick "
+        "a dataset file the knowledge base knows."
+    )
+    files = query("list_dataset_files")
+    source = st.radio(
+        "Data", ["Upload a table", "A dataset of the knowledge base"], horizontal=True
+    )
+    path: Path | None = None
+    if source == "Upload a table":
+        upload = st.file_uploader("Table", type=["csv", "tsv", "gz", "parquet", "arff"])
+        if upload is not None:
+            if upload.size > MAX_BYTES:
+                st.error(
+                    f"{upload.name} is {upload.size / 2**20:.0f} MB; the limit is {MAX_MB} MB."
+                )
+                st.stop()
+            path = _saved_upload(upload.name, upload.getvalue())
+    elif files.empty:
+        st.info("The knowledge base has no dataset files; upload a table instead.")
+    else:
+        labels = dict(
+            zip(files["file_path"], files["name"] + "  (" + files["dataset_id"] + ")", strict=True)
+        )
+        path = Path(st.selectbox("Dataset", list(labels), format_func=labels.get))
+    if path is None:
+        st.stop()
+    return path
+
+
+def choose_target(path: Path, column: Any) -> str:
+    """Offer the table's columns as the target (``target``/``class`` first); stop if none given."""
+    try:  # a column named target or class is taken by default
+        default = load_table(path, max_bytes=MAX_BYTES)
+        target = column.selectbox("Target column", [default.target, *map(str, default.X.columns)])
+    except MetakbError as exc:  # unreadable, or no default target: say why, let the user choose
+        st.error(str(exc))
+        target = column.text_input("Target column")
+    if not target:
+        st.stop()
+    return str(target)

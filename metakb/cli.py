@@ -52,19 +52,23 @@ def _print_json(obj: Any) -> None:
     sys.stdout.write(json.dumps(obj, default=str) + "\n")
 
 
-@contextmanager
-def progress_bar(enabled: bool = True) -> Iterator[Callable[[str, int, int], None]]:
-    """Yield a ``(description, done, total)`` callback that drives a rich progress bar."""
-    if not enabled:
-        yield lambda description, done, total: None
-        return
+def _rich_progress() -> Progress:
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
     )
-    with Progress(*columns, console=err, transient=True) as progress:
+    return Progress(*columns, console=err, transient=True)
+
+
+@contextmanager
+def progress_bar(enabled: bool = True) -> Iterator[Callable[[str, int, int], None]]:
+    """Yield a ``(description, done, total)`` callback that drives a rich progress bar."""
+    if not enabled:
+        yield lambda description, done, total: None
+        return
+    with _rich_progress() as progress:
         bars: dict[str, Any] = {}
 
         def update(description: str, done: int, total: int) -> None:
@@ -314,20 +318,66 @@ def quickstart(
     offline: Annotated[
         bool, typer.Option("--offline", help="Do not try OpenML; use the data folder.")
     ] = False,
+    local: Annotated[
+        bool,
+        typer.Option(
+            "--local/--no-local",
+            help="Without OpenML or a data folder, evaluate on scikit-learn's datasets.",
+        ),
+    ] = True,
+    search: Annotated[
+        bool,
+        typer.Option("--search/--no-search", help="End with a warm vs cold search."),
+    ] = True,
+    budget: Annotated[int, typer.Option("--budget", min=1, help="Trials per search.")] = 10,
     db: DbOption = None,
 ) -> None:
-    """Build the knowledge base from the best available source and summarize it."""
-    from metakb.quickstart import run_quickstart
+    """Build the knowledge base from the best available source and summarize it.
+
+    Then run a short warm-started search next to a cold one on scikit-learn's
+    breast_cancer table and print both best-so-far curves.
+    """
+    from metakb.quickstart import compare_searches, run_quickstart
 
     store = _store(db)
     with progress_bar() as progress:
         result = run_quickstart(
-            store, data_dir, openml_server=server, use_openml=not offline, progress=progress
+            store,
+            data_dir,
+            openml_server=server,
+            use_openml=not offline,
+            local_fallback=local,
+            progress=progress,
         )
     out.print(f"source: {result.source} ({result.detail})")
     out.print(_added_line(result.added))
     _print_stats(str(store.path), result.stats)
-    out.print("next: `metakb tasks`, `metakb show task 3`, `metakb stats --json`")
+    if search:
+        try:
+            with err.status("warm-started and cold search on breast_cancer ..."):
+                comparison = compare_searches(store, budget=budget)
+        except MetakbError as exc:  # the knowledge base is built; only the demo is missing
+            out.print(f"warm vs cold search skipped: {exc}")
+        else:
+            _print_comparison(comparison)
+    out.print("next: `metakb tasks`, `metakb search FILE --target COL`, `metakb stats --json`")
+
+
+def _print_comparison(comparison: Any) -> None:
+    table = Table(
+        "trial",
+        f"warm ({comparison.warm_start})",
+        "cold",
+        title=f"best accuracy so far: {comparison.algorithm}, {comparison.method}, "
+        f"{comparison.example}",
+    )
+    for i, (warm, cold) in enumerate(zip(comparison.warm, comparison.cold, strict=True)):
+        table.add_row(str(i + 1), _fmt_score(warm), _fmt_score(cold))
+    out.print(table)
+
+
+def _fmt_score(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4f}"
 
 
 @app.command("app")
@@ -415,6 +465,73 @@ def ingest_openml_command(
     )
     for reason, n in sorted(summary.skipped.items()):
         out.print(f"[yellow]skipped[/yellow] {n}: {reason}")
+
+
+# --- featurize -----------------------------------------------------------------
+
+
+@app.command("featurize")
+def featurize_command(
+    file: Annotated[Path | None, typer.Argument(help="A CSV, TSV, Parquet or ARFF table.")] = None,
+    target: Annotated[
+        str | None, typer.Option("--target", help="Target column [default: target or class].")
+    ] = None,
+    task_type: Annotated[
+        str | None,
+        typer.Option("--task-type", help="classification or regression [default: inferred]."),
+    ] = None,
+    families: Annotated[
+        list[str] | None,
+        typer.Option("--families", help="Families to compute (repeat); all by default."),
+    ] = None,
+    all_datasets: Annotated[
+        bool, typer.Option("--all", help="Every knowledge-base dataset with a local file.")
+    ] = False,
+    jobs: Annotated[int, typer.Option("--jobs", help="Worker processes for --all.")] = 2,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of subsampling and folds.")] = 0,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Compute meta-features of one table, or of every dataset in the knowledge base (--all)."""
+    from metakb.metafeatures import FAMILIES, featurize_all, featurize_file
+
+    if all_datasets == (file is not None):
+        raise typer.BadParameter("give either a FILE or --all")
+    unknown = sorted(set(families or []) - set(FAMILIES))
+    if unknown:
+        raise typer.BadParameter(f"unknown families {unknown}; choose from {', '.join(FAMILIES)}")
+    if task_type not in (None, "classification", "regression"):
+        raise typer.BadParameter("--task-type must be classification or regression")
+    if file is None:
+        with progress_bar(not as_json) as progress:
+            summary = featurize_all(_store(db), families=families, n_jobs=jobs, progress=progress)
+        if as_json:
+            _print_json(summary.__dict__)
+            return
+        out.print(
+            f"featurized {summary.featurized} datasets ({summary.already_done} already done, "
+            f"{len(summary.failed)} failed) in {summary.seconds:.1f} s: "
+            f"{summary.values_added} values stored, {summary.values_missing} skipped "
+            "(missing, with a reason)"
+        )
+        for dataset_id, message in summary.failed.items():
+            err.print(f"  {dataset_id}: {message}", highlight=False)
+        return
+    table, result = featurize_file(file, target, task_type=task_type, families=families, seed=seed)
+    if as_json:
+        _print_json(result.to_json())
+        return
+    grid = Table(title=f"{table.name}: {table.task_type}, {len(table.X)} rows")
+    for column in ("name", "value", "family"):
+        grid.add_column(column)
+    for name, value in sorted(result.values.items()):
+        shown = f"{value:.6g}" if value == value else f"- ({result.skipped.get(name, '')})"
+        grid.add_row(name, shown, result.family[name])
+    out.print(grid)
+    seconds = ", ".join(f"{k} {v:.2f} s" for k, v in result.seconds.items())
+    out.print(f"{len(result.values)} meta-features, {len(result.skipped)} skipped; {seconds}")
+    if table.n_dropped:
+        out.print(f"{table.n_dropped} rows with a missing target were dropped")
 
 
 # -- warm starters: train and recommend -------------------------------------------------
@@ -508,13 +625,13 @@ def recommend_configs(
 
     if sum(x is not None for x in (file, task, meta_features)) != 1:
         raise MetakbError("give either a FILE (with --target), --task or --meta-features")
-    if file is not None:
-        # Meta-features of a new table need metakb.metafeatures (not merged yet).
-        raise MetakbError(
-            "recommending for a file needs local meta-features, not available in this build; "
-            "use --task, or metakb.recommend(meta_features, ...) from Python"
-        )
     features = _read_meta_features(meta_features) if meta_features is not None else None
+    if file is not None:
+        from metakb.datasets import load_table
+        from metakb.metafeatures import extract_table
+
+        computed = extract_table(load_table(file, target), seed=0).values
+        features = {name: v for name, v in computed.items() if v == v}  # NaN: not computed
     recs = recommend(
         features,
         algorithm=algorithm,
@@ -528,7 +645,7 @@ def recommend_configs(
     if as_json:
         _print_json(result)
         return
-    target_name = task if task is not None else str(meta_features)
+    target_name = task if task is not None else str(file or meta_features)
     out.print(f"{result['estimator']} via {method or DEFAULT_METHOD} for {target_name}")
     table = Table("#", "score", "config", "from tasks")
     for i, rec in enumerate(recs, start=1):
@@ -555,6 +672,128 @@ def _read_meta_features(path: Path) -> dict[str, float]:
 
 def _fmt_param(value: Any) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+# --- search: a warm-started search on the user's table --------------------------------
+
+
+@app.command("search")
+def search_command(
+    file: Annotated[Path, typer.Argument(help="The table (CSV, TSV, Parquet, ARFF).")],
+    target: Annotated[
+        str | None, typer.Option("--target", help="Target column (default: target or class).")
+    ] = None,
+    algorithm: Annotated[
+        str, typer.Option("--algorithm", "-a", help="random_forest, adaboost, svc or lightgbm.")
+    ] = "random_forest",
+    budget: Annotated[int, typer.Option("--budget", "-n", help="Number of trials.")] = 20,
+    method: Annotated[
+        str, typer.Option("--method", help="bo, hyperband, bohb, random or sh.")
+    ] = "bo",
+    warm: Annotated[
+        str, typer.Option("--warm-start", help="knn, portfolio, transfer, cf or none.")
+    ] = "knn",
+    dask: Annotated[
+        str | None,
+        typer.Option("--dask", help="Evaluate on Dask: local:N or tcp://HOST:PORT."),
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the search.")] = 0,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue an interrupted run of the same search.")
+    ] = False,
+    time_limit: Annotated[
+        float | None, typer.Option("--time-limit", help="Seconds per trial (longer: failed).")
+    ] = None,
+    folds: Annotated[int, typer.Option("--folds", min=2, help="Cross-validation folds.")] = 5,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Search hyperparameters on FILE, warm-started from the knowledge base.
+
+    Every trial is written to the knowledge base (source 'local') and to a
+    resume log next to it; the best configuration is printed as estimator
+    keyword arguments.
+    """
+    from metakb.searching import executor_spec, search_table
+
+    with _search_progress(budget, enabled=not as_json) as on_trial:
+        found = search_table(
+            file,
+            target=target,
+            algorithm=algorithm,
+            budget=budget,
+            method=method,
+            warm_start_method=warm,
+            db=db,
+            executor=executor_spec(dask),
+            seed=seed,
+            resume=resume,
+            time_limit=time_limit,
+            n_splits=folds,
+            on_trial=on_trial,
+        )
+    if as_json:
+        _print_json(found.result.to_dict())
+        return
+    _print_search(found)
+
+
+@contextmanager
+def _search_progress(budget: int, enabled: bool) -> Iterator[Callable[[Any, Any], None]]:
+    if not enabled:
+        yield lambda record, result: None
+        return
+    with _rich_progress() as progress:
+        bar = progress.add_task("searching", total=budget)
+
+        def update(record: Any, result: Any) -> None:
+            best = result.best
+            text = "-" if best is None else f"{best.score:.4f}"
+            failed = sum(t.status == "failed" for t in result.trials)
+            progress.update(
+                bar,
+                completed=len(result.trials),
+                description=f"searching: best {text}, {failed} failed",
+            )
+
+        yield update
+
+
+def _print_search(found: Any) -> None:
+    trials = found.result.trials
+    for note in found.notes:
+        out.print(f"note: {note}")
+    out.print(
+        f"search {found.search_id} on {found.task_id}: {len(trials)} trials, "
+        f"{found.warm.enqueued} warm-start configurations, "
+        f"{found.evaluations_added} evaluations added (log {found.log_path})"
+    )
+    ranked = sorted(
+        (t for t in trials if t.status == "ok"),
+        key=lambda t: (-t.fidelity, -(t.score or 0.0)),
+    )
+    table = Table("trial", found.metric, "fidelity", "s", "config")
+    for t in ranked[:10]:
+        table.add_row(
+            str(t.trial_id),
+            f"{t.score:.4f}",
+            f"{t.fidelity:.3g}",
+            f"{t.seconds:.1f}",
+            ", ".join(f"{k.rsplit('__', 1)[-1]}={_fmt_param(v)}" for k, v in t.config.items()),
+        )
+    out.print(table)
+    failed = [t for t in trials if t.status == "failed"]
+    if failed:
+        out.print(f"{len(failed)} failed trial(s), e.g.: {failed[0].error}")
+    best = found.best_estimator_params()
+    if best is None:
+        out.print("no trial succeeded")
+        return
+    kwargs = ", ".join(f"{k}={v!r}" for k, v in best.items())
+    out.print(f"best: {found.space.estimator}({kwargs})", highlight=False)
+    imputer = found.best_imputer()
+    if imputer is not None:
+        out.print(f"      with SimpleImputer(strategy={imputer!r}) for numeric columns")
 
 
 def main(argv: list[str] | None = None) -> int:

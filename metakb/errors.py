@@ -45,3 +45,7 @@ class OpenMLResponseError(DataSourceError):
     def __init__(self, message: str, code: int | None = None) -> None:
         super().__init__(message)
         self.code = code
+
+
+class DatasetError(MetakbError):
+    """A user's table cannot be loaded as asked (missing, empty, malformed, bad target)."""

@@ -2,18 +2,26 @@
 
 Sources, best first: the live OpenML server (a small slice of OpenML100 runs)
 when it answers a quick check, else the published data folder
-(``$METAKB_DATA``). The result says which one was used and why.
+(``$METAKB_DATA``), else (``local_fallback``) metakb's own evaluations of a
+fixed set of configurations on datasets scikit-learn ships. The result says
+which one was used and why. :func:`compare_searches` then runs a short
+warm-started search next to a cold one on a bundled example.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
+from metakb.datasets import kb_dataset_id, load_table
 from metakb.errors import DataSourceError
 from metakb.sources.published import Progress, import_published, resolve_data_dir
+from metakb.spaces import get_space
 from metakb.store import Store, get_stats
 
 log = logging.getLogger(__name__)
@@ -35,6 +43,7 @@ def run_quickstart(
     *,
     openml_server: str | None = None,
     use_openml: bool = True,
+    local_fallback: bool = False,
     progress: Progress | None = None,
 ) -> QuickstartResult:
     """Build (or top up) the knowledge base from the best source available.
@@ -49,18 +58,22 @@ def run_quickstart(
         The OpenML API URL; defaults to ``$METAKB_OPENML_SERVER`` or openml.org.
     use_openml : bool
         Whether to try OpenML at all.
+    local_fallback : bool
+        When neither OpenML nor a data folder is available, build the
+        knowledge base with :func:`build_local_knowledge_base` instead of failing.
     progress : callable, optional
         ``progress(description, done, total)``.
 
     Returns
     -------
     QuickstartResult
-        The source used (``"openml"`` or ``"published"``), why, and the knowledge base's size.
+        The source used (``"openml"``, ``"published"`` or ``"local"``), why, and
+        the knowledge base's size.
 
     Raises
     ------
     DataSourceError
-        When no source is available.
+        When no source is available (and ``local_fallback`` is off).
     """
     # Imported here: openml-python takes seconds to import and is only needed now.
     from metakb.sources.openml import ingest_openml_quickstart, openml_reachable, resolve_server
@@ -70,17 +83,21 @@ def run_quickstart(
         server = resolve_server(openml_server)
         if openml_reachable(server):
             try:
-                summary = ingest_openml_quickstart(store, server=server, progress=progress)
+                pulled = ingest_openml_quickstart(store, server=server, progress=progress)
             except DataSourceError as exc:
                 openml_note = f"OpenML failed ({exc})"
                 log.warning("%s; falling back to the published data", openml_note)
             else:
-                return _result(store, "openml", server, summary.added())
+                return _result(store, "openml", server, pulled.added())
         else:
             openml_note = f"OpenML unreachable at {server}"
     try:
         root = resolve_data_dir(data_dir)
     except DataSourceError as exc:
+        if local_fallback:
+            log.warning("%s and %s; evaluating on scikit-learn's datasets", openml_note, exc)
+            added = build_local_knowledge_base(store, progress=progress)
+            return _result(store, "local", f"scikit-learn datasets; {openml_note}; {exc}", added)
         raise DataSourceError(
             f"no source to build the knowledge base from: {openml_note}, and {exc}. Set "
             "METAKB_DATA to the published data folder (e.g. ../shared/data) or pass --data-dir"
@@ -93,3 +110,168 @@ def _result(store: Store, source: str, detail: str, added: dict[str, int]) -> Qu
     with store.read() as con:
         stats = get_stats(con)
     return QuickstartResult(source=source, detail=detail, added=added, stats=stats)
+
+
+# Datasets scikit-learn ships that the local knowledge base is built from. The
+# example the searches run on (breast_cancer) is not among them, so its warm
+# start comes from other tasks, as it would for a user's table.
+LOCAL_DATASETS = ("iris", "wine", "digits", "synthetic")
+EXAMPLE = "breast_cancer"
+
+
+def example_table(folder: str | Path, name: str, *, seed: int = 0) -> Path:
+    """Write one of scikit-learn's datasets as ``<folder>/<name>.csv`` (column ``target``).
+
+    ``digits`` is subsampled to 360 rows and ``synthetic`` is a 300-row
+    ``make_classification`` table, to keep evaluations quick. Writing is
+    deterministic, so the file's content hash (its knowledge-base key) is stable.
+    """
+    from sklearn import datasets as sk
+
+    loaders: dict[str, Callable[[], pd.DataFrame]] = {
+        "iris": lambda: sk.load_iris(as_frame=True).frame,
+        "wine": lambda: sk.load_wine(as_frame=True).frame,
+        "breast_cancer": lambda: sk.load_breast_cancer(as_frame=True).frame,
+        "digits": lambda: sk.load_digits(as_frame=True).frame.sample(360, random_state=seed),
+        "synthetic": lambda: _synthetic(seed),
+    }
+    if name not in loaders:
+        raise ValueError(f"unknown example {name!r}; known: {sorted(loaders)}")
+    path = Path(folder) / f"{name}.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame = loaders[name]()
+    text = frame.to_csv(index=False, float_format="%.10g")
+    if not path.exists() or path.read_text() != text:
+        path.write_text(text)
+    return path
+
+
+def _synthetic(seed: int) -> pd.DataFrame:
+    from sklearn.datasets import make_classification
+
+    x, y = make_classification(300, 12, n_informative=6, n_classes=3, random_state=seed)
+    frame = pd.DataFrame(x, columns=[f"x{i}" for i in range(x.shape[1])])
+    frame["target"] = y
+    return frame
+
+
+def build_local_knowledge_base(
+    store: Store,
+    *,
+    algorithms: Sequence[str] = ("random_forest",),
+    datasets: Sequence[str] = LOCAL_DATASETS,
+    n_configs: int = 20,
+    n_splits: int = 3,
+    seed: int = 0,
+    progress: Progress | None = None,
+) -> dict[str, int]:
+    """Evaluate a fixed set of configurations on scikit-learn's datasets and store them.
+
+    Each algorithm's ``n_configs`` configurations are drawn from its space with
+    ``seed`` (the same on every dataset, as the OpenML100 runs share settings
+    across tasks), cross-validated on each dataset, and written as source
+    ``local`` with the datasets' meta-features, through the same write path
+    as ``metakb search`` (provenance ``quickstart:<seed>``). Reruns add nothing.
+
+    Returns
+    -------
+    dict
+        Rows added: ``{"evaluations": n}``.
+    """
+    from metakb.metafeatures import extract_table
+    from metakb.metafeatures import result_rows as meta_feature_rows
+    from metakb.search import CVObjective, TrialRecord
+    from metakb.searching import SpaceEstimators, register_table, write_trials
+
+    folder = store.path.parent / "examples"
+    total = len(algorithms) * len(datasets) * n_configs
+    report = progress or (lambda description, done, total: None)
+    done = added = 0
+    for name in datasets:
+        table = load_table(example_table(folder, name, seed=seed), "target")
+        features = meta_feature_rows(kb_dataset_id(table), extract_table(table, seed=seed))
+        for algorithm in algorithms:
+            space = get_space(algorithm)
+            _, task_id = register_table(store, table, features, space, "accuracy")
+            objective = CVObjective(
+                table.X,
+                table.y,
+                SpaceEstimators(space.name, table.task_type, seed),
+                task_type="classification",
+                n_splits=n_splits,
+                seed=seed,
+            )
+            records = []
+            for i, config in enumerate(space.sample(n_configs, seed=seed)):
+                outcome = objective(config)
+                records.append(
+                    TrialRecord(i, config, 1.0, outcome.score, outcome.seconds, outcome.status)
+                )
+                done += 1
+                report("evaluating on scikit-learn datasets", done, total)
+            added += write_trials(
+                store,
+                records,
+                space=space,
+                task_id=task_id,
+                metric="accuracy",
+                provenance=f"quickstart:{seed}",
+            )
+    return {"evaluations": added}
+
+
+@dataclass(frozen=True)
+class SearchComparison:
+    """A warm-started and a cold search on the same example: best-so-far per trial."""
+
+    example: str
+    algorithm: str
+    method: str
+    warm_start: str
+    warm: list[float | None]
+    cold: list[float | None]
+
+
+def compare_searches(
+    store: Store,
+    *,
+    algorithm: str = "random_forest",
+    budget: int = 10,
+    method: str = "bo",
+    warm_start: str = "knn",
+    seed: int = 0,
+    n_splits: int = 3,
+    example: str | Path = EXAMPLE,
+) -> SearchComparison:
+    """Run a warm-started and a cold search on an example table; return both curves.
+
+    Parameters
+    ----------
+    store : Store
+        The knowledge base (trials are written back to it).
+    algorithm, budget, method, warm_start, seed, n_splits
+        As for :func:`metakb.searching.search_table`.
+    example : str or Path
+        A scikit-learn dataset name for :func:`example_table`, or a table file
+        with a ``target`` column.
+    """
+    from metakb.searching import search_table
+
+    path = Path(example)
+    if not path.is_file():
+        path = example_table(store.path.parent / "examples", str(example), seed=seed)
+    warm, cold = (
+        search_table(
+            path,
+            target="target",
+            algorithm=algorithm,
+            budget=budget,
+            method=method,
+            warm_start_method=starter,
+            db=store.path,
+            seed=seed,
+            n_splits=n_splits,
+        ).best_curve()
+        for starter in (warm_start, "none")
+    )
+    return SearchComparison(path.stem, algorithm, method, warm_start, warm, cold)

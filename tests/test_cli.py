@@ -109,10 +109,10 @@ def test_quickstart_builds_and_summarizes(
     capsys: pytest.CaptureFixture[str], tiny_data: Path, db: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("METAKB_DATA", str(tiny_data))
-    code, out, _ = _run(capsys, "quickstart", "--offline", "--db", db)
+    code, out, _ = _run(capsys, "quickstart", "--offline", "--no-search", "--db", db)
     assert code == 0 and "source: published" in out and "Evaluations by flow" in out
     monkeypatch.delenv("METAKB_DATA")
-    code, _, err = _run(capsys, "quickstart", "--offline", "--db", db + ".other")
+    code, _, err = _run(capsys, "quickstart", "--offline", "--no-local", "--db", db + ".other")
     assert code == 1 and "METAKB_DATA" in err
 
 

@@ -61,6 +61,7 @@ def test_cli_quickstart_offline(
         [
             "quickstart",
             "--offline",
+            "--no-search",
             "--data-dir",
             str(tiny_data),
             "--db",
@@ -69,3 +70,27 @@ def test_cli_quickstart_offline(
     )
     out = capsys.readouterr().out
     assert code == 0 and "source: published" in out and "OpenML not tried" in out
+
+
+def test_local_knowledge_base_from_scikit_learn_datasets(store: Store) -> None:
+    from metakb.quickstart import build_local_knowledge_base
+
+    added = build_local_knowledge_base(store, datasets=("iris",), n_configs=2, n_splits=2)
+    assert added == {"evaluations": 2}
+    with store.read() as con:
+        sources = con.execute("SELECT DISTINCT source FROM evaluations").fetchall()
+        n_features = con.execute("SELECT count(*) FROM meta_features").fetchone()
+    assert sources == [("local",)] and n_features is not None and n_features[0] > 10
+    again = build_local_knowledge_base(store, datasets=("iris",), n_configs=2, n_splits=2)
+    assert again == {"evaluations": 0}
+
+
+def test_compare_searches_gives_best_so_far_curves(store: Store, tmp_path: Path) -> None:
+    from metakb.quickstart import compare_searches, example_table
+
+    frame_path = example_table(tmp_path, "iris")
+    result = compare_searches(store, budget=2, warm_start="none", n_splits=2, example=frame_path)
+    assert result.example == "iris" and len(result.warm) == len(result.cold) == 2
+    for curve in (result.warm, result.cold):
+        values = [v for v in curve if v is not None]
+        assert values == sorted(values) and all(0 < v <= 1 for v in values)

@@ -140,3 +140,37 @@ def test_cli_recommend_needs_file_or_task(
 ) -> None:
     assert main(["recommend", "--db", str(tmp_path / "kb.duckdb")]) == 1
     assert "either" in capsys.readouterr().err
+
+
+def test_cli_recommend_for_a_table_file(
+    kb: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = str(kb.path)
+    assert (
+        main(["train", "-m", "knn", "-a", "random_forest", "--min-configs", "2", "--db", db]) == 0
+    )
+    capsys.readouterr()
+    table = tmp_path / "t.csv"
+    table.write_text("a,b,y\n" + "".join(f"{i},{i % 3},{i % 2}\n" for i in range(40)))
+    argv = [
+        "recommend",
+        str(table),
+        "--target",
+        "y",
+        "-a",
+        "random_forest",
+        "-k",
+        "2",
+        "--method",
+        "knn",
+        "--db",
+        db,
+    ]
+    assert main([*argv, "--json"]) == 0
+    recs = json.loads(capsys.readouterr().out)["recommendations"]
+    assert 1 <= len(recs) <= 2 and "max_features" in recs[0]["config"]
+    assert main(argv) == 0
+    assert "t.csv" in capsys.readouterr().out
+    # A wrong target is one line and a non-zero exit.
+    assert main([*argv[:3], "nope", *argv[4:]]) == 1
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1

@@ -94,3 +94,15 @@ else:
         }
     )
     st.dataframe(frame, width="stretch")
+
+st.subheader("Nearest tasks")
+if task["dataset_id"] in matrix.index:
+    from metakb.models import nearest_datasets
+
+    query_row = matrix.loc[task["dataset_id"]].dropna().to_dict()
+    near = nearest_datasets(matrix, query_row, 10, exclude=(task["dataset_id"],))
+    near = near.merge(tasks[["dataset_id", "task_id", "name"]], on="dataset_id", how="left")
+    st.caption("Standardized distance over OpenML's qualities (the kNN warm starter's transform).")
+    st.dataframe(near, hide_index=True)
+else:
+    st.info("No meta-features to compare this task with.")

@@ -18,6 +18,7 @@ from metakb.models._metadataset import (
     dataset_groups,
 )
 from metakb.models._portfolio import PortfolioWarmStarter
+from metakb.models._similarity import nearest_datasets
 from metakb.models._transfer import TransferWarmStarter
 
 WARM_STARTERS: dict[str, Callable[..., WarmStarter]] = {
@@ -42,4 +43,5 @@ __all__ = [
     "build_meta_dataset",
     "dataset_groups",
     "greedy_portfolio",
+    "nearest_datasets",
 ]

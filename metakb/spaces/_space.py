@@ -140,7 +140,9 @@ class SearchSpace:
             config.check_valid_configuration()
         except Exception as exc:  # ConfigSpace raises several unrelated types
             raise ValueError(f"{self.name}: invalid configuration {values}: {exc}") from None
-        return {name: canonical_value(value) for name, value in sorted(config.items())}
+        # The given values, not ConfigSpace's: its vector round trip rounds floats
+        # (to ~13 digits), which would give a published setting another config id.
+        return {name: canonical_value(values[name]) for name in sorted(config.keys())}
 
     def contains(self, params: Mapping[str, Any]) -> bool:
         """Return whether ``params`` is a complete, legal configuration of the space."""
@@ -154,8 +156,11 @@ class SearchSpace:
         return self.validate(params)
 
     def to_flow_params(self, params: Mapping[str, Any]) -> Params:
-        """Return the flow's full parameter dict: the configuration plus the flow's constants."""
-        return dict(sorted({**self.constants, **self.validate(params)}.items()))
+        """Return the flow's full parameter dict: constants added, inactive parameters None."""
+        # Inactive conditional parameters are part of the flow's parameters (as None,
+        # as in the published runs), so the same setting has the same config id.
+        inactive: Params = {name: None for name in self.names}
+        return dict(sorted({**inactive, **self.constants, **self.validate(params)}.items()))
 
     def to_estimator_params(self, params: Mapping[str, Any]) -> dict[str, Any]:
         """Return keyword arguments ready for the estimator's constructor.

@@ -121,9 +121,12 @@ class Store:
                 if time.monotonic() + delay > deadline:
                     pid = _PID.search(message)
                     holder = f" (PID {pid.group(1)})" if pid else ""
+                    # Readers share the file, so only a writer blocks a reader; a writer
+                    # is also blocked by readers (`metakb stats`, the app mid-query).
+                    doing = "writing to it" if read_only else "reading or writing it"
                     raise StoreLockedError(
                         f"knowledge base {self.path} is busy: another process{holder} is "
-                        "writing to it; retry when it has finished"
+                        f"{doing}; retry when it has finished"
                     ) from exc
                 time.sleep(delay)
                 delay = min(delay * 2, 1.0)

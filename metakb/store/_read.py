@@ -103,7 +103,7 @@ def list_tasks(con: duckdb.DuckDBPyConnection, flow: str | None = None) -> pd.Da
     Returns
     -------
     pandas.DataFrame
-        task_id, openml_task_id, name, task_type, openml_dataset_id, n_rows,
+        task_id, openml_task_id, name, task_type, dataset_id, openml_dataset_id, n_rows,
         n_features, n_classes, flows, evaluations.
     """
     flow_ids = resolve_flow(con, flow) if flow is not None else None
@@ -119,7 +119,7 @@ def list_tasks(con: duckdb.DuckDBPyConnection, flow: str | None = None) -> pd.Da
             GROUP BY e.task_id
         )
         SELECT t.task_id, t.openml_task_id, coalesce(t.name, d.name) AS name, t.task_type,
-               d.openml_dataset_id, d.n_rows, d.n_features, d.n_classes,
+               t.dataset_id, d.openml_dataset_id, d.n_rows, d.n_features, d.n_classes,
                ev.flows, coalesce(ev.evaluations, 0) AS evaluations
         FROM tasks t
         LEFT JOIN datasets d USING (dataset_id)
@@ -241,3 +241,27 @@ def get_meta_features(
 
 def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
     return {k: (str(v) if hasattr(v, "isoformat") else v) for k, v in row.items()}
+
+
+def list_dataset_files(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Return datasets with a local file: dataset_id, name, task_type, target, file_path."""
+    return con.execute(
+        """
+        SELECT dataset_id, name, task_type, target, file_path
+        FROM datasets WHERE file_path IS NOT NULL ORDER BY dataset_id
+        """
+    ).df()
+
+
+def list_featurized(
+    con: duckdb.DuckDBPyConnection, *, computed_by: str, version: str
+) -> pd.DataFrame:
+    """Return the (dataset_id, family) pairs with meta-features of one producer and version."""
+    return con.execute(
+        """
+        SELECT DISTINCT dataset_id, family FROM meta_features
+        WHERE computed_by = $by AND version = $version
+        ORDER BY dataset_id, family
+        """,
+        {"by": computed_by, "version": version},
+    ).df()

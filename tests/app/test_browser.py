@@ -23,6 +23,9 @@ PAGES = {
     "overview": ("", '[data-testid="stMetric"]'),
     "tasks": ("tasks", '[data-testid="stDataFrame"]'),
     "task": ("task?task=openml:3", "text=Best configurations"),
+    "recommend": ("recommend", "text=Upload a table"),
+    "search": ("search", "text=Upload a table"),
+    "benchmarks": ("benchmarks", '[data-testid="stMarkdown"] h1'),
 }
 CHROMIUM_FLAGS = [
     "--no-sandbox",

@@ -61,6 +61,7 @@ def test_task_page_shows_evaluations_and_meta_features(kb: Path) -> None:
     text = _text(at)
     assert "kr-vs-kp" in text and "Best configurations" in text
     assert "Meta-features against the knowledge base" in text
+    assert "Nearest tasks" in text
     # Switch to another flow and metric: the page redraws without error.
     at.selectbox[1].select(at.selectbox[1].options[-1]).run()
     assert not at.exception
@@ -85,3 +86,84 @@ def test_empty_knowledge_base_says_what_to_do(
     at = _app()
     assert not at.exception
     assert "quickstart" in at.info[0].value
+
+
+def test_recommend_page_on_a_knowledge_base_dataset(kb: Path) -> None:
+    from metakb.warmstart import train
+
+    train(Store(kb), ["random_forest"], ["knn", "portfolio"], min_configs=2)
+    at = _app()
+    at.switch_page("pages/recommend.py").run()
+    assert not at.exception
+    at.radio[0].set_value("A dataset of the knowledge base").run()
+    algorithm = next(s for s in at.selectbox if s.label == "Algorithm")
+    algorithm.set_value("random_forest").run()
+    assert not at.exception
+    text = _text(at)
+    assert "Recommendations for random_forest" in text
+    assert "**knn**" in text and "**portfolio**" in text
+    # Untrained methods say what to do instead of failing.
+    assert any("metakb train" in w.value for w in at.warning)
+    assert any("RandomForestClassifier(**" in c.value for c in at.code)
+
+
+def test_recommend_page_shows_a_broken_file_as_a_message(kb: Path, tiny_data: Path) -> None:
+    broken = tiny_data / "pmlb_datasets" / "datasets" / "tiny_new.tsv.gz"
+    broken.write_bytes(b"\x1f\x8b not really gzip")
+    at = _app()
+    at.switch_page("pages/recommend.py").run()
+    assert "50 MB" in _text(at)  # the upload limit is stated on the page
+    at.radio[0].set_value("A dataset of the knowledge base").run()
+    dataset = next(s for s in at.selectbox if s.label == "Dataset")
+    dataset.set_value(str(broken.resolve())).run()
+    assert not at.exception
+    assert at.error and "tiny_new" in at.error[0].value
+
+
+def test_benchmarks_page_lists_reports(kb: Path) -> None:
+    at = _app()
+    at.switch_page("pages/benchmarks.py").run()
+    assert not at.exception
+    assert at.selectbox[0].options  # docs/benchmarks holds at least one report
+
+
+def test_search_page_runs_warm_and_cold_and_writes_back(kb: Path, tmp_path: Path) -> None:
+    import pandas as pd
+    from sklearn.datasets import load_iris
+
+    from metakb.store import transaction, upsert
+    from metakb.warmstart import train
+
+    iris = load_iris(as_frame=True).frame.rename(columns={"target": "target"})
+    csv = tmp_path / "iris.csv"
+    iris.to_csv(csv, index=False)
+    with Store(kb).write() as con, transaction(con):
+        upsert(
+            con,
+            "datasets",
+            pd.DataFrame(
+                {
+                    "dataset_id": ["pmlb:iris"],
+                    "name": ["iris"],
+                    "file_path": [str(csv)],
+                    "source": ["test"],
+                }
+            ),
+        )
+    train(Store(kb), ["random_forest"], ["knn"], min_configs=2)
+    at = _app()
+    at.switch_page("pages/search.py").run()
+    assert not at.exception
+    at.radio[0].set_value("A dataset of the knowledge base").run()
+    next(s for s in at.selectbox if s.label == "Dataset").set_value(str(csv)).run()
+    next(s for s in at.selectbox if s.label == "Optimizer").set_value("random").run()
+    at.slider[0].set_value(4).run()
+    at.button[0].click().run(timeout=180)
+    assert not at.exception
+    assert not at.error, [e.value for e in at.error]
+    headers = [h.value for h in at.subheader]
+    assert headers == ["warm (knn)", "cold"]
+    assert sum("evaluations written" in str(m.value) for m in at.markdown) == 2
+    with Store(kb).read() as con:
+        local = con.execute("SELECT count(*) FROM evaluations WHERE source = 'local'").fetchall()
+    assert local[0][0] == 8

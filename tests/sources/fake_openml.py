@@ -169,8 +169,8 @@ class Evaluation:
 class Fault:
     """Misbehave on requests whose path contains ``fragment``.
 
-    ``kind`` is ``"status500"``, ``"hang"`` or ``"malformed"``; the first ``after``
-    matching requests are served normally.
+    ``kind`` is ``"status500"``, ``"hang"``, ``"malformed"``, ``"xml_bomb"`` or
+    ``"wrong_root"``; the first ``after`` matching requests are served normally.
     """
 
     fragment: str
@@ -294,6 +294,11 @@ class FakeOpenML:
                         return 500, "<html><body>Internal Server Error</body></html>"
                     if fault.kind == "malformed":
                         return 200, f"<oml:task {NS}><oml:task_id>1</oml:task_id><oml:inp"
+                    if fault.kind == "xml_bomb":
+                        return 200, XML_BOMB
+                    if fault.kind == "wrong_root":
+                        # Well-formed OpenML XML, but a flow where a task was asked for.
+                        return 200, _flow_xml(_rf_flow(), top=True)
         if path.startswith("/data/v1/download/"):
             did = int(path.split("/")[4])
             return 200, self.catalog.datasets[did].arff()
@@ -494,6 +499,14 @@ class FakeOpenML:
         if not body:
             return _error(672, "No results")
         return 200, f"<oml:setups {NS}>{body}</oml:setups>"
+
+
+# "Billion laughs": ten levels of ten references expand to 10**10 "lol"s (~30 GB).
+XML_BOMB = (
+    '<?xml version="1.0"?>\n<!DOCTYPE lolz [\n  <!ENTITY lol0 "lol">\n'
+    + "".join(f'  <!ENTITY lol{i} "{f"&lol{i - 1};" * 10}">\n' for i in range(1, 11))
+    + f"]>\n<oml:task {NS}><oml:task_id>&lol10;</oml:task_id></oml:task>\n"
+)
 
 
 def _flow_xml(flow: Flow, *, top: bool = False) -> str:

@@ -295,20 +295,31 @@ def test_hanging_server_fails_within_the_deadline(
     assert time.monotonic() - start < 5
 
 
+# Truncated XML; a "billion laughs" entity bomb (xmltodict refuses entities, so it is
+# never expanded); well-formed XML of the wrong entity (a flow where a task was asked).
+UNEXPECTED = ["malformed", "xml_bomb", "wrong_root"]
+
+
+@pytest.mark.parametrize("kind", UNEXPECTED)
 def test_malformed_xml_is_a_clear_error_and_does_not_poison_the_cache(
-    store: Store, fake: FakeOpenML
+    store: Store, fake: FakeOpenML, kind: str
 ) -> None:
-    fake.fail("/task/10", "malformed")
+    fake.fail("/task/10", kind)
+    start = time.monotonic()
     with pytest.raises(OpenMLResponseError, match=r"malformed answer from OpenML .* on task 10"):
         ingest(store, fake, tasks=[10], flows=[6969])
+    assert time.monotonic() - start < 5
     assert counts(store)["tasks"] == 0
     fake.faults.clear()
     ingest(store, fake, tasks=[10], flows=[6969])
     assert counts(store)["evaluations"] == 7
 
 
-def test_malformed_evaluation_page_keeps_earlier_pages(store: Store, fake: FakeOpenML) -> None:
-    fake.fail("offset/3/task/10/", "malformed")
+@pytest.mark.parametrize("kind", UNEXPECTED)
+def test_malformed_evaluation_page_keeps_earlier_pages(
+    store: Store, fake: FakeOpenML, kind: str
+) -> None:
+    fake.fail("offset/3/task/10/", kind)
     with pytest.raises(OpenMLResponseError, match="malformed answer") as info:
         ingest(store, fake, tasks=[10], flows=[6969])
     assert "1 page(s) committed" in str(info.value)

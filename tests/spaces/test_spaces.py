@@ -6,6 +6,7 @@ from lightgbm import LGBMClassifier
 from sklearn.ensemble import AdaBoostClassifier, RandomForestClassifier
 from sklearn.svm import SVC
 
+from metakb.configs import canonicalize
 from metakb.spaces import INACTIVE_VALUE, SPACES, get_space
 
 ESTIMATORS = {
@@ -142,3 +143,20 @@ def test_get_space(ref, name):
 def test_get_space_unknown():
     with pytest.raises(KeyError):
         get_space("xgboost")
+
+
+def test_flow_params_reproduce_a_published_row_exactly() -> None:
+    # An OpenML100 SVC run as stored: full float precision, the inactive degree as None.
+    stored = {
+        "columntransformer__numeric__imputer__strategy": "most_frequent",
+        "svc__C": 2942.2228066150483,
+        "svc__coef0": 0.48264137476030844,
+        "svc__degree": None,
+        "svc__gamma": 4.276330668150345e-05,
+        "svc__kernel": "sigmoid",
+        "svc__max_iter": -1,
+        "svc__shrinking": True,
+        "svc__tol": 0.02734761511127594,
+    }
+    space = get_space("svc")
+    assert space.to_flow_params(space.validate(stored)) == canonicalize(stored)

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from metakb.cli import main
+from metakb.errors import StoreLockedError
 from metakb.sources.published import import_published
 from metakb.store import Store
 
@@ -71,3 +72,34 @@ def test_readers_see_whole_imports_or_busy(
     code = main(["stats", "--json", "--db", str(db)])
     final = json.loads(capsys.readouterr().out)
     assert (final["tasks"], final["datasets"], final["evaluations"]) == max(states)
+
+
+def test_a_reader_process_blocks_a_writer_only_with_a_busy_message(tmp_path: Path) -> None:
+    store = Store(tmp_path / "kb.duckdb", wait_s=0.5)
+    with store.write():
+        pass
+    reader = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys\n"
+            f"con = duckdb.connect({str(store.path)!r}, read_only=True)\n"
+            "print('reading', flush=True)\nsys.stdin.readline()\n",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert reader.stdout is not None and reader.stdout.readline().strip() == "reading"
+        with store.read():  # readers share the file
+            pass
+        with (
+            pytest.raises(StoreLockedError, match=r"busy: .* is reading or writing it"),
+            store.write(),
+        ):
+            pass
+    finally:
+        reader.communicate("\n", timeout=30)
+    with store.write():  # free again
+        pass

@@ -1,0 +1,96 @@
+"""Recommend: meta-features of a table and each meta-model's configurations for it."""
+
+import json
+
+import pandas as pd
+import streamlit as st
+from _common import MAX_BYTES, choose_table, choose_target, query, sidebar, store
+
+from metakb.datasets import load_table
+from metakb.errors import MetakbError
+from metakb.metafeatures import extract_table
+from metakb.models import WARM_STARTERS, nearest_datasets
+from metakb.spaces import SPACES
+from metakb.warmstart import recommend, recommendations_json
+
+sidebar()
+st.title("Recommend configurations")
+path = choose_table()
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _describe(
+    file: str, target: str | None
+) -> tuple[dict[str, float], dict[str, str], list[str], str, int]:
+    # The upload limit also bounds what a compressed file may expand to in memory.
+    table = load_table(file, target, max_bytes=MAX_BYTES)
+    result = extract_table(table, seed=0)
+    values = {k: v for k, v in result.values.items() if v == v}
+    return values, dict(result.skipped), list(table.X.columns), table.task_type, len(table.y)
+
+
+left, right = st.columns(2)
+target = choose_target(path, left)
+algorithm = right.selectbox("Algorithm", list(SPACES))
+with st.spinner("Computing meta-features..."):
+    try:
+        meta, skipped, features, task_type, rows = _describe(str(path), target)
+    except MetakbError as exc:
+        st.error(str(exc))
+        st.stop()
+st.success(
+    f"{path.name}: {rows:,} rows, {len(features)} features, {task_type}; "
+    f"{len(meta)} meta-features computed, {len(skipped)} skipped."
+)
+with st.expander("Meta-features"):
+    st.dataframe(pd.DataFrame({"value": meta}), width="stretch")
+
+matrix = query("get_meta_feature_matrix", "openml")
+if not matrix.empty:
+    near = nearest_datasets(matrix, meta, 5)
+    st.caption(
+        "Most similar datasets in the knowledge base: "
+        + ", ".join(
+            f"{d} ({x:.2f})" for d, x in zip(near["dataset_id"], near["distance"], strict=True)
+        )
+    )
+
+st.subheader(f"Recommendations for {algorithm}")
+k = st.slider("How many per method", 1, 10, 5)
+space = SPACES[algorithm]
+best_config: dict | None = None
+for method in WARM_STARTERS:
+    try:
+        recs = recommend(meta, algorithm=algorithm, k=k, method=method, db=store().path)
+    except MetakbError as exc:
+        st.warning(f"{method}: {exc}")
+        continue
+    shown = recommendations_json(space, recs)["recommendations"]
+    if best_config is None and shown:
+        best_config = shown[0]["config"]
+    frame = pd.DataFrame(
+        [
+            {
+                "predicted score": r["predicted_score"],
+                "from tasks": ", ".join(r["source_tasks"][:3]),
+                **r["config"],
+            }
+            for r in shown
+        ]
+    )
+    st.markdown(f"**{method}**")
+    st.dataframe(frame, hide_index=True, width="stretch")
+
+if best_config is not None:
+    st.subheader("Use it")
+    estimator = space.estimator
+    st.code(
+        f"from {estimator.rsplit('.', 1)[0]} import {estimator.rsplit('.', 1)[1]}\n"
+        f"model = {estimator.rsplit('.', 1)[1]}(**{json.dumps(best_config)})",
+        language="python",
+    )
+    st.code(
+        "import optuna\nstudy = optuna.create_study(direction='maximize')\n"
+        f"study.enqueue_trial({json.dumps(best_config)})  # evaluated first\n",
+        language="python",
+    )

@@ -1,0 +1,101 @@
+"""Search: a warm-started search next to a cold one on a table, written to the knowledge base."""
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+from _common import MAX_BYTES, choose_table, choose_target, sidebar, store
+
+from metakb.errors import MetakbError
+from metakb.models import WARM_STARTERS
+from metakb.search import OPTIMIZERS, SearchResult, TrialRecord
+from metakb.searching import search_table
+from metakb.spaces import SPACES
+
+sidebar()
+st.title("Warm-started search")
+st.caption(
+    "Runs the same search twice on your table, once starting from the knowledge base's "
+    "recommendations and once cold, with real cross-validated fits. Every trial is written "
+    "to the knowledge base (source `local`)."
+)
+path = choose_table()
+left, middle, right = st.columns(3)
+target = choose_target(path, left)
+algorithm = middle.selectbox("Algorithm", list(SPACES))
+method = right.selectbox("Optimizer", list(OPTIMIZERS), index=list(OPTIMIZERS).index("bo"))
+left, right = st.columns(2)
+warm = left.selectbox("Warm start", list(WARM_STARTERS), index=list(WARM_STARTERS).index("knn"))
+budget = right.slider("Trials per search", 4, 30, 10)
+if path.stat().st_size > MAX_BYTES:
+    st.error("The table is over the 50 MB limit.")
+    st.stop()
+if not st.button("Run warm and cold search", type="primary"):
+    st.stop()
+
+curves: dict[str, list[float]] = {}
+chart = st.empty()
+progress = st.progress(0.0, text="starting")
+
+
+def _draw() -> None:
+    rows = [
+        {"trial": i + 1, "search": name, "best so far": value}
+        for name, values in curves.items()
+        for i, value in enumerate(values)
+    ]
+    chart.altair_chart(
+        alt.Chart(pd.DataFrame(rows))
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("trial:Q", title="trials"),
+            y=alt.Y("best so far:Q", scale=alt.Scale(zero=False)),
+            color="search:N",
+        ),
+        width="stretch",
+    )
+
+
+results = {}
+for step, (name, starter) in enumerate(((f"warm ({warm})", warm), ("cold", "none"))):
+    curves[name] = []
+
+    def on_trial(
+        record: TrialRecord, result: SearchResult, name: str = name, step: int = step
+    ) -> None:
+        scores = [t.score for t in result.trials if t.score is not None]
+        best = max(scores) if scores else float("nan")
+        curves[name].append(best)
+        done = (step * budget + len(result.trials)) / (2 * budget)
+        progress.progress(min(done, 1.0), text=f"{name}: trial {len(result.trials)} of {budget}")
+        _draw()
+
+    try:
+        results[name] = search_table(
+            path,
+            target=target,
+            algorithm=algorithm,
+            budget=budget,
+            method=method,
+            warm_start_method=starter,
+            db=store().path,
+            on_trial=on_trial,
+            time_limit=120,
+        )
+    except MetakbError as exc:
+        st.error(str(exc))
+        st.stop()
+progress.progress(1.0, text="done")
+
+for name, outcome in results.items():
+    best = outcome.result.best
+    st.subheader(name)
+    for note in outcome.notes:
+        st.caption(note)
+    if best is None:
+        st.warning("No trial succeeded.")
+        continue
+    st.write(
+        f"Best {outcome.metric}: **{best.score:.4f}**; "
+        f"{outcome.evaluations_added} evaluations written to the knowledge base."
+    )
+    st.json(outcome.space.to_estimator_params(best.config), expanded=False)

@@ -1,0 +1,359 @@
+"""Random search, and Bayesian optimization with a random-forest surrogate and EI."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import sklearn
+from ConfigSpace import ConfigurationSpace
+from scipy.special import ndtr
+from sklearn.tree import DecisionTreeRegressor
+
+from metakb.search._base import BaseOptimizer, Encoder, config_key
+from metakb.search._types import Config, PriorSurrogate, Trial
+
+_MIN_STD = 1e-6
+
+
+class RandomSearch(BaseOptimizer):
+    """Uniform random search over the space (or the candidate list), enqueued configurations first.
+
+    Parameters are those of `BaseOptimizer`.
+    """
+
+    def ask(self) -> Trial:
+        """Return the next trial at full fidelity."""
+        return self._new_trial(self._next_config())
+
+
+def expected_improvement(
+    mean: np.ndarray, std: np.ndarray, best: float, xi: float = 0.0
+) -> np.ndarray:
+    """Return the expected improvement over ``best`` for maximization.
+
+    Parameters
+    ----------
+    mean, std : numpy.ndarray
+        Predictive mean and standard deviation per candidate.
+    best : float
+        Incumbent value on the same scale as ``mean``.
+    xi : float
+        Exploration margin subtracted from the improvement.
+
+    References
+    ----------
+    Jones, Schonlau and Welch (1998), Efficient global optimization of expensive
+    black-box functions. Journal of Global Optimization 13.
+    """
+    std = np.maximum(std, _MIN_STD)
+    improvement = mean - best - xi
+    z = improvement / std
+    density = np.exp(-0.5 * z**2) / np.sqrt(2.0 * np.pi)
+    return np.asarray(improvement * ndtr(z) + std * density, dtype=float)
+
+
+class ForestSurrogate:
+    """A random forest whose spread across trees is the predictive uncertainty (as in SMAC).
+
+    Works on any encoding, including ConfigSpace's vector form with -1 for
+    inactive conditional hyperparameters: trees split those off.
+
+    Parameters
+    ----------
+    n_trees : int
+        Number of trees.
+    seed : int or None
+        Seed of the forest.
+    """
+
+    def __init__(self, n_trees: int = 20, seed: int | None = None) -> None:
+        self.n_trees = n_trees
+        self.seed = seed
+
+    def fit(self, x: np.ndarray, y: np.ndarray) -> ForestSurrogate:
+        """Fit on encoded configurations ``x`` and values ``y`` (higher is better)."""
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        y = np.ascontiguousarray(y, dtype=np.float64)
+        if x.ndim != 2 or len(x) != len(y) or len(y) == 0:
+            raise ValueError("ForestSurrogate.fit needs a 2-d x with one value per row")
+        if not (np.isfinite(x).all() and np.isfinite(y).all()):
+            raise ValueError("ForestSurrogate.fit needs finite x and y")
+        # Trees are fitted one by one with bootstrap counts as sample weights and
+        # scikit-learn's checks off (validated above): at the few dozen rows a
+        # search has, the forest's joblib start-up and per-fit validation would
+        # cost several times the fitting itself, on every ask.
+        rng = np.random.default_rng(self.seed)
+        self.trees_ = []
+        with sklearn.config_context(skip_parameter_validation=True, assume_finite=True):
+            for _ in range(self.n_trees):
+                weights = np.bincount(rng.integers(len(y), size=len(y)), minlength=len(y))
+                tree = DecisionTreeRegressor(
+                    max_features=0.8, random_state=int(rng.integers(2**31 - 1))
+                )
+                tree.fit(x, y, sample_weight=weights.astype(np.float64), check_input=False)
+                self.trees_.append(tree)
+        return self
+
+    def predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Return the mean and the standard deviation across trees for each row of ``x``."""
+        # The low-level tree skips scikit-learn's per-call validation, which
+        # dominates at the few hundred rows scored per ask.
+        rows = np.ascontiguousarray(x, dtype=np.float32)
+        per_tree = np.stack(
+            [tree.tree_.predict(rows).reshape(len(rows), -1)[:, 0] for tree in self.trees_]
+        )
+        return per_tree.mean(axis=0), per_tree.std(axis=0)
+
+
+class QueryPrior:
+    """Bind a query-conditioned model to the `PriorSurrogate` protocol.
+
+    The ``transfer`` meta-model predicts with ``predict(query, x_encoded)``;
+    BO needs ``predict(x_encoded)``. The encoding must be the one the
+    optimizer uses (pass the spaces module's encoder as ``encoder=``).
+
+    Parameters
+    ----------
+    model : object
+        Has ``predict(query, x) -> (mean, std)``.
+    query : Any
+        The new task (``metakb.models.TaskQuery``).
+    """
+
+    def __init__(self, model: Any, query: Any) -> None:
+        self.model = model
+        self.query = query
+
+    def predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Return the model's (mean, std) for ``x`` on the bound query."""
+        mean, std = self.model.predict(self.query, x)
+        return np.asarray(mean, dtype=float), np.asarray(std, dtype=float)
+
+
+def _standardize(values: np.ndarray) -> tuple[float, float]:
+    scale = float(np.std(values))
+    return float(np.mean(values)), scale if scale > 0 else 1.0
+
+
+class EIProposer:
+    """Pick the next configuration by expected improvement of a (prior-blended) surrogate.
+
+    Own observations are standardized; a prior's predictions are standardized
+    over the candidate set and blended as ``w * prior + (1 - w) * own`` with
+    ``w = prior_weight / (prior_weight + n_observations)``, so the prior leads
+    while there is little data and the own model takes over as observations
+    accumulate (variances blend with the same weights). With a prior and fewer
+    than two observations the own model is not fitted (``w = 1``).
+
+    Parameters
+    ----------
+    prior : PriorSurrogate, optional
+        A model learned on other tasks (e.g. the ``transfer`` meta-model bound to the query).
+    prior_weight : float
+        Pseudo-count of the prior, in observations.
+    n_trees : int
+        Trees of the own random-forest surrogate.
+    xi : float
+        Exploration margin of expected improvement (in standardized units).
+    """
+
+    def __init__(
+        self,
+        prior: PriorSurrogate | None = None,
+        prior_weight: float = 5.0,
+        n_trees: int = 20,
+        xi: float = 0.01,
+    ) -> None:
+        if prior_weight < 0:
+            raise ValueError("prior_weight must be >= 0")
+        self.prior = prior
+        self.prior_weight = prior_weight
+        self.n_trees = n_trees
+        self.xi = xi
+
+    def pick(
+        self,
+        encode: Callable[[Sequence[Config]], np.ndarray],
+        configs: Sequence[Config],
+        values: Sequence[float],
+        candidates: Sequence[Config],
+        rows: np.ndarray,
+        rng: np.random.Generator,
+    ) -> Config:
+        """Return the candidate (encoded as ``rows``) that `choose` picks given the observations."""
+        x_obs = encode(configs) if configs else np.empty((0, rows.shape[1]))
+        return candidates[self.choose(x_obs, np.asarray(values, dtype=float), rows, rng)]
+
+    def choose(
+        self,
+        x_obs: np.ndarray,
+        y_obs: np.ndarray,
+        x_cand: np.ndarray,
+        rng: np.random.Generator,
+    ) -> int:
+        """Return the index of the candidate row with the highest expected improvement."""
+        seed = int(rng.integers(2**31 - 1))
+        n_obs = len(y_obs)
+        parts: list[tuple[float, np.ndarray, np.ndarray, np.ndarray]] = []
+        weight = 0.0
+        if self.prior is not None:
+            weight = self.prior_weight / (self.prior_weight + n_obs) if n_obs >= 2 else 1.0
+            both = np.vstack([x_cand, x_obs]) if n_obs else x_cand
+            mean, std = (np.asarray(a, dtype=float) for a in self.prior.predict(both))
+            centre, scale = _standardize(mean[: len(x_cand)])
+            parts.append((weight, (mean - centre) / scale, std / scale, np.arange(len(both))))
+        if weight < 1.0 and n_obs >= 2:
+            centre, scale = _standardize(y_obs)
+            model = ForestSurrogate(self.n_trees, seed).fit(x_obs, (y_obs - centre) / scale)
+            both = np.vstack([x_cand, x_obs])
+            mean, std = model.predict(both)
+            parts.append((1.0 - weight, mean, std, np.arange(len(both))))
+        if not parts:
+            return int(rng.integers(len(x_cand)))
+        total = sum(w for w, *_ in parts)
+        mean = np.sum([w * m for w, m, _, _ in parts], axis=0) / total
+        var = np.sum([w * s**2 for w, _, s, _ in parts], axis=0) / total
+        cand_mean, cand_std = mean[: len(x_cand)], np.sqrt(var[: len(x_cand)])
+        if n_obs == 0:
+            # Nothing observed: follow the prior's mean (EI has no incumbent yet).
+            return int(np.argmax(cand_mean))
+        best = float(np.max(mean[len(x_cand) :]))
+        ei = expected_improvement(cand_mean, cand_std, best, self.xi)
+        # Break ties (e.g. all-zero EI far from data) at random rather than by position.
+        top = np.flatnonzero(ei >= ei.max() - 1e-12)
+        return int(top[rng.integers(len(top))])
+
+
+class BayesianOptimization(BaseOptimizer):
+    """Bayesian optimization: random-forest surrogate + expected improvement (SMAC-like).
+
+    The first ``n_initial`` configurations are random (or enqueued) unless a
+    prior surrogate is given, in which case the prior guides from the first
+    trial. Failed trials count as the worst value observed so far. Pending
+    trials are imputed with the mean observed value ("constant liar") so
+    parallel asks spread out. Expected improvement is maximised over
+    ``n_candidates`` random configurations plus one-exchange neighbours of the
+    best configurations found (ConfigSpace neighbourhoods, which respect
+    conditions); with a finite candidate list, over all remaining candidates.
+
+    Parameters
+    ----------
+    space, seed, candidates, encoder
+        As in `BaseOptimizer`.
+    n_initial : int
+        Random configurations before the model is used (without a prior).
+    n_candidates : int
+        Random configurations scored per ask (continuous spaces).
+    n_local : int
+        Neighbours scored around each of the 3 best configurations.
+    prior : PriorSurrogate, optional
+        A surrogate learned on other tasks; see `EIProposer` for the blending.
+    prior_weight : float
+        Pseudo-count of the prior, in observations.
+    n_trees : int
+        Trees of the own surrogate.
+    random_fraction : float
+        Share of proposals drawn at random (as SMAC interleaves random
+        configurations), so that a confident but wrong prior or an early
+        lucky region cannot stop exploration for good.
+
+    References
+    ----------
+    Hutter, Hoos and Leyton-Brown (2011), Sequential model-based optimization for
+    general algorithm configuration. LION 5.
+    """
+
+    def __init__(
+        self,
+        space: ConfigurationSpace,
+        *,
+        seed: int | None = None,
+        candidates: Sequence[Mapping[str, Any]] | None = None,
+        encoder: Encoder | None = None,
+        n_initial: int = 5,
+        n_candidates: int = 256,
+        n_local: int = 16,
+        prior: PriorSurrogate | None = None,
+        prior_weight: float = 5.0,
+        n_trees: int = 20,
+        random_fraction: float = 0.1,
+    ) -> None:
+        super().__init__(space, seed=seed, candidates=candidates, encoder=encoder)
+        if n_initial < 0 or n_candidates < 1 or n_local < 0:
+            raise ValueError("n_initial, n_local must be >= 0 and n_candidates >= 1")
+        if not 0.0 <= random_fraction <= 1.0:
+            raise ValueError("random_fraction must be in [0, 1]")
+        self.random_fraction = random_fraction
+        self.n_initial = n_initial
+        self.n_candidates = n_candidates
+        self.n_local = n_local
+        self.prior = prior
+        self.prior_weight = prior_weight
+        self.n_trees = n_trees
+        self._proposer = EIProposer(prior, prior_weight, n_trees)
+        self._observations: list[tuple[Config, float | None]] = []
+
+    def ask(self) -> Trial:
+        """Return the next trial at full fidelity."""
+        return self._new_trial(self._next_config())
+
+    def _observe(self, trial: Trial, value: float | None) -> None:
+        self._observations.append((trial.config, value))
+
+    def _propose(self) -> Config:
+        # One draw from the main RNG per proposal keeps replays aligned whatever branch runs.
+        rng = np.random.default_rng(int(self._rng.integers(2**63 - 1)))
+        configs, values = training_data(self._observations, list(self._pending.values()))
+        n_ok = sum(v is not None for _, v in self._observations)
+        # A warm start's first proposals follow the prior; random interleaving starts with data.
+        explore = n_ok > 0 and rng.random() < self.random_fraction
+        if explore or (self.prior is None and n_ok < max(self.n_initial, 2)):
+            return self._random_from(rng)
+        candidates, rows = self._scored_candidates(lambda: self._candidates(rng, configs, values))
+        if not candidates:
+            return self._random_from(rng)
+        return self._proposer.pick(self._encode, configs, values, candidates, rows, rng)
+
+    def _random_from(self, rng: np.random.Generator) -> Config:
+        if self._pool is not None:
+            remaining = self._remaining_candidates()
+            return remaining[int(rng.integers(len(remaining)))]
+        return self._sampler.sample(rng, 1)[0]
+
+    def _candidates(
+        self, rng: np.random.Generator, configs: list[Config], values: list[float]
+    ) -> list[Config]:
+        sampled = self._sampler.sample(rng, self.n_candidates)
+        if self.n_local and values:
+            for i in np.argsort(values)[::-1][:3]:
+                sampled.extend(self._sampler.neighbours(configs[i], rng, self.n_local))
+        return sampled
+
+
+def training_data(
+    observations: Sequence[tuple[Config, float | None]], pending: Sequence[Trial] = ()
+) -> tuple[list[Config], list[float]]:
+    """Return (configs, values) for a surrogate: failures as the worst, pending as the mean.
+
+    Parameters
+    ----------
+    observations : sequence of (config, value or None)
+        Told results; None marks a failed trial.
+    pending : sequence of Trial
+        Asked but not yet told; imputed with the mean successful value so that
+        parallel proposals do not pile onto one point.
+    """
+    ok = [v for _, v in observations if v is not None]
+    if not ok:
+        return [], []
+    worst, mean = min(ok), float(np.mean(ok))
+    configs = [c for c, _ in observations]
+    values = [worst if v is None else v for _, v in observations]
+    seen = {config_key(c) for c in configs}
+    for trial in pending:
+        if config_key(trial.config) not in seen:
+            configs.append(trial.config)
+            values.append(mean)
+    return configs, values

@@ -1,0 +1,612 @@
+"""A warm-started hyperparameter search on a user's table, written back to the knowledge base.
+
+This module joins the pieces :mod:`metakb.search` (optimizers, objectives, the
+loop), :mod:`metakb.spaces`, :mod:`metakb.warmstart` (trained meta-models) and
+:mod:`metakb.store` (write-back) for ``metakb search``:
+
+1. load the table, compute its meta-features (the warm-start query, stored too);
+2. build the optimizer of the algorithm's space and enqueue the meta-model's
+   recommendations (for ``transfer`` with ``bo``/``bohb`` the meta-model is
+   also the optimizer's prior surrogate);
+3. cross-validate each asked configuration, and after every trial append it to
+   a resume log and write it to the knowledge base as source ``local``.
+
+Keys written to the knowledge base
+----------------------------------
+* dataset ``local:<content hash>`` (:func:`metakb.datasets.kb_dataset_id`);
+* task ``local:<content hash[:16]>:<target>`` (:func:`local_task_id`);
+* configurations under the flow's own parameter names with the flow's
+  constants (:meth:`~metakb.spaces.SearchSpace.to_flow_params`), so a setting
+  is the same ``configs`` row as in the published runs;
+* evaluations with ``source='local'`` and ``provenance='search:<search id>'``.
+
+Everything is an upsert on natural keys: a rerun or a resume adds nothing twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+
+from metakb.configs import canonical_json, config_id
+from metakb.datasets import Table, kb_dataset_id, load_table
+from metakb.errors import MetakbError, StoreError
+from metakb.metafeatures import METAFEATURES_VERSION, extract_table
+from metakb.metafeatures import result_rows as meta_feature_rows
+from metakb.models import WARM_STARTERS, TaskQuery, WarmStarter
+from metakb.models._artifacts import ArtifactError, artifact_dir, load_model
+from metakb.search import (
+    MULTI_FIDELITY,
+    OPTIMIZERS,
+    CVObjective,
+    DefaultEstimators,
+    QueryPrior,
+    SearchResult,
+    TrialLog,
+    TrialRecord,
+    WarmStartReport,
+    load_trials,
+    run_search,
+    successive_halving_rungs,
+    warm_start,
+)
+from metakb.spaces import SPACES, SearchSpace, get_space
+from metakb.store import Store, transaction, upsert
+from metakb.warmstart import artifacts_root, load_meta_dataset
+
+log = logging.getLogger(__name__)
+
+WARM_START_METHODS = ("knn", "portfolio", "transfer", "cf", "none")
+"""``--warm-start`` choices: a name of :data:`~metakb.models.WARM_STARTERS` or ``none``."""
+
+SEARCH_METHODS = ("bo", "hyperband", "bohb", "random", "sh")
+"""``--method`` choices (keys of :data:`~metakb.search.OPTIMIZERS`)."""
+
+SOURCE = "local"
+
+# The CV objective's metric -> (knowledge-base metric, sign turning the score into its value).
+KB_METRICS: dict[str, tuple[str, float]] = {
+    "accuracy": ("predictive_accuracy", 1.0),
+    "roc_auc": ("area_under_roc_curve", 1.0),
+    "roc_auc_ovr": ("area_under_roc_curve", 1.0),
+    "neg_rmse": ("root_mean_squared_error", -1.0),
+}
+
+# The imputer is part of the OpenML flows' pipelines, so it is a hyperparameter of the spaces.
+_IMPUTER = "columntransformer__numeric__imputer__strategy"
+
+# Spaces whose estimator keyword arguments only fit a classifier (OpenML classification flows).
+_CLASSIFICATION_ONLY = frozenset({"random_forest", "adaboost"})
+
+Progress = Callable[[TrialRecord, SearchResult], None]
+
+
+@dataclass(frozen=True)
+class SearchSettings:
+    """What identifies a search: the same settings on the same file are the same search.
+
+    Attributes
+    ----------
+    content_hash, target, algorithm, method, warm_start, seed, budget
+        As given to :func:`search_table` (``content_hash`` of the table's file).
+    """
+
+    content_hash: str
+    target: str
+    algorithm: str
+    method: str
+    warm_start: str
+    seed: int
+    budget: int
+
+    @property
+    def search_id(self) -> str:
+        """Return a short stable hash of the settings (names the resume log and provenance)."""
+        text = json.dumps(
+            [
+                self.content_hash,
+                self.target,
+                self.algorithm,
+                self.method,
+                self.warm_start,
+                self.seed,
+                self.budget,
+            ]
+        )
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class TableSearch:
+    """The outcome of :func:`search_table`.
+
+    Attributes
+    ----------
+    search_id : str
+        See :attr:`SearchSettings.search_id`.
+    result : SearchResult
+        Every finished trial (replayed ones of a resume included).
+    space : SearchSpace
+        The algorithm's space; ``space.to_estimator_params(config)`` gives kwargs.
+    dataset_id, task_id : str
+        Knowledge-base keys the trials were written under.
+    metric : str
+        The CV objective's metric (a key of :data:`~metakb.search.SCORERS`).
+    warm : WarmStartReport
+        What the warm start enqueued.
+    log_path : Path
+        The resume log.
+    evaluations_added : int
+        New ``evaluations`` rows written by this call.
+    notes : list of str
+        What the user should know (a model fitted on the fly, nothing to resume).
+    """
+
+    search_id: str
+    result: SearchResult
+    space: SearchSpace
+    dataset_id: str
+    task_id: str
+    metric: str
+    warm: WarmStartReport
+    log_path: Path
+    evaluations_added: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def best_estimator_params(self) -> dict[str, Any] | None:
+        """Return the best configuration as the estimator's keyword arguments (None if none)."""
+        best = self.result.best
+        return None if best is None else self.space.to_estimator_params(best.config)
+
+    def best_imputer(self) -> str | None:
+        """Return the best configuration's numeric imputer strategy (part of the OpenML flows)."""
+        best = self.result.best
+        return None if best is None else best.config.get(_IMPUTER)
+
+    def best_curve(self) -> list[float | None]:
+        """Return the best full-fidelity score after each trial (None before the first)."""
+        curve: list[float | None] = []
+        best: float | None = None
+        for record in self.result.trials:
+            if record.status == "ok" and record.score is not None and record.fidelity >= 1.0:
+                best = record.score if best is None else max(best, record.score)
+            curve.append(best)
+        return curve
+
+
+def local_task_id(table: Table) -> str:
+    """Return the knowledge-base key of a search task: ``local:<hash[:16]>:<target>``."""
+    return f"local:{table.content_hash[:16]}:{table.target}"
+
+
+class SpaceEstimators:
+    """Build the pipeline for a configuration of a space (picklable, for Dask workers).
+
+    The configuration is keyed by the flow's parameter names; the model gets
+    :meth:`~metakb.spaces.SearchSpace.to_estimator_params`, the numeric
+    imputer the configuration's strategy (as in the OpenML flows).
+
+    Parameters
+    ----------
+    algorithm : str
+        A key of :data:`~metakb.spaces.SPACES`.
+    task_type : {'classification', 'regression'}
+    seed : int
+        Model seed.
+    """
+
+    def __init__(self, algorithm: str, task_type: str, seed: int = 0) -> None:
+        self.algorithm = algorithm
+        self.task_type = task_type
+        self.seed = seed
+
+    def __call__(self, config: Mapping[str, Any], x: pd.DataFrame) -> Any:
+        """Return the unfitted pipeline for ``config`` on ``x``'s column kinds."""
+        kwargs = get_space(self.algorithm).to_estimator_params(config)
+        if self.algorithm == "adaboost":
+            # DefaultEstimators builds the base tree itself (a regressor for regression).
+            kwargs["max_depth"] = kwargs.pop("estimator").max_depth
+        if self.algorithm == "lightgbm":
+            kwargs.pop("verbose", None)
+        factory = DefaultEstimators(self.algorithm, self.task_type, self.seed)  # type: ignore[arg-type]
+        pipeline = factory(kwargs, x)
+        pipeline.set_params(model=factory.model(kwargs))
+        if _IMPUTER in config:
+            pipeline.set_params(prep__numeric__simpleimputer__strategy=config[_IMPUTER])
+        return pipeline
+
+
+def _space(algorithm: str) -> SearchSpace:
+    try:
+        return get_space(algorithm)
+    except KeyError:
+        raise MetakbError(f"unknown algorithm {algorithm!r}; known: {sorted(SPACES)}") from None
+
+
+def _check_choices(method: str, warm: str) -> None:
+    if method not in OPTIMIZERS:
+        raise MetakbError(f"unknown method {method!r}; known: {', '.join(SEARCH_METHODS)}")
+    if warm not in WARM_START_METHODS:
+        raise MetakbError(f"unknown warm start {warm!r}; known: {', '.join(WARM_START_METHODS)}")
+
+
+def load_starter(store: Store, algorithm: str, method: str, *, seed: int = 0) -> WarmStarter:
+    """Return the trained warm starter of ``method`` for ``algorithm``, fitting one if needed.
+
+    The model saved by ``metakb train`` is used when there is one; otherwise
+    one is fitted now on the knowledge base's runs (not saved).
+
+    Raises
+    ------
+    MetakbError
+        No trained model and no runs of the algorithm to fit one on.
+    """
+    space = _space(algorithm)
+    try:
+        model, _ = load_model(artifact_dir(artifacts_root(store), space.name, method))
+        return model
+    except ArtifactError as exc:
+        log.info("%s; fitting %s for %s now", exc, method, space.name)
+    try:
+        data = load_meta_dataset(store, space.name)
+    except StoreError as exc:
+        raise MetakbError(
+            f"no trained {method} model for {space.name} and none can be fitted ({exc}); "
+            "run `metakb ingest ...` and `metakb train` first, or use --warm-start none"
+        ) from None
+    return WARM_STARTERS[method](seed=seed).fit(data)
+
+
+def _flow_frame(space: SearchSpace) -> pd.DataFrame:
+    flow_id = space.flow_ids[0]
+    openml = int(flow_id.split(":")[1]) if flow_id.startswith("openml:") else None
+    return pd.DataFrame(
+        {
+            "flow_id": [flow_id],
+            "openml_flow_id": pd.array([openml], dtype="Int64"),
+            "name": [space.estimator],
+            "algorithm": [space.name],
+            "parameters": [json.dumps(sorted(space.to_flow_params(space.default())))],
+            "source": [SOURCE],
+        }
+    )
+
+
+def register_table(
+    store: Store, table: Table, meta_features: pd.DataFrame, space: SearchSpace, metric: str
+) -> tuple[str, str]:
+    """Write the table's dataset, task, flow and meta-feature rows (idempotent).
+
+    Returns
+    -------
+    (str, str)
+        The dataset and task keys.
+    """
+    dataset_id = kb_dataset_id(table)
+    task_id = local_task_id(table)
+    classify = table.task_type == "classification"
+    dataset = pd.DataFrame(
+        {
+            "dataset_id": [dataset_id],
+            "name": [table.name],
+            "task_type": [table.task_type],
+            "n_rows": [len(table.X)],
+            "n_features": [table.X.shape[1]],
+            "n_classes": pd.array([table.y.nunique() if classify else None], dtype="Int64"),
+            "target": [table.target],
+            "file_path": [table.path],
+            "content_hash": [table.content_hash],
+            "source": [SOURCE],
+        }
+    )
+    task = pd.DataFrame(
+        {
+            "task_id": [task_id],
+            "dataset_id": [dataset_id],
+            "name": [table.name],
+            "task_type": [table.task_type],
+            "target": [table.target],
+            "estimation_procedure": ["stratified k-fold CV" if classify else "k-fold CV"],
+            "metric": [KB_METRICS[metric][0]],
+            "source": [SOURCE],
+        }
+    )
+    with store.write() as con, transaction(con):
+        upsert(con, "datasets", dataset)
+        upsert(con, "tasks", task)
+        upsert(con, "flows", _flow_frame(space))
+        if len(meta_features):
+            upsert(con, "meta_features", meta_features)
+    return dataset_id, task_id
+
+
+def trial_rows(
+    records: list[TrialRecord], *, space: SearchSpace, task_id: str, metric: str, provenance: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Return ``configs`` and ``evaluations`` rows for finished trials (failed ones too, NULL).
+
+    Configurations are stored with the flow's constants under the flow's
+    parameter names, so their ``config_id`` is the published runs' one.
+    """
+    flow_id = space.flow_ids[0]
+    kb_metric, sign = KB_METRICS[metric]
+    configs, evaluations = [], []
+    for record in records:
+        params = space.to_flow_params(record.config)
+        cid = config_id(flow_id, params)
+        configs.append({"config_id": cid, "flow_id": flow_id, "params": canonical_json(params)})
+        evaluations.append(
+            {
+                "task_id": task_id,
+                "config_id": cid,
+                "metric": kb_metric,
+                "value": None if record.score is None else sign * record.score,
+                "fidelity": record.fidelity,
+                "runtime_s": record.seconds,
+                "source": SOURCE,
+                "provenance": provenance,
+            }
+        )
+    frame = pd.DataFrame(evaluations)
+    if len(frame):
+        frame = frame.astype({"value": "float64", "fidelity": "float64", "runtime_s": "float64"})
+    return pd.DataFrame(configs), frame
+
+
+def write_trials(
+    store: Store,
+    records: list[TrialRecord],
+    *,
+    space: SearchSpace,
+    task_id: str,
+    metric: str,
+    provenance: str,
+) -> int:
+    """Upsert finished trials in one short write transaction; return evaluations added."""
+    if not records:
+        return 0
+    configs, evaluations = trial_rows(
+        records, space=space, task_id=task_id, metric=metric, provenance=provenance
+    )
+    with store.write() as con, transaction(con):
+        upsert(con, "configs", configs)
+        return upsert(con, "evaluations", evaluations)
+
+
+def min_fidelity(budget: int, eta: int = 3) -> float:
+    """Return the lowest fidelity (1/27, 1/9 or 1/3) whose first bracket fits half the budget.
+
+    Successive halving's bracket from fidelity ``eta**-s`` runs ``eta**s``
+    configurations and promotes a third each rung; with 1/27 that is 40
+    trials before any full-fidelity result. Starting higher on a small budget
+    makes the search end with full-fidelity trials, the only ones whose
+    scores are comparable to a model the user would train.
+    """
+    for s in (3, 2):
+        if sum(r.n_configs for r in successive_halving_rungs(eta**s, s, eta)) <= budget / 2:
+            return float(eta**-s)
+    return 1.0 / eta
+
+
+def build_optimizer(
+    space: SearchSpace,
+    method: str,
+    budget: int,
+    *,
+    starter: WarmStarter | None = None,
+    query: TaskQuery | None = None,
+    seed: int = 0,
+) -> Any:
+    """Return the ``method`` optimizer over ``space`` (nothing enqueued yet).
+
+    The optimizer encodes configurations as the meta-models do
+    (:meth:`~metakb.spaces.SearchSpace.encode_many`), so a starter that
+    predicts (``transfer``) is ``bo``/``bohb``'s prior surrogate for ``query``;
+    multi-fidelity methods start at :func:`min_fidelity` of the budget.
+    """
+    options: dict[str, Any] = {"seed": seed, "encoder": space.encode_many}
+    if starter is not None and hasattr(starter, "predict") and method in ("bo", "bohb"):
+        options["prior"] = QueryPrior(starter, query)
+    if method in MULTI_FIDELITY:
+        options["min_fidelity"] = min_fidelity(budget)
+    return OPTIMIZERS[method](space.configspace, **options)
+
+
+def search_log_path(store: Store, search_id: str) -> Path:
+    """Return the resume log of a search: ``<knowledge base folder>/searches/<id>.json``."""
+    return store.path.parent / "searches" / f"{search_id}.json"
+
+
+def search_table(
+    path: str | Path,
+    *,
+    target: str | None,
+    algorithm: str,
+    budget: int,
+    method: str = "bo",
+    warm_start_method: str = "knn",
+    db: str | Path | None = None,
+    executor: str = "inprocess",
+    seed: int = 0,
+    resume: bool = False,
+    time_limit: float | None = None,
+    n_warm: int | None = None,
+    n_splits: int = 5,
+    metric: str | None = None,
+    on_trial: Progress | None = None,
+) -> TableSearch:
+    """Run a warm-started search on a table file and write every trial to the knowledge base.
+
+    Parameters
+    ----------
+    path : str or Path
+        The table (CSV, TSV, Parquet, ARFF).
+    target : str, optional
+        Target column (default: ``target`` or ``class``).
+    algorithm : str
+        ``random_forest``, ``adaboost``, ``svc`` or ``lightgbm``.
+    budget : int
+        Number of trials (a multi-fidelity trial counts as one; the lowest
+        fidelity follows the budget, see :func:`min_fidelity`).
+    method : {'bo', 'hyperband', 'bohb', 'random', 'sh'}
+        The optimizer.
+    warm_start_method : {'knn', 'portfolio', 'transfer', 'cf', 'none'}
+        The meta-model whose recommendations are evaluated first; with
+        ``transfer`` and ``bo``/``bohb`` it is also the prior surrogate.
+    db : str or Path, optional
+        The knowledge base (default ``$METAKB_DB`` or ``data/metakb.duckdb``);
+        created if missing (then only ``none`` warm starts work).
+    executor : str
+        A spec of :func:`metakb.search.open_executor` (``inprocess``,
+        ``dask:local:N``, ``dask:tcp://HOST:PORT``, ``process:N``).
+    seed : int
+        Seeds the optimizer, folds and models.
+    resume : bool
+        Replay the search's log and continue it instead of starting over.
+    time_limit : float, optional
+        Seconds per trial; a longer trial fails.
+    n_warm : int, optional
+        Recommendations to enqueue (default ``min(10, max(1, budget // 2))``).
+    n_splits : int
+        Cross-validation folds.
+    metric : str, optional
+        A key of :data:`~metakb.search.SCORERS` (default accuracy / neg_rmse).
+    on_trial : callable, optional
+        ``on_trial(record, result_so_far)`` after each trial is logged and
+        stored (progress display; raising stops the search, which can be resumed).
+
+    Returns
+    -------
+    TableSearch
+
+    Raises
+    ------
+    MetakbError
+        A bad file, target, algorithm, method or warm start; a warm start
+        without a trained model or runs to fit one.
+    """
+    if budget < 1:
+        raise MetakbError("the budget must be at least one trial")
+    space = _space(algorithm)
+    _check_choices(method, warm_start_method)
+    table = load_table(path, target)
+    if table.task_type == "regression" and space.name in _CLASSIFICATION_ONLY:
+        raise MetakbError(
+            f"the {space.name} space is OpenML's classification flow; "
+            "use svc or lightgbm for a regression target"
+        )
+    metric = metric or ("accuracy" if table.task_type == "classification" else "neg_rmse")
+    if metric not in KB_METRICS:
+        raise MetakbError(f"unknown metric {metric!r}; known: {sorted(KB_METRICS)}")
+    settings = SearchSettings(
+        table.content_hash, table.target, space.name, method, warm_start_method, seed, budget
+    )
+    search_id = settings.search_id
+    store = Store(db)
+    features = extract_table(table, seed=seed)
+    dataset_id, task_id = register_table(
+        store, table, meta_feature_rows(kb_dataset_id(table), features), space, metric
+    )
+    log.info("search %s on %s (meta-features %s)", search_id, task_id, METAFEATURES_VERSION)
+    notes: list[str] = []
+    query = TaskQuery(
+        {k: v for k, v in features.values.items() if math.isfinite(v)}, task_id=task_id
+    )
+
+    starter = None
+    if warm_start_method != "none":
+        trained = artifact_dir(artifacts_root(store), space.name, warm_start_method)
+        if not trained.is_dir():
+            notes.append(
+                f"no trained {warm_start_method} model (`metakb train`): fitted one for this search"
+            )
+        starter = load_starter(store, space.name, warm_start_method, seed=seed)
+    optimizer = build_optimizer(space, method, budget, starter=starter, query=query, seed=seed)
+    k = n_warm if n_warm is not None else min(10, max(1, budget // 2))
+    report = warm_start(optimizer, starter, query, k)
+
+    # Multi-fidelity trials shrink the ensemble where there is one, else the training rows.
+    fidelity_kind: Literal["rows", "rounds"] = (
+        "rounds" if method in MULTI_FIDELITY and space.name != "svc" else "rows"
+    )
+    objective = CVObjective(
+        table.X,
+        table.y,
+        SpaceEstimators(space.name, table.task_type, seed),
+        task_type=table.task_type,  # type: ignore[arg-type]
+        metric=metric,
+        n_splits=n_splits,
+        fidelity_kind=fidelity_kind,
+        time_limit=time_limit,
+        seed=seed,
+    )
+    log_path = search_log_path(store, search_id)
+    previous = load_trials(log_path) if resume else []
+    if resume and not previous:
+        notes.append("nothing to resume for these settings: started afresh")
+    if not resume and log_path.exists():
+        log_path.unlink()  # a fresh run of the same settings starts its log over
+    trial_log = TrialLog(log_path)
+    provenance = f"search:{search_id}"
+    added = 0
+
+    def after_trial(record: TrialRecord, result: SearchResult) -> None:
+        nonlocal added
+        trial_log(record, result)
+        added += write_trials(
+            store, [record], space=space, task_id=task_id, metric=metric, provenance=provenance
+        )
+        if on_trial is not None:
+            on_trial(record, result)
+
+    result = run_search(
+        optimizer,
+        objective,
+        budget,
+        executor=executor,
+        on_trial=after_trial,
+        previous=previous,
+        trial_timeout=None if time_limit is None else 2 * time_limit,
+    )
+    # Replayed trials were stored by the interrupted run; this catches one that was
+    # logged but not stored (an interruption between the two writes).
+    added += write_trials(
+        store, result.trials, space=space, task_id=task_id, metric=metric, provenance=provenance
+    )
+    return TableSearch(
+        search_id=search_id,
+        result=result,
+        space=space,
+        dataset_id=dataset_id,
+        task_id=task_id,
+        metric=metric,
+        warm=report,
+        log_path=log_path,
+        evaluations_added=added,
+        notes=notes,
+    )
+
+
+def executor_spec(dask: str | None) -> str:
+    """Return the executor spec for ``--dask`` (``local:N``, ``tcp://HOST:PORT``; None: in-process).
+
+    Raises
+    ------
+    MetakbError
+        Anything else.
+    """
+    if dask is None:
+        return "inprocess"
+    text = dask.strip()
+    if re.fullmatch(r"local:[1-9]\d*", text) or re.fullmatch(r"tcp://[^\s:]+:\d+", text):
+        return f"dask:{text}"
+    raise MetakbError(f"--dask takes local:N or tcp://HOST:PORT, not {dask!r}")

@@ -1,0 +1,105 @@
+"""Smoke test of the meta-feature benchmark code on a tiny data folder; real data is slow."""
+
+from __future__ import annotations
+
+import gzip
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from metakb.bench.metafeatures import (
+    featurize_manifest,
+    measure_speed,
+    parity_markdown,
+    parity_report,
+    quality_kind,
+    read_manifest,
+    speed_markdown,
+)
+
+
+def write_data(root: Path) -> Path:
+    rng = np.random.default_rng(0)
+    pmlb = root / "pmlb_datasets" / "datasets"
+    pmlb.mkdir(parents=True)
+    rows = []
+    for i, name in enumerate(["alpha", "beta", "gamma"]):
+        n = 40 + 10 * i
+        frame = pd.DataFrame(
+            {"a": rng.normal(size=n), "b": rng.integers(0, 3, n), "target": rng.integers(0, 2, n)}
+        )
+        with gzip.open(pmlb / f"{name}.tsv.gz", "wt") as fh:
+            frame.to_csv(fh, sep="\t", index=False)
+        rows.append((name, "classification", n, 2, f"datasets/{name}.tsv.gz", 10 + i))
+    pd.DataFrame(
+        rows, columns=["name", "task_type", "n_rows", "n_features", "file", "openml_dataset_id"]
+    ).to_csv(root / "pmlb_datasets" / "manifest.csv", index=False)
+    oml = root / "openml100_sklearn_hpo_runs"
+    oml.mkdir()
+    pd.DataFrame({"task_id": [1, 2, 3], "openml_dataset_id": [10, 11, 12]}).to_csv(
+        oml / "tasks.csv", index=False
+    )
+    pd.DataFrame(
+        {
+            "task_id": [1, 2, 3],
+            "NumberOfInstances": [40, 50, 61],
+            "NumberOfFeatures": [3, 3, 3],
+            "ClassEntropy": [0.99, 0.98, 0.97],
+            "DecisionStumpErrRate": [0.4, 0.45, 0.5],
+            "REPTreeDepth1ErrRate": [0.4, 0.4, 0.4],
+            "REPTreeDepth3ErrRate": [0.4, 0.3, 0.4],
+        }
+    ).to_csv(oml / "task_qualities.csv", index=False)
+    tab = root / "tabrepo_lightgbm_2022"
+    tab.mkdir()
+    pd.DataFrame({"tid": [9], "did": [99], "NumberOfInstances": [5.0]}).to_csv(
+        tab / "task_metadata.csv", index=False
+    )
+    return root
+
+
+def test_parity_and_speed_reports_on_tiny_data(tmp_path: Path) -> None:
+    data = write_data(tmp_path)
+    manifest = read_manifest(data)
+    results, wall = featurize_manifest(manifest, n_jobs=1)
+    assert set(results) == {"alpha", "beta", "gamma"} and wall > 0
+    parity = parity_report(data, results)
+    by_name = {q["quality"]: q for q in parity["qualities"]}
+    assert by_name["NumberOfInstances"]["exact_rate"] == pytest.approx(2 / 3)
+    assert by_name["NumberOfInstances"]["mismatches"] == [
+        {"dataset": "gamma", "metakb": 60.0, "openml": 61.0}
+    ]
+    assert by_name["NumberOfFeatures"]["exact_rate"] == 1.0
+    assert "median_rel_error" in by_name["ClassEntropy"]
+    assert by_name["DecisionStumpErrRate"]["kind"] == "landmarker"
+    assert "spearman_as_stored" in by_name["REPTreeDepth1ErrRate"]
+    report = parity_markdown(parity)
+    assert "NumberOfInstances" in report and "Spearman" in report
+
+    speed, _ = measure_speed(data, n_jobs=1, pymfe_datasets=0)
+    assert speed["datasets"] == 3 and speed["slowest_seconds"] > 0
+    assert "All families" in speed_markdown(speed)
+
+
+def test_quality_kinds() -> None:
+    assert quality_kind("NumberOfInstances") == "count"
+    assert quality_kind("kNN1NAUC") == "landmarker"
+    assert quality_kind("metakb.landmark.LDAAUC") == "statistic"
+    assert quality_kind("MeanSkewnessOfNumericAtts") == "statistic"
+
+
+@pytest.mark.slow
+def test_parity_on_real_data() -> None:
+    data = os.environ.get("METAKB_DATA")
+    if not data:
+        pytest.skip("METAKB_DATA not set: needs the shared data folder")
+    parity = parity_report(data)
+    by_name = {q["quality"]: q for q in parity["qualities"]}
+    # Type-independent counts agree exactly wherever PMLB kept OpenML's rows.
+    for name in ("NumberOfInstances", "NumberOfClasses", "MajorityClassSize"):
+        assert by_name[name]["exact_rate_same_rows"] == 1.0
+    assert by_name["ClassEntropy"]["median_rel_error"] < 1e-9
+    assert parity["landmarker_spearman_as_stored_median"] >= 0.8

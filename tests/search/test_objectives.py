@@ -1,0 +1,163 @@
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris
+
+from metakb.search import (
+    ALGORITHMS,
+    CVObjective,
+    DefaultEstimators,
+    LookupObjective,
+    SurrogateObjective,
+    categorical_columns,
+)
+from metakb.search._space import SpaceSampler
+from tests.search.conftest import toy_value
+
+SMALL = {
+    "random_forest": {"n_estimators": 8, "max_depth": 3},
+    "adaboost": {"n_estimators": 8, "max_depth": 2, "learning_rate": 0.5},
+    "svc": {"C": 1.0},
+    "lightgbm": {"n_estimators": 16, "num_leaves": 7, "min_child_samples": 5},
+}
+
+
+@pytest.fixture(scope="module")
+def iris_mixed():
+    x, y = load_iris(return_X_y=True, as_frame=True)
+    x = x.copy()
+    # A categorical column with a missing value, as a user's table would have.
+    x["size"] = pd.Series(np.where(x.iloc[:, 0] > 5.8, "big", "small"), dtype="category")
+    x.loc[3, "size"] = None
+    x.iloc[5, 0] = np.nan
+    return x, y
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_cv_fits_every_algorithm_on_mixed_columns(algorithm, iris_mixed):
+    x, y = iris_mixed
+    kind = "rounds" if algorithm == "lightgbm" else "rows"
+    objective = CVObjective(
+        x,
+        y,
+        DefaultEstimators(algorithm, "classification"),
+        task_type="classification",
+        n_splits=3,
+        fidelity_kind=kind,
+    )
+    full = objective(SMALL[algorithm], 1.0)
+    low = objective(SMALL[algorithm], 1 / 9)
+    assert full.status == "ok" and 0.8 < full.score <= 1.0
+    assert low.status == "ok" and 0.0 < low.score <= 1.0
+    assert full.seconds > 0
+
+
+@pytest.mark.parametrize("algorithm", ["svc", "random_forest"])
+def test_multiclass_roc_auc_with_and_without_probabilities(algorithm, iris_mixed):
+    x, y = iris_mixed
+    result = CVObjective(
+        x,
+        y,
+        DefaultEstimators(algorithm, "classification"),
+        task_type="classification",
+        metric="roc_auc",
+        n_splits=3,
+    )(SMALL[algorithm], 1.0)
+    assert result.status == "ok" and 0.9 < result.score <= 1.0
+
+
+def test_cv_binary_roc_auc_and_regression_rmse():
+    x, y = load_breast_cancer(return_X_y=True, as_frame=True)
+    auc = CVObjective(
+        x,
+        y,
+        DefaultEstimators("random_forest", "classification"),
+        task_type="classification",
+        metric="roc_auc",
+        n_splits=3,
+    )({"n_estimators": 8}, 0.5)
+    assert auc.status == "ok" and auc.score > 0.9
+    xr, yr = load_diabetes(return_X_y=True, as_frame=True)
+    rmse = CVObjective(
+        xr, yr, DefaultEstimators("lightgbm", "regression"), task_type="regression", n_splits=3
+    )({"n_estimators": 10}, 1.0)
+    assert rmse.status == "ok" and -100 < rmse.score < 0
+
+
+def test_rows_fidelity_keeps_every_class_in_the_subsample(iris_mixed):
+    x, y = iris_mixed
+    objective = CVObjective(
+        x, y, DefaultEstimators("svc", "classification"), task_type="classification"
+    )
+    train = np.arange(len(y))
+    picked = objective._subsample(train, 0.02, np.random.default_rng(0))
+    assert set(y.iloc[picked]) == set(y)
+
+
+def test_bad_config_and_timeout_become_failed_trials(iris_mixed):
+    x, y = iris_mixed
+    make = DefaultEstimators("svc", "classification")
+    objective = CVObjective(x, y, make, task_type="classification", n_splits=3)
+    bad = objective({"C": -1.0}, 1.0)
+    assert bad.status == "failed" and bad.score is None and "C" in bad.error
+    unknown = objective({"no_such_parameter": 1}, 1.0)
+    assert unknown.status == "failed"
+    assert objective({"C": 1.0}, 0.0).status == "failed"  # fidelity out of range
+    slow = CVObjective(x, y, make, task_type="classification", time_limit=0.0)({"C": 1.0}, 1.0)
+    assert slow.status == "failed" and "time limit" in slow.error
+
+
+def test_rounds_fidelity_needs_n_estimators(iris_mixed):
+    x, y = iris_mixed
+    objective = CVObjective(
+        x,
+        y,
+        DefaultEstimators("svc", "classification"),
+        task_type="classification",
+        fidelity_kind="rounds",
+    )
+    result = objective({"C": 1.0}, 0.5)
+    assert result.status == "failed" and "n_estimators" in result.error
+
+
+def test_cv_objective_validates_inputs(iris_mixed):
+    x, y = iris_mixed
+    make = DefaultEstimators("svc", "classification")
+    with pytest.raises(ValueError, match="unknown metric"):
+        CVObjective(x, y, make, task_type="classification", metric="f1")
+    with pytest.raises(ValueError, match="rows"):
+        CVObjective(x, y[:10], make, task_type="classification")
+    with pytest.raises(ValueError, match="unknown algorithm"):
+        DefaultEstimators("xgboost", "classification")
+    assert categorical_columns(x) == ["size"]
+
+
+def test_lookup_objective_returns_recorded_values(space):
+    configs = SpaceSampler(space).sample(np.random.default_rng(0), 5)
+    values = [0.1, 0.5, float("nan"), 0.3, 0.2]
+    objective = LookupObjective([*configs, configs[0]], [*values, 0.9], seconds=[1.0] * 6)
+    assert len(objective.candidates) == 5  # the duplicate keeps its first value
+    assert objective(configs[1], 0.3).score == 0.5
+    assert objective(configs[1]).seconds == 1.0
+    assert objective(configs[2]).status == "failed"
+    assert objective({"lr": 0.5, "n": 1, "kernel": "rbf"}).status == "failed"
+    assert (objective.best_value, objective.worst_value) == (0.5, 0.1)
+    with pytest.raises(ValueError, match="same length"):
+        LookupObjective(configs, values[:2])
+
+
+def test_surrogate_objective_interpolates_a_task(space):
+    configs = SpaceSampler(space).sample(np.random.default_rng(0), 200)
+    values = [toy_value(c) for c in configs]
+    objective = SurrogateObjective(space, n_trees=30, seed=0).fit(configs, values)
+    fresh = SpaceSampler(space).sample(np.random.default_rng(1), 50)
+    predicted = [objective(c).score for c in fresh]
+    truth = [toy_value(c) for c in fresh]
+    assert np.corrcoef(predicted, truth)[0, 1] > 0.7
+    assert objective(fresh[0]).score == objective(fresh[0]).score  # deterministic
+    assert objective({"lr": 0.1}).status == "failed"
+    assert math.isfinite(predicted[0])

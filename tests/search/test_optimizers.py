@@ -1,0 +1,226 @@
+"""Contract tests run over every optimizer of the registry, plus SH/Hyperband budgets."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections import defaultdict
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from metakb.search import (
+    MULTI_FIDELITY,
+    OPTIMIZERS,
+    BayesianOptimization,
+    Hyperband,
+    NoTrialAvailable,
+    PriorSurrogate,
+    QueryPrior,
+    RandomSearch,
+    SuccessiveHalving,
+    config_key,
+    expected_improvement,
+    hyperband_brackets,
+    successive_halving_rungs,
+)
+from metakb.search._space import SpaceSampler
+from metakb.search.testing import check_optimizer, drive
+from tests.search.conftest import mixed_space, toy_value
+
+NAMES = sorted(OPTIMIZERS)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_registered_optimizer_keeps_the_contract(name):
+    check_optimizer(lambda space, seed: OPTIMIZERS[name](space, seed=seed))
+
+
+def test_the_contract_check_catches_a_broken_optimizer():
+    class ForgetsTheQueue(RandomSearch):
+        def enqueue(self, config):
+            pass
+
+    with pytest.raises(AssertionError, match="enqueued configurations must come first"):
+        check_optimizer(lambda space, seed: ForgetsTheQueue(space, seed=seed))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_finite_candidates_are_asked_once_each(name, space):
+    candidates = SpaceSampler(space).sample(np.random.default_rng(0), 12)
+    optimizer = OPTIMIZERS[name](space, seed=0, candidates=candidates)
+    keys = {config_key(c) for c in candidates}
+    new_configs = []
+    with pytest.raises(NoTrialAvailable):
+        for _ in range(200):
+            trial = optimizer.ask()
+            assert config_key(trial.config) in keys
+            if trial.rung in (None, 0):
+                new_configs.append(config_key(trial.config))
+            optimizer.tell(trial, toy_value(trial.config))
+    assert sorted(new_configs) == sorted(keys)
+    assert not optimizer.contains({"lr": 0.5, "n": 3, "kernel": "rbf"})
+
+
+def test_bo_finds_better_configs_than_random(space):
+    def best_of(name: str, seed: int) -> float:
+        trials = []
+        optimizer = OPTIMIZERS[name](space, seed=seed)
+        for _ in range(30):
+            trial = optimizer.ask()
+            value = toy_value(trial.config)
+            optimizer.tell(trial, value)
+            trials.append(value)
+        return max(trials)
+
+    bo = np.mean([best_of("bo", s) for s in range(4)])
+    random = np.mean([best_of("random", s) for s in range(4)])
+    assert bo > random + 0.1  # the optimum is 0.3
+
+
+class PreferKernel:
+    """A stand-in for the transfer model: ``predict(query, x)`` favours one kernel."""
+
+    def __init__(self, space):
+        self.column = list(space.keys()).index("kernel")
+
+    def predict(self, query, x):
+        mean = np.where(x[:, self.column] == float(query), 1.0, 0.0)
+        return mean, np.full(len(x), 0.1)
+
+
+@pytest.mark.parametrize("name", ["bo", "bohb"])
+def test_a_prior_guides_from_the_first_trial(name, space):
+    prior = QueryPrior(PreferKernel(space), query=1)  # choice index 1 = 'poly'
+    optimizer = OPTIMIZERS[name](space, seed=0, prior=prior)
+    if name == "bohb":
+        optimizer.random_fraction = 0.0
+    assert isinstance(prior, PriorSurrogate)
+    assert all(optimizer.ask().config["kernel"] == "poly" for _ in range(3))
+
+
+def test_the_own_model_takes_over_from_a_wrong_prior(space):
+    wrong = QueryPrior(PreferKernel(space), query=2)  # 'linear', never the best kernel
+    found_poly = 0
+    for seed in range(4):
+        optimizer = BayesianOptimization(space, seed=seed, prior=wrong, prior_weight=2.0)
+        trials = drive(optimizer, 40)
+        assert trials[0].config["kernel"] == "linear"
+        best = max(trials, key=lambda t: toy_value(t.config))
+        found_poly += best.config["kernel"] == "poly"
+    assert found_poly >= 3
+
+
+def test_bo_with_candidates_picks_by_expected_improvement(space):
+    candidates = SpaceSampler(space).sample(np.random.default_rng(1), 60)
+    optimizer = BayesianOptimization(space, seed=0, candidates=candidates, n_initial=5)
+    values = [t for t in drive(optimizer, 25)]
+    best_possible = max(toy_value(c) for c in candidates)
+    assert max(toy_value(t.config) for t in values) >= best_possible - 0.05
+
+
+def test_expected_improvement_prefers_high_mean_and_uncertainty():
+    ei = expected_improvement(np.array([0.0, 1.0, 0.0]), np.array([0.1, 0.1, 1.0]), best=0.5)
+    assert ei[1] > ei[2] > ei[0] >= 0.0
+
+
+def test_hyperband_schedule_matches_li_et_al():
+    brackets = hyperband_brackets(1 / 81, eta=3)
+    assert [[r.n_configs for r in b] for b in brackets] == [
+        [81, 27, 9, 3, 1],
+        [34, 11, 3, 1],
+        [15, 5, 1],
+        [8, 2],
+        [5],
+    ]
+    assert [b[0].fidelity for b in brackets] == pytest.approx([1 / 81, 1 / 27, 1 / 9, 1 / 3, 1])
+    with pytest.raises(ValueError, match="min_fidelity"):
+        hyperband_brackets(0.0)
+
+
+@given(
+    min_fidelity=st.floats(0.004, 1.0),
+    eta=st.integers(2, 5),
+)
+def test_bracket_rungs_respect_budget(min_fidelity, eta):
+    for bracket in hyperband_brackets(min_fidelity, eta):
+        n, r = bracket[0].n_configs, bracket[0].fidelity
+        assert r >= min_fidelity - 1e-12
+        assert bracket[-1].fidelity == pytest.approx(1.0)
+        for lower, upper in itertools.pairwise(bracket):
+            assert upper.n_configs == lower.n_configs // eta
+            assert upper.fidelity == pytest.approx(lower.fidelity * eta)
+        total = sum(rung.n_configs * rung.fidelity for rung in bracket)
+        s = len(bracket) - 1
+        assert total <= (s + 1) * n * r + 1e-9
+        assert bracket[-1].n_configs >= 1
+
+
+def _by_bracket(trials):
+    groups = defaultdict(lambda: defaultdict(list))
+    for trial in trials:
+        groups[trial.bracket][trial.rung].append(trial)
+    return groups
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    eta=st.integers(2, 4),
+    min_fidelity=st.sampled_from([1.0, 0.5, 1 / 9, 1 / 27]),
+    fail_every=st.integers(0, 5),
+)
+def test_hyperband_runs_respect_bracket_budgets(seed, eta, min_fidelity, fail_every):
+    space = mixed_space()
+    optimizer = Hyperband(space, seed=seed, eta=eta, min_fidelity=min_fidelity)
+    schedule = optimizer.schedule_
+    trials = drive(optimizer, 120, fail_every=fail_every)
+    for number, rungs in _by_bracket(trials).items():
+        plan = schedule[number % len(schedule)]
+        for rung, asked in rungs.items():
+            assert len(asked) <= plan[rung].n_configs
+            assert all(math.isclose(t.fidelity, plan[rung].fidelity) for t in asked)
+            if rung > 0:
+                # Promoted configurations were all evaluated one rung below.
+                below = {config_key(t.config) for t in rungs[rung - 1]}
+                assert {config_key(t.config) for t in asked} <= below
+                assert len(rungs[rung - 1]) == plan[rung - 1].n_configs
+        spent = sum(t.fidelity for r in rungs.values() for t in r)
+        assert spent <= sum(r.n_configs * r.fidelity for r in plan) + 1e-9
+
+
+def test_successive_halving_promotes_the_best(space):
+    optimizer = SuccessiveHalving(space, seed=0, min_fidelity=1 / 9, eta=3)
+    assert [r.n_configs for r in optimizer.schedule_[0]] == [9, 3, 1]
+    trials = drive(optimizer, 13)
+    rungs = _by_bracket(trials)[0]
+    scores = sorted(rungs[0], key=lambda t: -toy_value(t.config, t.fidelity))
+    assert [config_key(t.config) for t in rungs[1]] == [config_key(t.config) for t in scores[:3]]
+    assert len(rungs[2]) == 1 and rungs[2][0].fidelity == 1.0
+    with pytest.raises(ValueError, match="at least"):
+        successive_halving_rungs(5, 2, 3)
+
+
+def test_failed_trials_are_never_promoted(space):
+    optimizer = SuccessiveHalving(space, seed=0, min_fidelity=1 / 3, eta=3)
+    first = [optimizer.ask() for _ in range(3)]
+    for trial, value in zip(first, [None, float("nan"), -5.0], strict=True):
+        optimizer.tell(trial, value)
+    promoted = optimizer.ask()
+    assert promoted.rung == 1 and promoted.config == first[2].config
+
+
+def test_hyperband_opens_a_new_bracket_while_results_are_pending(space):
+    optimizer = Hyperband(space, seed=0, min_fidelity=1 / 3)
+    first_bracket = optimizer.schedule_[0][0].n_configs
+    asked = [optimizer.ask() for _ in range(first_bracket + 1)]
+    assert asked[-1].bracket == 1
+
+
+@pytest.mark.parametrize("name", sorted(MULTI_FIDELITY))
+def test_multi_fidelity_reaches_full_fidelity(name, space):
+    trials = drive(OPTIMIZERS[name](space, seed=0, min_fidelity=1 / 9), 40)
+    assert any(t.fidelity == 1.0 for t in trials)
+    assert min(t.fidelity for t in trials) == pytest.approx(1 / 9)

@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from metakb.search import OPTIMIZERS, warm_start
+
+
+@dataclass(frozen=True)
+class Rec:
+    config: dict[str, Any]
+    predicted_score: float | None = None
+    source_tasks: tuple[str, ...] = field(default_factory=tuple)
+
+
+class FixedStarter:
+    def __init__(self, configs):
+        self.configs = configs
+        self.calls = []
+
+    def recommend(self, query, k):
+        self.calls.append((query, k))
+        return [Rec(c) for c in self.configs[:k]]
+
+
+GOOD = {"lr": 0.1, "n": 20, "kernel": "poly", "degree": 3}
+OTHER = {"lr": 0.01, "n": 4, "kernel": "rbf"}
+OUTSIDE = {"lr": 0.1, "n": 20, "kernel": "sigmoid"}
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_warm_start_enqueues_distinct_in_space_recommendations(name, space):
+    optimizer = OPTIMIZERS[name](space, seed=0)
+    starter = FixedStarter([GOOD, dict(GOOD), OUTSIDE, OTHER])
+    report = warm_start(optimizer, starter, query="q", k=4)
+    assert (report.recommended, report.enqueued, report.duplicates, report.out_of_space) == (
+        4,
+        2,
+        1,
+        1,
+    )
+    assert starter.calls == [("q", 4)]
+    assert [optimizer.ask().config for _ in range(2)] == [GOOD, OTHER]
+
+
+def test_cold_start_is_the_same_optimizer_without_starter(space):
+    cold = OPTIMIZERS["bo"](space, seed=5)
+    assert warm_start(cold, None, query="q", k=5).enqueued == 0
+    plain = OPTIMIZERS["bo"](space, seed=5)
+    assert cold.ask() == plain.ask()
+    with pytest.raises(ValueError, match="k must be"):
+        warm_start(cold, FixedStarter([]), query="q", k=-1)
+
+
+def test_warm_start_drops_configs_outside_a_candidate_list(space):
+    optimizer = OPTIMIZERS["random"](space, seed=0, candidates=[GOOD])
+    report = warm_start(optimizer, FixedStarter([OTHER, GOOD]), query=None, k=2)
+    assert report.enqueued == 1 and report.out_of_space == 1
+    assert optimizer.ask().config == GOOD
+
+
+def test_snapping_maps_recommendations_to_the_nearest_candidates(space):
+    near_good = {"lr": 0.09, "n": 21, "kernel": "poly", "degree": 3}
+    candidates = [GOOD, OTHER]
+    optimizer = OPTIMIZERS["bo"](space, seed=0, candidates=candidates)
+    report = warm_start(
+        optimizer,
+        FixedStarter([near_good, GOOD, OUTSIDE]),
+        query=None,
+        k=3,
+        snap_to_candidates=True,
+    )
+    assert (report.enqueued, report.duplicates, report.out_of_space) == (1, 1, 1)
+    assert optimizer.ask().config == GOOD
+    assert OPTIMIZERS["bo"](space, seed=0).nearest_candidate(GOOD) is None

@@ -1,0 +1,360 @@
+"""metakb.searching and `metakb search`: end to end on a tiny table, write-back, resume."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_breast_cancer
+
+from metakb.cli import main
+from metakb.configs import config_id
+from metakb.datasets import load_table
+from metakb.errors import MetakbError
+from metakb.metafeatures import extract_table
+from metakb.metafeatures import result_rows as meta_feature_rows
+from metakb.models import TaskQuery
+from metakb.quickstart import example_table
+from metakb.search import TrialRecord
+from metakb.searching import (
+    SpaceEstimators,
+    build_optimizer,
+    executor_spec,
+    min_fidelity,
+    register_table,
+    search_table,
+    write_trials,
+)
+from metakb.spaces import get_space
+from metakb.store import Store
+
+FAST = {"n_splits": 2, "seed": 0}
+
+
+@pytest.fixture(scope="module")
+def tiny_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """60 rows and 5 features of breast_cancer: each forest trial takes well under a second."""
+    frame = load_breast_cancer(as_frame=True).frame
+    columns = [*frame.columns[:5], "target"]
+    path = tmp_path_factory.mktemp("table") / "tiny.csv"
+    frame[columns].sample(60, random_state=0).to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return tmp_path / "kb" / "metakb.duckdb"
+
+
+def _rows(db: Path, sql: str) -> list[tuple[Any, ...]]:
+    with Store(db).read() as con:
+        return con.execute(sql).fetchall()
+
+
+def _fake_knowledge_base(db: Path) -> None:
+    """Three scikit-learn tasks with 12 random-forest configurations each and made-up scores."""
+    store = Store(db)
+    space = get_space("random_forest")
+    configs = space.sample(12, seed=1)
+    for n, name in enumerate(("iris", "wine", "synthetic")):
+        table = load_table(example_table(db.parent / "examples", name), "target")
+        features = meta_feature_rows(
+            f"local:{table.content_hash}", extract_table(table, families=["simple"])
+        )
+        _, task_id = register_table(store, table, features, space, "accuracy")
+        records = [
+            TrialRecord(i, c, 1.0, 0.5 + 0.04 * ((i * (n + 3)) % 11), 0.1, "ok")
+            for i, c in enumerate(configs)
+        ]
+        write_trials(
+            store, records, space=space, task_id=task_id, metric="accuracy", provenance="fake"
+        )
+
+
+@pytest.mark.parametrize("method", ["random", "bo", "hyperband", "bohb", "sh"])
+def test_each_method_runs_and_writes_back(tiny_csv: Path, db: Path, method: str) -> None:
+    found = search_table(
+        tiny_csv,
+        target="target",
+        algorithm="random_forest",
+        budget=3,
+        method=method,
+        warm_start_method="none",
+        db=db,
+        **FAST,
+    )
+    trials = found.result.trials
+    assert len(trials) == 3 and all(t.status == "ok" for t in trials)
+    assert found.result.best is not None
+    kwargs = found.best_estimator_params()
+    assert kwargs is not None and kwargs["n_estimators"] == 100
+    provenance = f"search:{found.search_id}"
+    rows = _rows(
+        db,
+        "SELECT source, value, fidelity FROM evaluations WHERE provenance = "
+        f"'{provenance}' ORDER BY fidelity",
+    )
+    assert len(rows) == found.evaluations_added == 3
+    assert {r[0] for r in rows} == {"local"}
+    assert sorted(r[2] for r in rows) == sorted(t.fidelity for t in trials)
+
+
+def test_write_back_is_complete_and_idempotent(tiny_csv: Path, db: Path) -> None:
+    args: dict[str, Any] = dict(
+        target="target", algorithm="random_forest", budget=2, method="random", **FAST
+    )
+    found = search_table(tiny_csv, warm_start_method="none", db=db, **args)
+    dataset = _rows(
+        db, "SELECT dataset_id, source, n_rows, n_features, n_classes, target FROM datasets"
+    )
+    assert dataset == [(found.dataset_id, "local", 60, 5, 2, "target")]
+    assert found.dataset_id.startswith("local:") and found.task_id.startswith("local:")
+    assert _rows(db, "SELECT task_id, metric FROM tasks") == [
+        (found.task_id, "predictive_accuracy")
+    ]
+    n_features = _rows(
+        db,
+        "SELECT count(*) FROM meta_features WHERE computed_by = 'metakb' AND version IS NOT NULL",
+    )[0][0]
+    assert n_features > 10
+    # Stored under the flow's parameter names with its constants: the published config id.
+    space = get_space("random_forest")
+    stored = _rows(db, "SELECT config_id, params FROM configs")
+    for cid, params in stored:
+        assert cid == config_id("openml:6969", json.loads(params))
+        assert json.loads(params)["randomforestclassifier__n_estimators"] == 100
+    assert {config_id("openml:6969", space.to_flow_params(t.config)) for t in found.result.trials}
+    before = _rows(db, "SELECT count(*) FROM evaluations")[0][0]
+    again = search_table(tiny_csv, warm_start_method="none", db=db, **args)
+    assert again.evaluations_added == 0
+    assert _rows(db, "SELECT count(*) FROM evaluations")[0][0] == before == 2
+    assert _rows(db, "SELECT count(*) FROM meta_features")[0][0] == n_features
+
+
+class InterruptedSearchError(Exception):
+    pass
+
+
+def test_resume_after_interruption(tiny_csv: Path, db: Path) -> None:
+    args: dict[str, Any] = dict(
+        target="target",
+        algorithm="random_forest",
+        budget=5,
+        method="bo",
+        warm_start_method="none",
+        db=db,
+        **FAST,
+    )
+
+    def stop_after_two(record: TrialRecord, result: Any) -> None:
+        if len(result.trials) == 2:
+            raise InterruptedSearchError
+
+    with pytest.raises(InterruptedSearchError):
+        search_table(tiny_csv, on_trial=stop_after_two, **args)
+    assert _rows(db, "SELECT count(*) FROM evaluations")[0][0] == 2
+    resumed = search_table(tiny_csv, resume=True, **args)
+    assert resumed.notes == [] and len(resumed.result.trials) == 5
+    assert len({t.trial_id for t in resumed.result.trials}) == 5
+    assert resumed.evaluations_added == 3
+    assert _rows(db, "SELECT count(*) FROM evaluations")[0][0] == 5
+    # The same seed without the interruption asks the same configurations.
+    fresh = search_table(tiny_csv, **args)
+    assert [t.config for t in fresh.result.trials] == [t.config for t in resumed.result.trials]
+    assert fresh.evaluations_added == 0
+
+
+def test_failing_configurations_are_failed_trials(
+    tiny_csv: Path, db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = SpaceEstimators.__call__
+
+    def fail_without_bootstrap(self: SpaceEstimators, config: Any, x: Any) -> Any:
+        if not config["randomforestclassifier__bootstrap"]:
+            raise ValueError("refusing bootstrap=False")
+        return real(self, config, x)
+
+    monkeypatch.setattr(SpaceEstimators, "__call__", fail_without_bootstrap)
+    found = search_table(
+        tiny_csv,
+        target="target",
+        algorithm="random_forest",
+        budget=6,
+        method="random",
+        warm_start_method="none",
+        db=db,
+        **FAST,
+    )
+    statuses = {
+        t.config["randomforestclassifier__bootstrap"]: t.status for t in found.result.trials
+    }
+    assert statuses == {True: "ok", False: "failed"}
+    failed = [t for t in found.result.trials if t.status == "failed"]
+    assert all("refusing bootstrap=False" in (t.error or "") for t in failed)
+    nulls = _rows(db, "SELECT count(*) FROM evaluations WHERE value IS NULL")[0][0]
+    assert nulls == len(failed)
+
+
+@pytest.mark.parametrize("warm", ["knn", "portfolio", "transfer", "cf"])
+def test_warm_start_from_the_knowledge_base(tiny_csv: Path, db: Path, warm: str) -> None:
+    _fake_knowledge_base(db)
+    found = search_table(
+        tiny_csv,
+        target="target",
+        algorithm="random_forest",
+        budget=3,
+        method="bo",
+        warm_start_method=warm,
+        db=db,
+        n_warm=2,
+        **FAST,
+    )
+    assert found.warm.enqueued >= 1
+    assert any("fitted one for this search" in note for note in found.notes)
+    space = get_space("random_forest")
+    known = {config_id("x", c) for c in space.sample(12, seed=1)}
+    first = found.result.trials[0].config
+    if warm in ("knn", "portfolio"):  # they recommend evaluated configurations
+        assert config_id("x", space.validate(first)) in known
+
+
+def test_warm_start_without_runs_is_one_clear_error(tiny_csv: Path, db: Path) -> None:
+    with pytest.raises(MetakbError, match="metakb train") as info:
+        search_table(
+            tiny_csv, target="target", algorithm="svc", budget=1, warm_start_method="knn", db=db
+        )
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"algorithm": "xgboost"}, "unknown algorithm"),
+        ({"method": "grid"}, "unknown method"),
+        ({"warm_start_method": "magic"}, "unknown warm start"),
+        ({"target": "nope"}, "nope"),
+        ({"budget": 0}, "budget"),
+    ],
+)
+def test_bad_input_is_a_metakb_error(
+    tiny_csv: Path, db: Path, change: dict[str, Any], message: str
+) -> None:
+    args: dict[str, Any] = dict(
+        target="target", algorithm="random_forest", budget=2, warm_start_method="none", db=db
+    )
+    with pytest.raises(MetakbError, match=message):
+        search_table(tiny_csv, **{**args, **change})
+
+
+def test_executor_spec() -> None:
+    assert executor_spec(None) == "inprocess"
+    assert executor_spec("local:2") == "dask:local:2"
+    assert executor_spec("tcp://10.0.0.1:8786") == "dask:tcp://10.0.0.1:8786"
+    for bad in ("local", "local:0", "udp://x:1", "tcp://host"):
+        with pytest.raises(MetakbError):
+            executor_spec(bad)
+
+
+# --- the CLI --------------------------------------------------------------------------
+
+
+def _cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def _search(
+    capsys: pytest.CaptureFixture[str], table: Path, db: Path, *extra: str
+) -> tuple[int, str, str]:
+    """`metakb search` on ``table``, cold, 2 folds; ``extra`` options come last, so they win."""
+    base = ["search", str(table), "--target", "target", "--budget", "2", "--method", "random"]
+    return _cli(capsys, *base, "--warm-start", "none", "--folds", "2", "--db", str(db), *extra)
+
+
+def test_cli_json_shape(capsys: pytest.CaptureFixture[str], tiny_csv: Path, db: Path) -> None:
+    code, out, _ = _search(capsys, tiny_csv, db, "--algorithm", "random_forest", "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert set(data) == {"best", "trials"} and set(data["best"]) == {"config", "score"}
+    assert len(data["trials"]) == 2
+    for trial in data["trials"]:
+        assert set(trial) == {"config", "score", "fidelity", "seconds", "status"}
+        assert trial["status"] == "ok" and 0.0 <= trial["score"] <= 1.0
+    assert data["best"]["score"] == max(t["score"] for t in data["trials"])
+
+
+def test_cli_table_and_failures(
+    capsys: pytest.CaptureFixture[str], tiny_csv: Path, db: Path
+) -> None:
+    code, out, _ = _search(capsys, tiny_csv, db)
+    assert code == 0 and "best: sklearn.ensemble.RandomForestClassifier(" in out
+    code, out, _ = _search(capsys, tiny_csv, db, "--time-limit", "0.000001", "--json")
+    data = json.loads(out)
+    assert code == 0 and data["best"] is None
+    assert {t["status"] for t in data["trials"]} == {"failed"}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["missing.csv"], "missing.csv"),
+        (["TABLE", "--target", "nope"], "nope"),
+        (["TABLE", "--algorithm", "xgboost"], "unknown algorithm"),
+        (["TABLE", "--method", "grid"], "unknown method"),
+        (["TABLE", "--dask", "nowhere"], "--dask"),
+    ],
+)
+def test_cli_bad_input_is_one_line(
+    capsys: pytest.CaptureFixture[str], tiny_csv: Path, db: Path, args: list[str], message: str
+) -> None:
+    args = [str(tiny_csv) if a == "TABLE" else a for a in args]
+    code, _, err = _cli(capsys, "search", *args, "--warm-start", "none", "--db", str(db))
+    assert code == 1 and message in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_cli_dask_local(capsys: pytest.CaptureFixture[str], tiny_csv: Path, db: Path) -> None:
+    pytest.importorskip("distributed")
+    code, out, _ = _search(
+        capsys, tiny_csv, db, "--budget", "3", "--method", "bo", "--dask", "local:2", "--json"
+    )
+    assert code == 0
+    trials = json.loads(out)["trials"]
+    assert len(trials) == 3 and all(t["status"] == "ok" for t in trials)
+    assert np.isfinite([t["score"] for t in trials]).all()
+
+
+@pytest.mark.parametrize(
+    ("budget", "expected"), [(1, 1 / 3), (10, 1 / 3), (26, 1 / 9), (80, 1 / 27)]
+)
+def test_min_fidelity_lets_the_first_bracket_finish(budget: int, expected: float) -> None:
+    assert min_fidelity(budget) == pytest.approx(expected)
+
+
+class _PredictingStarter:
+    """Stands in for the transfer meta-model: recommends nothing, predicts a constant."""
+
+    seed = 0
+
+    def recommend(self, query: Any, k: int) -> list[Any]:
+        return []
+
+    def predict(self, query: Any, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return np.zeros(len(x)), np.ones(len(x))
+
+
+def test_a_predicting_starter_is_the_prior_of_bo_only() -> None:
+    space = get_space("svc")
+    starter: Any = _PredictingStarter()
+    query = TaskQuery({})
+    bo = build_optimizer(space, "bo", 10, starter=starter, query=query)
+    assert bo.prior is not None
+    mean, std = bo.prior.predict(space.encode_many(space.sample(3, seed=0)))
+    assert mean.shape == std.shape == (3,)
+    assert space.contains(bo.ask().config)
+    assert not hasattr(build_optimizer(space, "random", 10, starter=starter), "prior")
+    assert build_optimizer(space, "hyperband", 10).min_fidelity == pytest.approx(1 / 3)
