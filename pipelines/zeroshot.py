@@ -32,6 +32,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("docs/benchmarks"))
     parser.add_argument("--tables", nargs="*", default=[t.algorithm for t in ZEROSHOT_TABLES])
     parser.add_argument("--max-tasks", type=int, default=None)
+    parser.add_argument(
+        "--render-only", action="store_true", help="Re-render md/png from --out's zeroshot.json."
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     store = Store(args.db)
@@ -46,11 +49,15 @@ def main(argv: list[str] | None = None) -> int:
         if done % 10 == 0 or done == total:
             log.info("%s %d/%d", description, done, total)
 
-    report = run_zeroshot(load, tables, max_tasks=args.max_tasks, progress=progress)
-    command = "python pipelines/zeroshot.py " + " ".join(sys.argv[1:] if argv is None else argv)
-    report["command"] = command
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "zeroshot.json").write_text(json.dumps(report, indent=2) + "\n")
+    if args.render_only:
+        report = json.loads((args.out / "zeroshot.json").read_text())
+        command = report["command"]
+    else:
+        report = run_zeroshot(load, tables, max_tasks=args.max_tasks, progress=progress)
+        command = "python pipelines/zeroshot.py " + " ".join(sys.argv[1:] if argv is None else argv)
+        report["command"] = command
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "zeroshot.json").write_text(json.dumps(report, indent=2) + "\n")
     (args.out / "zeroshot.md").write_text(render_markdown(report, command) + "\n")
     try:
         plot_report(report, args.out / "zeroshot.png")

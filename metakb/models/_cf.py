@@ -67,8 +67,8 @@ class CFWarmStarter:
         alpha: float = 10.0,
         n_iter: int = 30,
         per_task: int = 5,
-        bandwidth: float = 0.5,
-        n_tasks: int = 20,
+        bandwidth: float = 1.0,
+        n_tasks: int = 40,
         seed: int = 0,
     ) -> None:
         self.rank = rank
