@@ -90,8 +90,14 @@ def choose_table() -> Path:
         "a dataset file the knowledge base knows."
     )
     files = query("list_dataset_files")
+    # ?dataset=<id> links straight to a knowledge-base dataset.
+    linked = st.query_params.get("dataset")
+    known = files["dataset_id"].tolist()
     source = st.radio(
-        "Data", ["Upload a table", "A dataset of the knowledge base"], horizontal=True
+        "Data",
+        ["Upload a table", "A dataset of the knowledge base"],
+        index=1 if linked in known else 0,
+        horizontal=True,
     )
     path: Path | None = None
     if source == "Upload a table":
@@ -109,7 +115,9 @@ def choose_table() -> Path:
         labels = dict(
             zip(files["file_path"], files["name"] + "  (" + files["dataset_id"] + ")", strict=True)
         )
-        path = Path(st.selectbox("Dataset", list(labels), format_func=labels.get))
+        paths = list(labels)
+        index = known.index(linked) if linked in known else 0
+        path = Path(st.selectbox("Dataset", paths, index=index, format_func=labels.get))
     if path is None:
         st.stop()
     return path

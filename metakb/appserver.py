@@ -12,20 +12,32 @@ import time
 import urllib.request
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from metakb.errors import MetakbError
 from metakb.store import Store
 
 APP_DIR = Path(__file__).resolve().parents[1] / "app"
-# Page path -> a selector that only matches once the page has drawn its content.
-PAGES: dict[str, tuple[str, str]] = {
-    "overview": ("", '[data-testid="stMetric"]'),
-    "tasks": ("tasks", '[data-testid="stDataFrame"]'),
-    "task": ("task", "text=Best configurations"),
-    "recommend": ("recommend", "text=Upload a table"),
-    "search": ("search", "text=Upload a table"),
-    "benchmarks": ("benchmarks", '[data-testid="stMarkdown"] h1'),
+
+
+@dataclass(frozen=True)
+class PageShot:
+    """How to screenshot one page: its URL path, and selectors to wait for (and click)."""
+
+    path: str
+    ready: str
+    click: str | None = None
+    after_click: str | None = None
+
+
+PAGES: dict[str, PageShot] = {
+    "overview": PageShot("", '[data-testid="stMetric"]'),
+    "tasks": PageShot("tasks", '[data-testid="stDataFrame"]'),
+    "task": PageShot("task", "text=Best configurations"),
+    "recommend": PageShot("recommend", "text=Upload a table"),
+    "search": PageShot("search", "text=Upload a table"),
+    "benchmarks": PageShot("benchmarks", '[data-testid="stMarkdown"] h1'),
 }
 # Headless Chromium on a machine without outside network: no background traffic.
 CHROMIUM_FLAGS = (
@@ -99,11 +111,7 @@ def running_app(store: Store, *, timeout_s: float = 60) -> Iterator[str]:
 
 
 def screenshot_pages(
-    url: str,
-    out_dir: Path,
-    pages: Mapping[str, tuple[str, str]] = PAGES,
-    *,
-    query: str = "",
+    url: str, out_dir: Path, pages: Mapping[str, PageShot] = PAGES, *, timeout_s: float = 60
 ) -> dict[str, Path]:
     """Open each page in headless Chromium, wait until it drew its content, screenshot it.
 
@@ -114,9 +122,9 @@ def screenshot_pages(
     out_dir : Path
         Where ``<page>.png`` files go.
     pages : mapping
-        Page name -> (path, selector that appears once the page is drawn).
-    query : str
-        Query string added to the task page's URL (e.g. ``task=openml:3``).
+        Page name -> :class:`PageShot`.
+    timeout_s : float
+        How long to wait for each selector.
 
     Returns
     -------
@@ -140,12 +148,15 @@ def screenshot_pages(
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium, args=list(CHROMIUM_FLAGS))
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        wait = timeout_s * 1000
         page.goto(url)  # warm-up: the first paint after start can be incomplete
-        page.wait_for_selector(next(iter(pages.values()))[1], timeout=60_000)
-        for name, (path, ready) in pages.items():
-            suffix = f"?{query}" if name == "task" and query else ""
-            page.goto(f"{url}/{path}{suffix}")
-            page.wait_for_selector(ready, timeout=60_000)
+        page.wait_for_selector(PAGES["overview"].ready, timeout=wait)
+        for name, shot in pages.items():
+            page.goto(f"{url}/{shot.path}")
+            page.wait_for_selector(shot.ready, timeout=wait)
+            if shot.click is not None:
+                page.click(shot.click)
+                page.wait_for_selector(shot.after_click or shot.ready, timeout=wait)
             page.wait_for_timeout(1500)  # let charts finish drawing
             if page.locator('[data-testid="stException"]').count():
                 raise MetakbError(f"the {name} page shows an exception")

@@ -1,6 +1,7 @@
 """One real-browser smoke test: serve the app, screenshot each page in headless Chromium."""
 
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +28,8 @@ def test_every_page_renders_in_a_real_browser(tmp_path: Path, tiny_data: Path) -
     store = Store(tmp_path / "kb.duckdb")
     import_published(store, tiny_data)
     with running_app(store) as url:
-        shots = screenshot_pages(url, tmp_path / "shots", query="task=openml:3")
+        pages = {**PAGES, "task": replace(PAGES["task"], path="task?task=openml:3")}
+        shots = screenshot_pages(url, tmp_path / "shots", pages)
     assert set(shots) == set(PAGES)
     for name, shot in shots.items():
         assert _content_fraction(shot) > 0.01, f"{name} page looks blank"
