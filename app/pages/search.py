@@ -47,7 +47,7 @@ def _draw() -> None:
         alt.Chart(pd.DataFrame(rows))
         .mark_line(point=True)
         .encode(
-            x=alt.X("trial:Q", title="trials"),
+            x=alt.X("trial:Q", title="trials", axis=alt.Axis(format="d", tickMinStep=1)),
             y=alt.Y("best so far:Q", scale=alt.Scale(zero=False)),
             color="search:N",
         ),
