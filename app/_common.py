@@ -27,8 +27,6 @@ def _version(path: str) -> float:
     # Cache entries are keyed on the file's modification time, so a write by an
     # ingest or a search shows up on the next rerun without a manual refresh.
     try:
-        from pathlib import Path
-
         return Path(path).stat().st_mtime
     except OSError:
         return 0.0

@@ -11,7 +11,6 @@ so a file metakb did not write next to its manifest is never unpickled.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import pickle
 import time
@@ -19,6 +18,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from metakb.datasets import file_hash
 from metakb.errors import MetakbError
 from metakb.models._base import WarmStarter
 from metakb.models._metadataset import MetaDataset
@@ -56,14 +56,6 @@ def artifact_dir(root: Path, algorithm: str, method: str) -> Path:
     return Path(root) / algorithm / method
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def save_model(
     model: WarmStarter,
     data: MetaDataset,
@@ -98,7 +90,7 @@ def save_model(
         direction=data.direction,
         meta_feature_names=list(data.meta_feature_names),
         training_tasks=list(data.task_ids),
-        sha256=_sha256(folder / MODEL_FILE),
+        sha256=file_hash(folder / MODEL_FILE),
         fit_seconds=round(fit_seconds, 3),
         created_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     )
@@ -145,7 +137,7 @@ def load_model(folder: Path) -> tuple[WarmStarter, Manifest]:
     path = Path(folder) / MODEL_FILE
     if not path.is_file():
         raise ArtifactError(f"{path} is missing; run `metakb train` again")
-    if _sha256(path) != manifest.sha256:
+    if file_hash(path) != manifest.sha256:
         raise ArtifactError(
             f"{path} does not match the hash in its manifest; refusing to load it "
             "(run `metakb train` again)"

@@ -16,7 +16,6 @@ base as it was, and a second import adds nothing.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -31,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from metakb.configs import config_ids_and_json
+from metakb.datasets import file_hash
 from metakb.errors import DataSourceError
 from metakb.store import Store, record_ingest_run, transaction, upsert
 from metakb.store import read_table_file as _read_csv
@@ -220,20 +220,12 @@ def _write_batch(con: duckdb.DuckDBPyConnection, batch: _Batch) -> FileResult:
             f"published:{batch.source}/{batch.path.name}",
             source=batch.source,
             status="done",
-            selection={"file": str(batch.path), "sha256": _sha256(batch.path)},
+            selection={"file": str(batch.path), "sha256": file_hash(batch.path)},
             rows_added=sum(result.added.values()),
         )
     result.seconds = time.perf_counter() - start
     log.info("imported %s: %s", batch.path.name, result.added)
     return result
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _read(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
@@ -620,7 +612,7 @@ def _read_pmlb(folder: Path) -> list[_Batch]:
             "n_classes": classes.where(classes > 0).to_numpy(),
             "target": manifest["target_column"].to_numpy(),
             "file_path": [str(f.resolve()) for f in files],
-            "content_hash": [_sha256(f) for f in files],
+            "content_hash": [file_hash(f) for f in files],
             "source": PMLB,
         }
     )
