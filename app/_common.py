@@ -121,11 +121,17 @@ def choose_table() -> Path:
     return path
 
 
+@st.cache_data(show_spinner=False, max_entries=8)
+def _columns(path: str, version: float) -> list[str]:
+    # Cached on the file's mtime: every widget change reruns the page, not the file read.
+    table = load_table(path, max_bytes=MAX_BYTES)
+    return [table.target, *map(str, table.X.columns)]
+
+
 def choose_target(path: Path, column: Any) -> str:
     """Offer the table's columns as the target (``target``/``class`` first); stop if none given."""
     try:  # a column named target or class is taken by default
-        default = load_table(path, max_bytes=MAX_BYTES)
-        target = column.selectbox("Target column", [default.target, *map(str, default.X.columns)])
+        target = column.selectbox("Target column", _columns(str(path), _version(str(path))))
     except MetakbError as exc:  # unreadable, or no default target: say why, let the user choose
         st.error(str(exc))
         target = column.text_input("Target column")
