@@ -40,9 +40,12 @@ INTRO = (
     "(metakb.search.BayesianOptimization: random-forest surrogate + expected "
     "improvement, 5 random initial points, 10% random interleaving), `bo+<model>` the "
     "same BO with the model's top {n_warm} recommendations among the task's "
-    "configurations evaluated first, and `bo+transfer+prior` additionally uses the "
-    "transfer model as BO's prior surrogate (what `metakb search --warm-start transfer` "
-    "does). BO's surrogate has {n_trees} trees and is refitted whenever the observations "
+    "configurations evaluated first, and `bo+transfer+prior` evaluates the first "
+    "{n_warm_prior} of transfer's recommendations, then lets the transfer model lead as "
+    "BO's prior surrogate: its past tasks reweighted by how well they order the "
+    "observations, its prediction the surrogate's mean function, which BO's own forest "
+    "corrects (what `metakb search --warm-start transfer` does). BO's surrogate has "
+    "{n_trees} trees and is refitted whenever the observations "
     "have grown by {growth:.0%} since its last fit (BayesianOptimization's refit_growth). "
     "Searches stop once they have found the task's best configuration (their regret is 0 "
     "from then on)."
@@ -55,8 +58,8 @@ NOTES = [
     "as BayesianOptimization / RandomSearch over the task's candidates with the same seed "
     "(tests/bench/test_tabular.py checks the trial sequences are identical) without their "
     "per-trial bookkeeping; held-out dataset groups run in a process pool.",
-    "- `bo+transfer` and `bo+transfer+prior` evaluate the same 10 recommendations first, "
-    "so they coincide up to 10 evaluations.",
+    "- `bo+transfer` and `bo+transfer+prior` evaluate the same first recommendations, so "
+    "they coincide up to `bo+transfer+prior`'s number of them.",
     "- The best warm-started variant for the rank target is the one with the lowest mean "
     "rank averaged over budgets 1..100; 'first' means no other method, warm or not, has a "
     "lower mean rank at that budget.",
@@ -112,6 +115,7 @@ def main(argv: list[str] | None = None) -> int:
             path.with_suffix(".json").write_text(json.dumps(report) + "\n")
         intro = INTRO.format(
             n_warm=report["settings"]["n_warm"],
+            n_warm_prior=report["settings"].get("n_warm_prior", report["settings"]["n_warm"]),
             n_trees=report["settings"]["bo"]["n_trees"],
             growth=report["settings"]["bo"]["refit_growth"],
         )

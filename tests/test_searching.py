@@ -20,8 +20,10 @@ from metakb.models import TaskQuery
 from metakb.quickstart import example_table
 from metakb.search import TrialRecord
 from metakb.searching import (
+    PRIOR_WARM,
     SpaceEstimators,
     build_optimizer,
+    default_n_warm,
     executor_spec,
     min_fidelity,
     register_table,
@@ -358,3 +360,9 @@ def test_a_predicting_starter_is_the_prior_of_bo_only() -> None:
     assert space.contains(bo.ask().config)
     assert not hasattr(build_optimizer(space, "random", 10, starter=starter), "prior")
     assert build_optimizer(space, "hyperband", 10).min_fidelity == pytest.approx(1 / 3)
+
+
+def test_a_prior_search_enqueues_fewer_recommendations() -> None:
+    """The prior leads after PRIOR_WARM picks; a plain warm start enqueues up to 10."""
+    assert default_n_warm(100, prior=True) == PRIOR_WARM < default_n_warm(100, prior=False) == 10
+    assert default_n_warm(4, prior=False) == 2 and default_n_warm(1, prior=True) == 1

@@ -10,8 +10,10 @@ evaluations with each seed:
 - ``bo``: cold Bayesian optimization (`metakb.search.BayesianOptimization`);
 - ``bo+<model>``: BO with the model's top ``n_warm`` recommendations
   (among the task's configurations, values hidden) evaluated first;
-- ``bo+transfer+prior``: as ``bo+transfer``, with the transfer model also the
-  BO prior surrogate (what ``metakb search --warm-start transfer`` does).
+- ``bo+transfer+prior``: the first ``n_warm_prior`` of ``transfer``'s
+  recommendations, then BO with the transfer model as its prior surrogate,
+  reweighted by the observations (what ``metakb search --warm-start transfer``
+  does).
 
 Searches run through `metakb.bench.tabular.pool_search`, which makes the
 optimizers' exact choices without their bookkeeping, over a process pool of
@@ -46,6 +48,8 @@ from metakb.bench.tabular import (
 )
 from metakb.configs import canonical_json
 from metakb.models import WARM_STARTERS, MetaDataset, TaskData, TaskQuery, WarmStarter
+from metakb.models._transfer import TransferWarmStarter, weighted_moments
+from metakb.searching import PRIOR_WARM
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +87,9 @@ class LotoSettings:
         One search per seed, per method and task.
     n_warm : int
         Recommendations evaluated first by the warm-started methods.
+    n_warm_prior : int
+        The first of them evaluated by ``bo+transfer+prior`` before its prior
+        leads (`metakb.searching.PRIOR_WARM`, what ``metakb search`` does).
     bo : BOSettings
         The Bayesian optimization settings (shared by every BO method); the
         surrogate is refitted once the observations grew by 10%, which on
@@ -95,6 +102,7 @@ class LotoSettings:
     budget: int = 100
     seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
     n_warm: int = 10
+    n_warm_prior: int = PRIOR_WARM
     bo: BOSettings = field(default_factory=lambda: BOSettings(refit_growth=0.1))
     methods: tuple[str, ...] = METHODS
 
@@ -103,8 +111,8 @@ class LotoSettings:
         unknown = [m for m in self.methods if m not in known]
         if unknown:
             raise ValueError(f"unknown methods {unknown}; known: {list(known)}")
-        if self.budget < 1 or self.n_warm < 0 or not self.seeds:
-            raise ValueError("budget must be >= 1, n_warm >= 0, and seeds not empty")
+        if self.budget < 1 or min(self.n_warm, self.n_warm_prior) < 0 or not self.seeds:
+            raise ValueError("budget must be >= 1, n_warm and n_warm_prior >= 0, seeds not empty")
 
 
 @dataclass
@@ -193,31 +201,51 @@ def regret_curve(task: TabularTask, order: Sequence[int], budget: int) -> np.nda
 
 
 class CandidatePrior:
-    """A prior surrogate's predictions at a fixed list of rows, served by row lookup.
+    """The ``transfer`` prior of a query over a fixed list of rows, served by row lookup.
 
-    A transfer prior bound to a query without observations is a fixed
-    function of the row, and a tabular search only ever asks about the task's
-    candidates: predicting them once per task (instead of on every ask of
-    every seed) gives the same numbers at a fraction of the cost.
+    A tabular search only ever asks about the task's candidates: every
+    member's prediction at them is computed once per task (instead of on
+    every ask of every seed), and the prior's weights (meta-feature
+    similarity, or ranking agreement with the observations, as in
+    `TransferWarmStarter.weights`) combine the stored rows. The numbers are
+    those of ``QueryPrior(model, query)`` (a test checks it).
 
     Parameters
     ----------
+    model : TransferWarmStarter
+        The fitted transfer model.
+    query : TaskQuery
+        The held-out task, without observations.
     rows : numpy.ndarray
         The encoded candidates.
-    mean, std : numpy.ndarray
-        The prior's predictions at ``rows``.
     """
 
-    def __init__(self, rows: np.ndarray, mean: np.ndarray, std: np.ndarray) -> None:
+    def __init__(self, model: TransferWarmStarter, query: TaskQuery, rows: np.ndarray) -> None:
+        self.model = model
         self.rows = np.asarray(rows, dtype=float)
-        self.mean = np.asarray(mean, dtype=float)
-        self.std = np.asarray(std, dtype=float)
+        self.preds = model.member_predictions(query, self.rows)
+        self.weights = model.weights(query)
         self._index = {row.tobytes(): i for i, row in enumerate(self.rows)}
 
     def predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Return the stored (mean, std) of each row of ``x`` (KeyError for an unknown row)."""
-        index = [self._index[row.tobytes()] for row in np.asarray(x, dtype=float)]
-        return self.mean[index], self.std[index]
+        """Return the prior's (mean, std) at rows ``x`` (KeyError for an unknown row)."""
+        return self._moments(self.weights, x)
+
+    def predict_given(
+        self, x: np.ndarray, x_obs: np.ndarray, y_obs: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Return the prior's (mean, std) at rows ``x`` given observed rows and values."""
+        w = None
+        if len(y_obs) >= 2:
+            w = self.model.ranking_weights(self.preds[:, self._rows_of(x_obs)], y_obs)
+        return self._moments(self.weights if w is None else w, x)
+
+    def _rows_of(self, x: np.ndarray) -> np.ndarray:
+        return np.array([self._index[row.tobytes()] for row in np.asarray(x, dtype=float)], int)
+
+    def _moments(self, w: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        used = np.flatnonzero(w)
+        return weighted_moments(w[used], self.preds[np.ix_(used, self._rows_of(x))])
 
 
 # -- worker side -------------------------------------------------------------
@@ -289,8 +317,7 @@ def search_lookup_task(
     if PRIOR_METHOD in settings.methods:
         t0 = time.perf_counter()
         model: Any = starters["transfer"]
-        mean, std = model.predict(TaskQuery(meta_features=meta, task_id=held.task_id), held.X)
-        prior = CandidatePrior(held.X, mean, std)
+        prior = CandidatePrior(model, TaskQuery(meta_features=meta, task_id=held.task_id), held.X)
         seconds["fit:prior"] = time.perf_counter() - t0
     task = TabularTask(held.task_id, list(held.configs), np.asarray(held.y), group=held.group)
     curves: dict[str, np.ndarray] = {}
@@ -298,6 +325,8 @@ def search_lookup_task(
         t0 = time.perf_counter()
         bo = None if method == "random" else settings.bo
         queue = queues.get(method.split("+")[1], []) if "+" in method else []
+        if method == PRIOR_METHOD:
+            queue = queue[: settings.n_warm_prior]
         curves[method] = np.vstack(
             [
                 regret_curve(

@@ -99,12 +99,12 @@ def _metakb(
             n_initial=bo.n_initial,
             random_fraction=bo.random_fraction,
             n_trees=bo.n_trees,
-            prior_weight=bo.prior_weight,
             refit_growth=bo.refit_growth,
             prior=prior,
         )
         if starter is not None:
-            warm_start(optimizer, starter, None, settings.n_warm)
+            n_warm = settings.n_warm if prior is None else settings.n_warm_prior
+            warm_start(optimizer, starter, None, n_warm)
     return _scores(run_search(optimizer, objective, settings.budget).trials)
 
 

@@ -13,7 +13,7 @@ from metakb.models._cf import CFWarmStarter
 from metakb.models._knn import KnnWarmStarter
 from metakb.models._metadataset import MetaDataset
 from metakb.models._portfolio import PortfolioWarmStarter
-from metakb.models._transfer import TransferWarmStarter
+from metakb.models._transfer import Observed, TransferWarmStarter
 
 BASE_WARM_STARTERS: Mapping[str, Callable[..., WarmStarter]] = {
     "portfolio": PortfolioWarmStarter,
@@ -107,8 +107,12 @@ class EnsembleWarmStarter:
             for key in top
         ]
 
-    def predict(self, query: TaskQuery, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def predict(
+        self, query: TaskQuery, x: np.ndarray, observed: Observed | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Return the first predicting member's mean and spread at encoded configs ``x``.
+
+        ``observed`` is passed on (see `TransferWarmStarter.weights`).
 
         Raises
         ------
@@ -118,6 +122,6 @@ class EnsembleWarmStarter:
         for model in self.members_.values():
             predict = getattr(model, "predict", None)
             if predict is not None:
-                mean, std = predict(query, x)
+                mean, std = predict(query, x, observed)
                 return np.asarray(mean, dtype=float), np.asarray(std, dtype=float)
         raise ValueError(f"no member of {list(self.members_)} predicts scores")

@@ -29,6 +29,9 @@ from metakb.spaces import Params
 if TYPE_CHECKING:
     from lightgbm import LGBMRegressor
 
+Observed = tuple[np.ndarray, np.ndarray]
+"""``(x, y)``: encoded configurations of the new task and their values, higher is better."""
+
 
 class TransferWarmStarter:
     """A weighted ensemble of per-task surrogates and one global surrogate.
@@ -165,30 +168,50 @@ class TransferWarmStarter:
         )
         return model.fit(np.vstack(rows), np.concatenate(targets))
 
-    def weights(self, query: TaskQuery) -> np.ndarray:
-        """Return one non-negative weight per training task, summing to 1."""
-        if len(query.observations) >= 2:
-            w = self._ranking_weights(query)
-            if w.sum() > 0:
-                return keep_top(w, self.n_tasks)
+    def weights(self, query: TaskQuery, observed: Observed | None = None) -> np.ndarray:
+        """Return one non-negative weight per training task, summing to 1.
+
+        ``observed`` is ``(x, y)``: encoded configurations of the new task and
+        their values, higher is better (what a search has seen); by default the
+        query's own observations. With two or more, the weights are the
+        ranking kernel's, unless every member orders them too badly.
+        """
+        if observed is None and query.observations:
+            observed = self._observations(query)
+        if observed is not None and len(observed[1]) >= 2:
+            x, y = observed
+            w = self.ranking_weights(self.member_predictions(query, x), y)
+            if w is not None:
+                return w
         z = self.scaler_.query(query.meta_features)
         d = cdist(z[None, :], self.z_)[0]
         return kernel_weights(d, self.bandwidth * self.median_distance_, self.n_tasks)
 
-    def _ranking_weights(self, query: TaskQuery) -> np.ndarray:
+    def _observations(self, query: TaskQuery) -> Observed:
         x = self.space_.encode_many([p for p, _ in query.observations])
         sign = 1.0 if self.direction_ == "max" else -1.0
-        y = sign * np.array([v for _, v in query.observations], dtype=float)
-        upper = np.triu_indices(len(y), 1)
-        dy = np.sign(y[:, None] - y[None, :])[upper]
-        w = np.zeros(len(self.tasks_))
-        for i, task in enumerate(self.tasks_):
-            p = task.predict(x, self.seed)  # a new task: its configs are unseen
-            dp = np.sign(p[:, None] - p[None, :])[upper]
-            discordant = float(np.mean(dp * dy < 0)) if len(dy) else 0.0
-            u = discordant / self.rank_bandwidth
-            w[i] = 0.75 * (1 - u**2) if u < 1 else 0.0
-        return w
+        return x, sign * np.array([v for _, v in query.observations], dtype=float)
+
+    def ranking_weights(self, preds: np.ndarray, y: np.ndarray) -> np.ndarray | None:
+        """Return the TST-R weights of members predicting ``preds`` where ``y`` was observed.
+
+        ``preds`` is ``(members, observations)``, ``y`` the observed values
+        (higher is better). A member's weight is the Epanechnikov kernel of
+        the fraction of observed pairs (of different values) it orders
+        wrongly, a tie counting half, so that a flat surrogate earns nothing;
+        the ``n_tasks`` heaviest are kept. None when every member's weight is
+        0 or the observations are all equal.
+        """
+        first, second = np.triu_indices(len(y), 1)
+        dy = np.sign(y[first] - y[second])
+        pairs = dy != 0
+        if not pairs.any():
+            return None
+        dp = np.sign(preds[:, first[pairs]] - preds[:, second[pairs]])
+        discordant = np.mean((dp * dy[pairs] < 0) + 0.5 * (dp == 0), axis=1)
+        u = discordant / self.rank_bandwidth
+        w = np.where(u < 1, 0.75 * (1 - u**2), 0.0)
+        return keep_top(w, self.n_tasks) if w.sum() > 0 else None
 
     def global_predict(self, query: TaskQuery, x: np.ndarray) -> np.ndarray:
         """Return the global surrogate's normalized scores of encoded configs ``x`` for the query.
@@ -213,18 +236,32 @@ class TransferWarmStarter:
         g = self.global_predict(query, x)
         return (1.0 - self.global_weight) * rows + self.global_weight * g[None, :]
 
-    def predict(self, query: TaskQuery, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def predict(
+        self, query: TaskQuery, x: np.ndarray, observed: Observed | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Return the ensemble's mean and spread of normalized scores at encoded configs ``x``.
 
         Each member is a similar past task's surrogate blended with the global
-        surrogate; the spread is the weighted standard deviation of the
-        members' predictions: where similar past tasks disagree, a
-        configuration is uncertain.
+        surrogate, weighted as in :meth:`weights` (``observed`` as there); the
+        spread is the weighted standard deviation of the members'
+        predictions: where similar past tasks disagree, a configuration is
+        uncertain.
         """
-        w = self.weights(query)
+        w = self.weights(query, observed)
         used = np.flatnonzero(w)
-        preds = np.vstack([self.tasks_[i].predict(x, self.seed) for i in used])
-        return _weighted_moments(w[used], self._blend(query, preds, x))
+        return weighted_moments(w[used], self.member_predictions(query, x, used))
+
+    def member_predictions(
+        self, query: TaskQuery, x: np.ndarray, members: Sequence[int] | np.ndarray | None = None
+    ) -> np.ndarray:
+        """Return ``(members, configs)``: each member's normalized scores at encoded ``x``.
+
+        A member is a training task's surrogate blended with the global
+        surrogate (all training tasks by default, else those indexed by ``members``).
+        """
+        tasks = self.tasks_ if members is None else [self.tasks_[i] for i in members]
+        preds = np.vstack([task.predict(x, self.seed) for task in tasks])
+        return self._blend(query, preds, x)
 
     def recommend(self, query: TaskQuery, k: int) -> list[Recommendation]:
         """Return ``k`` configurations maximizing the similarity-weighted expected best-of-k."""
@@ -239,7 +276,7 @@ class TransferWarmStarter:
             configs, x = found
             preds = score_matrix([self.tasks_[i] for i in used], configs, x, self.seed)
         preds = self._blend(query, preds, x)
-        mean, _ = _weighted_moments(w[used], preds)
+        mean, _ = weighted_moments(w[used], preds)
         # Best-of-k, not the k best means: a greedy portfolio under the task weights
         # spreads the picks over what the similar tasks disagree on.
         chosen = greedy_portfolio(preds, k, w[used])
@@ -257,7 +294,8 @@ def _joined(z: np.ndarray, x: np.ndarray) -> np.ndarray:
     return np.hstack([np.broadcast_to(z, (len(x), len(z))), x])
 
 
-def _weighted_moments(w: np.ndarray, preds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def weighted_moments(w: np.ndarray, preds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return the ``w``-weighted mean and standard deviation of the rows of ``preds``."""
     w = w / w.sum()
     mean = w @ preds
     var = w @ (preds - mean) ** 2

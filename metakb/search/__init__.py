@@ -50,6 +50,7 @@ from metakb.search._run import (
 )
 from metakb.search._space import encode, in_space
 from metakb.search._types import (
+    ConditionalPrior,
     Config,
     EvalResult,
     NoTrialAvailable,
@@ -71,6 +72,7 @@ __all__ = [
     "BaseOptimizer",
     "BayesianOptimization",
     "CVObjective",
+    "ConditionalPrior",
     "Config",
     "DaskExecutor",
     "DefaultEstimators",

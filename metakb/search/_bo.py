@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -12,7 +13,7 @@ from scipy.special import ndtr
 from sklearn.tree import DecisionTreeRegressor
 
 from metakb.search._base import BaseOptimizer, Encoder, config_key
-from metakb.search._types import Config, PriorSurrogate, Trial
+from metakb.search._types import ConditionalPrior, Config, PriorSurrogate, Trial
 
 _MIN_STD = 1e-6
 
@@ -108,16 +109,19 @@ class ForestSurrogate:
 
 
 class QueryPrior:
-    """Bind a query-conditioned model to the `PriorSurrogate` protocol.
+    """Bind a query-conditioned model to the `ConditionalPrior` protocol.
 
-    The ``transfer`` meta-model predicts with ``predict(query, x_encoded)``;
-    BO needs ``predict(x_encoded)``. The encoding must be the one the
-    optimizer uses (pass the spaces module's encoder as ``encoder=``).
+    The ``transfer`` meta-model predicts with ``predict(query, x_encoded,
+    observed=None)``; BO needs ``predict(x_encoded)`` and, to let the model
+    adapt to the search's observations, ``predict_given(x, x_obs, y_obs)``.
+    The encoding must be the one the optimizer uses (pass the spaces
+    module's encoder as ``encoder=``).
 
     Parameters
     ----------
     model : object
-        Has ``predict(query, x) -> (mean, std)``.
+        Has ``predict(query, x) -> (mean, std)``; if it also takes
+        ``observed=(x_obs, y_obs)``, the observations are passed on.
     query : Any
         The new task (``metakb.models.TaskQuery``).
     """
@@ -125,10 +129,20 @@ class QueryPrior:
     def __init__(self, model: Any, query: Any) -> None:
         self.model = model
         self.query = query
+        self._adapts = "observed" in inspect.signature(model.predict).parameters
 
     def predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Return the model's (mean, std) for ``x`` on the bound query."""
         mean, std = self.model.predict(self.query, x)
+        return np.asarray(mean, dtype=float), np.asarray(std, dtype=float)
+
+    def predict_given(
+        self, x: np.ndarray, x_obs: np.ndarray, y_obs: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Return the model's (mean, std) for ``x`` given the search's observations."""
+        if not self._adapts:
+            return self.predict(x)
+        mean, std = self.model.predict(self.query, x, observed=(x_obs, y_obs))
         return np.asarray(mean, dtype=float), np.asarray(std, dtype=float)
 
 
@@ -138,21 +152,25 @@ def _standardize(values: np.ndarray) -> tuple[float, float]:
 
 
 class EIProposer:
-    """Pick the next configuration by expected improvement of a (prior-blended) surrogate.
+    """Pick the next configuration by expected improvement of a (prior-based) surrogate.
 
-    Own observations are standardized; a prior's predictions are standardized
-    over the candidate set and blended as ``w * prior + (1 - w) * own`` with
-    ``w = prior_weight / (prior_weight + n_observations)``, so the prior leads
-    while there is little data and the own model takes over as observations
-    accumulate (variances blend with the same weights). With a prior and fewer
-    than two observations the own model is not fitted (``w = 1``).
+    Without a prior the surrogate is a random forest on the standardized
+    observations. With one, the prior is the surrogate's mean function: its
+    predictions, standardized over the candidates, are mapped onto the
+    standardized observations by a least-squares line with a non-negative
+    slope (from three observations on; before, as they are), and the forest
+    models what the line leaves: mean = line + forest, variance = (slope x
+    prior spread)^2 + forest variance. A prior that orders the observations
+    well keeps its fine-grained ranking, which a forest on a few points
+    cannot have; a wrong one gets slope 0 and the forest takes over. With
+    fewer than two observations there is no forest; with none, the prior's
+    best mean is picked. A `ConditionalPrior` (``transfer``) is given the
+    observations, so it can reweight its past tasks.
 
     Parameters
     ----------
     prior : PriorSurrogate, optional
         A model learned on other tasks (e.g. the ``transfer`` meta-model bound to the query).
-    prior_weight : float
-        Pseudo-count of the prior, in observations.
     n_trees : int
         Trees of the own random-forest surrogate.
     xi : float
@@ -162,20 +180,25 @@ class EIProposer:
         fraction since its last fit (0: on every call). In between, the last
         forest scores the candidates, as in batch BO; for cheap objectives
         (tabular benchmarks) where refitting on every ask dominates the cost.
+
+    References
+    ----------
+    Perrone et al., "Learning search spaces for Bayesian optimization: another
+    view of hyperparameter transfer learning", NeurIPS 2019, and Wistuba,
+    Schilling & Schmidt-Thieme, ECML-PKDD 2016 (TST-R), for a past-task model
+    as the mean function that the target task's own model corrects.
     """
 
     def __init__(
         self,
         prior: PriorSurrogate | None = None,
-        prior_weight: float = 5.0,
         n_trees: int = 20,
         xi: float = 0.01,
         refit_growth: float = 0.0,
     ) -> None:
-        if prior_weight < 0 or refit_growth < 0:
-            raise ValueError("prior_weight and refit_growth must be >= 0")
+        if refit_growth < 0:
+            raise ValueError("refit_growth must be >= 0")
         self.prior = prior
-        self.prior_weight = prior_weight
         self.n_trees = n_trees
         self.xi = xi
         self.refit_growth = refit_growth
@@ -203,48 +226,83 @@ class EIProposer:
     ) -> int:
         """Return the index of the candidate row with the highest expected improvement."""
         seed = int(rng.integers(2**31 - 1))
-        n_obs = len(y_obs)
-        parts: list[tuple[float, np.ndarray, np.ndarray, np.ndarray]] = []
-        weight = 0.0
+        n_obs, n_cand = len(y_obs), len(x_cand)
+        if self.prior is None and n_obs < 2:
+            return int(rng.integers(n_cand))
+        both = np.vstack([x_cand, x_obs]) if n_obs else x_cand
+        centre, scale = _standardize(y_obs) if n_obs else (0.0, 1.0)
+        target = (y_obs - centre) / scale
+        mean, var = np.zeros(len(both)), np.zeros(len(both))
         if self.prior is not None:
-            weight = self.prior_weight / (self.prior_weight + n_obs) if n_obs >= 2 else 1.0
-            both = np.vstack([x_cand, x_obs]) if n_obs else x_cand
-            mean, std = (np.asarray(a, dtype=float) for a in self.prior.predict(both))
-            centre, scale = _standardize(mean[: len(x_cand)])
-            parts.append((weight, (mean - centre) / scale, std / scale, np.arange(len(both))))
-        if weight < 1.0 and n_obs >= 2:
-            centre, scale = _standardize(y_obs)
-            # Keep the last forest only while the observations grew by less than
-            # refit_growth (BO's observations only ever grow: it was fitted on a prefix).
-            fitted = self._fitted
-            if fitted is None or not (
-                self.refit_growth > 0 and fitted[0] <= n_obs < fitted[0] * (1.0 + self.refit_growth)
-            ):
-                model = ForestSurrogate(self.n_trees, seed).fit(x_obs, (y_obs - centre) / scale)
-                fitted = self._fitted = (n_obs, model, centre, scale)
-            fitted_n, model, fit_centre, fit_scale = fitted
-            both = np.vstack([x_cand, x_obs])
-            mean, std = model.predict(both)
-            if fitted_n < n_obs:
-                # A kept forest predicts in its own fit's standardization: restate
-                # it in the current observations' one.
-                mean = (mean * fit_scale + fit_centre - centre) / scale
-                std = std * fit_scale / scale
-            parts.append((1.0 - weight, mean, std, np.arange(len(both))))
-        if not parts:
-            return int(rng.integers(len(x_cand)))
-        total = sum(w for w, *_ in parts)
-        mean = np.sum([w * m for w, m, _, _ in parts], axis=0) / total
-        var = np.sum([w * s**2 for w, _, s, _ in parts], axis=0) / total
-        cand_mean, cand_std = mean[: len(x_cand)], np.sqrt(var[: len(x_cand)])
-        if n_obs == 0:
-            # Nothing observed: follow the prior's mean (EI has no incumbent yet).
-            return int(np.argmax(cand_mean))
-        best = float(np.max(mean[len(x_cand) :]))
-        ei = expected_improvement(cand_mean, cand_std, best, self.xi)
+            prior_mean, prior_std = _prior_at(self.prior, both, n_cand, x_obs, y_obs)
+            if n_obs == 0:
+                # Nothing observed: follow the prior's mean (EI has no incumbent yet).
+                return int(np.argmax(prior_mean))
+            slope, offset = _calibrate(prior_mean[n_cand:], target) if n_obs >= 3 else (1.0, 0.0)
+            mean, var = slope * prior_mean + offset, (slope * prior_std) ** 2
+            target = target - mean[n_cand:]
+        if n_obs >= 2:
+            forest_mean, forest_std = self._forest(x_obs, target, both, centre, scale, seed)
+            mean, var = mean + forest_mean, var + forest_std**2
+        best = float(np.max(mean[n_cand:]))
+        ei = expected_improvement(mean[:n_cand], np.sqrt(var[:n_cand]), best, self.xi)
         # Break ties (e.g. all-zero EI far from data) at random rather than by position.
         top = np.flatnonzero(ei >= ei.max() - 1e-12)
         return int(top[rng.integers(len(top))])
+
+    def _forest(
+        self,
+        x_obs: np.ndarray,
+        target: np.ndarray,
+        both: np.ndarray,
+        centre: float,
+        scale: float,
+        seed: int,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Fit (or reuse) the own forest on ``target`` and predict it at ``both``.
+
+        ``target`` is the observations standardized by ``centre`` and
+        ``scale`` (minus the prior's line, with a prior).
+        """
+        n_obs = len(target)
+        # Keep the last forest only while the observations grew by less than
+        # refit_growth (BO's observations only ever grow: it was fitted on a prefix).
+        fitted = self._fitted
+        if fitted is None or not (
+            self.refit_growth > 0 and fitted[0] <= n_obs < fitted[0] * (1.0 + self.refit_growth)
+        ):
+            model = ForestSurrogate(self.n_trees, seed).fit(x_obs, target)
+            fitted = self._fitted = (n_obs, model, centre, scale)
+        fitted_n, model, fit_centre, fit_scale = fitted
+        mean, std = model.predict(both)
+        if fitted_n < n_obs:
+            # A kept forest predicts in its own fit's standardization: restate it
+            # in the current one (residuals from the prior's line need no shift).
+            shift = fit_centre - centre if self.prior is None else 0.0
+            mean = (mean * fit_scale + shift) / scale
+            std = std * fit_scale / scale
+        return mean, std
+
+
+def _prior_at(
+    prior: PriorSurrogate, both: np.ndarray, n_cand: int, x_obs: np.ndarray, y_obs: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return the prior's mean and spread at ``both``, standardized over the first ``n_cand``."""
+    if isinstance(prior, ConditionalPrior) and len(y_obs):
+        raw = prior.predict_given(both, x_obs, y_obs)
+    else:
+        raw = prior.predict(both)
+    mean, std = (np.asarray(a, dtype=float) for a in raw)
+    centre, scale = _standardize(mean[:n_cand])
+    return (mean - centre) / scale, std / scale
+
+
+def _calibrate(prior: np.ndarray, target: np.ndarray) -> tuple[float, float]:
+    """Return the least-squares line from ``prior`` to ``target``, its slope floored at 0."""
+    spread = float(np.var(prior))
+    slope = float(np.cov(prior, target, bias=True)[0, 1]) / spread if spread > 0 else 0.0
+    slope = max(slope, 0.0)
+    return slope, float(np.mean(target) - slope * np.mean(prior))
 
 
 class BayesianOptimization(BaseOptimizer):
@@ -270,9 +328,7 @@ class BayesianOptimization(BaseOptimizer):
     n_local : int
         Neighbours scored around each of the 3 best configurations.
     prior : PriorSurrogate, optional
-        A surrogate learned on other tasks; see `EIProposer` for the blending.
-    prior_weight : float
-        Pseudo-count of the prior, in observations.
+        A surrogate learned on other tasks, the surrogate's mean function; see `EIProposer`.
     n_trees : int
         Trees of the own surrogate.
     random_fraction : float
@@ -300,7 +356,6 @@ class BayesianOptimization(BaseOptimizer):
         n_candidates: int = 256,
         n_local: int = 16,
         prior: PriorSurrogate | None = None,
-        prior_weight: float = 5.0,
         n_trees: int = 20,
         random_fraction: float = 0.1,
         refit_growth: float = 0.0,
@@ -315,10 +370,9 @@ class BayesianOptimization(BaseOptimizer):
         self.n_candidates = n_candidates
         self.n_local = n_local
         self.prior = prior
-        self.prior_weight = prior_weight
         self.n_trees = n_trees
         self.refit_growth = refit_growth
-        self._proposer = EIProposer(prior, prior_weight, n_trees, refit_growth=refit_growth)
+        self._proposer = EIProposer(prior, n_trees, refit_growth=refit_growth)
         self._observations: list[tuple[Config, float | None]] = []
 
     def ask(self) -> Trial:

@@ -278,9 +278,7 @@ class BOHB(Hyperband):
     n_candidates : int
         Random configurations scored per proposal.
     prior : PriorSurrogate, optional
-        Blended with the per-fidelity model as in `EIProposer`.
-    prior_weight : float
-        Pseudo-count of the prior.
+        The per-fidelity model's mean function, as in `EIProposer`.
 
     References
     ----------
@@ -301,7 +299,6 @@ class BOHB(Hyperband):
         random_fraction: float = 1.0 / 3.0,
         n_candidates: int = 256,
         prior: PriorSurrogate | None = None,
-        prior_weight: float = 5.0,
     ) -> None:
         super().__init__(
             space,
@@ -317,8 +314,7 @@ class BOHB(Hyperband):
         self.random_fraction = random_fraction
         self.n_candidates = n_candidates
         self.prior = prior
-        self.prior_weight = prior_weight
-        self._proposer = EIProposer(prior, prior_weight)
+        self._proposer = EIProposer(prior)
         self._by_fidelity: dict[float, list[tuple[Config, float | None]]] = {}
 
     def _observe(self, trial: Trial, value: float | None) -> None:

@@ -8,6 +8,7 @@ import pytest
 from metakb.bench.tabular import BOSettings
 from metakb.bench.tabular_kb import (
     METHODS,
+    CandidatePrior,
     LotoSettings,
     change_points,
     constant_tasks_note,
@@ -18,7 +19,9 @@ from metakb.bench.tabular_kb import (
     report_frame,
     run_loto,
 )
+from metakb.models import TaskQuery, TransferWarmStarter
 from metakb.models._synthetic import synthetic_meta_dataset
+from metakb.search import ConditionalPrior, QueryPrior
 
 SETTINGS = LotoSettings(budget=12, seeds=(0, 1), n_warm=3, bo=BOSettings(n_trees=5))
 
@@ -91,3 +94,19 @@ def test_constant_tasks_are_noted():
     (line,) = constant_tasks_note(report)
     assert line.startswith("- 1 of the 2 tasks") and "(a)" in line
     assert constant_tasks_note({"curves": {"b": report["curves"]["b"]}}) == []
+
+
+def test_candidate_prior_serves_the_transfer_prior_of_the_search(data):
+    """The benchmark's lookup prior gives what `metakb search`'s QueryPrior gives."""
+    train, held = data.split_out(data.task_ids[0])
+    model = TransferWarmStarter(seed=0).fit(train)
+    query = TaskQuery(data.meta_features_of(held.task_id), task_id=held.task_id)
+    lookup, live = CandidatePrior(model, query, held.X), QueryPrior(model, query)
+    rows = held.X[::-1]
+    for n_obs in (0, 1, 5):
+        x_obs, y_obs = held.X[:n_obs], held.y[:n_obs]
+        got, want = lookup.predict_given(rows, x_obs, y_obs), live.predict_given(rows, x_obs, y_obs)
+        for a, b in zip(got, want, strict=True):
+            np.testing.assert_allclose(a, b)
+    np.testing.assert_allclose(lookup.predict(rows)[0], live.predict(rows)[0])
+    assert isinstance(lookup, ConditionalPrior) and isinstance(live, ConditionalPrior)

@@ -77,3 +77,27 @@ def test_pickle_round_trip_keeps_predictions(data, split):
 def test_invalid_global_settings_raise(data, bad):
     with pytest.raises(ValueError):
         TransferWarmStarter(**bad).fit(data)
+
+
+def test_observations_given_encoded_weigh_like_the_querys_own(data, split):
+    """`observed=(x, y)`, a search's view, weighs as the same observations in the query do."""
+    train, held = split
+    model = TransferWarmStarter(seed=0).fit(train)
+    query = _query(data, held, observations=8)
+    x, y = held.X[:8], held.y[:8] * (1.0 if train.direction == "max" else -1.0)
+    np.testing.assert_allclose(model.weights(_query(data, held), (x, y)), model.weights(query))
+    np.testing.assert_allclose(
+        model.predict(_query(data, held), held.X, (x, y))[0], model.predict(query, held.X)[0]
+    )
+
+
+def test_ranking_weights_favour_members_that_order_the_observations(data, split):
+    train, _ = split
+    model = TransferWarmStarter(n_tasks=2, rank_bandwidth=0.5, seed=0).fit(train)
+    y = np.array([0.1, 0.5, 0.9, 0.3])
+    preds = np.vstack([y, -y, [0.1, 0.5, 0.9, 0.6], np.zeros(4)])
+    w = model.ranking_weights(preds, y)
+    assert w is not None and w[1] == w[3] == 0.0  # kept: the two that order best
+    assert w[0] > w[2] > 0.0 and w.sum() == pytest.approx(1.0)
+    assert model.ranking_weights(-preds[:1], y) is None  # nobody agrees: no weights
+    assert model.ranking_weights(preds, np.ones(4)) is None  # nothing to agree on

@@ -16,6 +16,7 @@ from metakb.search import (
     MULTI_FIDELITY,
     OPTIMIZERS,
     BayesianOptimization,
+    ConditionalPrior,
     EIProposer,
     Hyperband,
     NoTrialAvailable,
@@ -28,6 +29,7 @@ from metakb.search import (
     hyperband_brackets,
     successive_halving_rungs,
 )
+from metakb.search._bo import _calibrate
 from metakb.search._space import SpaceSampler, as_config, as_configs
 from metakb.search.testing import check_optimizer, drive
 from metakb.spaces import SPACES
@@ -108,7 +110,7 @@ def test_the_own_model_takes_over_from_a_wrong_prior(space):
     wrong = QueryPrior(PreferKernel(space), query=2)  # 'linear', never the best kernel
     found_poly = 0
     for seed in range(4):
-        optimizer = BayesianOptimization(space, seed=seed, prior=wrong, prior_weight=2.0)
+        optimizer = BayesianOptimization(space, seed=seed, prior=wrong)
         trials = drive(optimizer, 40)
         assert trials[0].config["kernel"] == "linear"
         best = max(trials, key=lambda t: toy_value(t.config))
@@ -258,3 +260,49 @@ def test_refit_growth_reuses_the_forest():
         assert proposer._fitted[0] == 10
     assert fits[0] == 59
     assert fits[1] < 12  # 2, 3, 5, 8, 12, 18, 27, 41: geometric growth
+
+
+@given(
+    st.lists(st.floats(-5, 5), min_size=3, max_size=12, unique=True),
+    st.floats(-3, 3),
+    st.floats(-3, 3),
+)
+def test_prior_calibration_is_the_least_squares_line_with_a_non_negative_slope(xs, a, b):
+    prior = np.array(xs)
+    target = a * prior + b
+    slope, offset = _calibrate(prior, target)
+    # A prior that orders the observations backwards is switched off (slope 0).
+    assert slope == pytest.approx(max(a, 0.0), abs=1e-6)
+    assert offset == pytest.approx(np.mean(target) - slope * np.mean(prior), abs=1e-6)
+    if a >= 0:
+        assert offset == pytest.approx(b, abs=1e-6)
+
+
+class _Recording:
+    """A conditional prior that prefers large first coordinates and records what it was given."""
+
+    def __init__(self) -> None:
+        self.seen: list[int] = []
+
+    def predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return x[:, 0].astype(float), np.full(len(x), 0.1)
+
+    def predict_given(self, x, x_obs, y_obs):
+        self.seen.append(len(y_obs))
+        return self.predict(x)
+
+
+def test_a_conditional_prior_is_given_the_observations_and_keeps_its_ranking():
+    prior = _Recording()
+    assert isinstance(prior, ConditionalPrior)
+    rows = np.random.default_rng(0).random((40, 3))
+    proposer = EIProposer(prior, n_trees=5)
+    order: list[int] = []
+    for _ in range(6):
+        free = np.setdiff1d(np.arange(len(rows)), order)
+        x_obs, y_obs = rows[order], rows[order, 0]
+        order.append(int(free[proposer.choose(x_obs, y_obs, rows[free], np.random.default_rng(1))]))
+    assert prior.seen == [1, 2, 3, 4, 5]  # asked with every observation (none: plain predict)
+    # The prior is right, so its line explains the observations and the picks
+    # follow its ranking: the largest first coordinates, in order.
+    assert order == list(np.argsort(-rows[:, 0])[:6])
