@@ -343,9 +343,10 @@ def render_markdown(report: Mapping[str, Any], command: str) -> str:
         "Caveat: a few model settings (the transfer kernel's meta-features, width and "
         "number of tasks; the cf kernel; how transfer uses its global surrogate, "
         "blended at a share of 0.25, against none or one more weighted member; the "
-        "ensemble's fusion constant 10 and depth 2) were chosen after trying a few "
+        "ensemble's level-by-level fusion) were chosen after trying a few "
         "variants on these same tables (the last two on every second or third task of "
-        "the lightgbm, adaboost and random_forest tables), so these figures carry some "
+        "the lightgbm, adaboost and random_forest tables, the fusion also on every svc "
+        "task), so these figures carry some "
         "selection bias; no separate validation split was held back.",
         "",
         "## Summary",

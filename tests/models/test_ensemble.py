@@ -1,10 +1,13 @@
-"""Rank fusion of the warm starters."""
+"""Level-by-level fusion of the warm starters."""
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from metakb.configs import canonical_json
 from metakb.models import BASE_WARM_STARTERS, EnsembleWarmStarter, TaskQuery
+from metakb.models._ensemble import fuse_by_level
 from metakb.models._synthetic import synthetic_meta_dataset
 
 
@@ -20,6 +23,55 @@ def _query(data, task_id, candidates=True):
     )
 
 
+# Members' lists: distinct picks each, drawn from a small pool so that they overlap.
+member_lists = st.lists(
+    st.lists(st.integers(0, 12), unique=True, max_size=10), min_size=1, max_size=5
+)
+
+
+@given(member_lists, st.integers(1, 12))
+def test_fusion_takes_each_pick_from_its_level(lists, k):
+    fused = fuse_by_level(lists, k)
+    union = {key for picks in lists for key in picks}
+    assert len(fused) == len(set(fused)) == min(k, len(union))
+    for j, key in enumerate(fused, start=1):
+        tops = [picks[:j] for picks in lists]
+        level_j = [picks[j - 1] for picks in lists if len(picks) >= j]
+        open_j = [c for c in level_j if c not in fused[: j - 1]]
+        if open_j:
+            # The j-th pick is some member's j-th pick: a pick only ranked
+            # deeper by every member never displaces one; and it is the one
+            # in most members' top j.
+            assert key in open_j
+            support = [sum(c in top for top in tops) for c in open_j]
+            assert sum(key in top for top in tops) == max(support)
+        elif any(len(picks) >= j for picks in lists):
+            assert any(key in top for top in tops)
+    if fused and lists[0]:
+        # At k = 1: some member's first pick, the most trusted on a tie.
+        firsts = [picks[0] for picks in lists if picks]
+        assert fused[0] in firsts
+        if len(set(firsts)) == len(firsts):
+            assert fused[0] == lists[0][0]
+
+
+@given(member_lists, st.integers(1, 10), st.integers(0, 5))
+def test_fusion_is_prefix_consistent(lists, k, more):
+    # Members are greedy: asked for fewer, they return a prefix of their longer list.
+    short = fuse_by_level([picks[:k] for picks in lists], k)
+    long = fuse_by_level([picks[: k + more] for picks in lists], k + more)
+    assert short == long[:k]
+
+
+def test_first_pick_beats_a_shared_hedge():
+    # Reciprocal-rank fusion would put "h", every member's second pick, first.
+    lists = [["a", "h", "x"], ["b", "h", "y"], ["c", "h", "z"]]
+    assert fuse_by_level(lists, 3) == ["a", "h", "x"]
+    # Agreement among first picks orders them; the trusted member breaks ties.
+    assert fuse_by_level([["a", "x"], ["h", "y"], ["h", "a"]], 3) == ["h", "a", "x"]
+    assert fuse_by_level([["a", "h"], ["h", "b"], ["c", "h"]], 2) == ["a", "h"]
+
+
 @pytest.mark.parametrize("name", sorted(BASE_WARM_STARTERS))
 def test_one_member_keeps_its_order(data, name):
     train, held = data.split_out(data.task_ids[0])
@@ -30,30 +82,23 @@ def test_one_member_keeps_its_order(data, name):
     assert [r.source_tasks for r in fused] == [r.source_tasks for r in alone]
 
 
-def test_fusion_scores_and_merges_sources(data):
+def test_fusion_of_members_and_merged_sources(data):
     train, held = data.split_out(data.task_ids[2])
     query = _query(data, held.task_id)
     members = ("transfer", "knn", "cf")
-    model = EnsembleWarmStarter(members=members, constant=10.0, depth=2, seed=0).fit(train)
+    model = EnsembleWarmStarter(members=members, seed=0).fit(train)
     recs = model.recommend(query, 4)
-    lists = {n: model.members_[n].recommend(query, 8) for n in members}
-    score: dict[str, float] = {}
-    sources: dict[str, set[str]] = {}
-    predicted: dict[str, float | None] = {}
-    for recs_m in lists.values():
-        for rank, rec in enumerate(recs_m, start=1):
-            key = canonical_json(rec.config)
-            score[key] = score.get(key, 0.0) + 1 / (10.0 + rank)
-            sources.setdefault(key, set()).update(rec.source_tasks)
-            if predicted.get(key) is None:
-                predicted[key] = rec.predicted_score
-    got = [canonical_json(r.config) for r in recs]
-    assert [score[k] for k in got] == sorted((score[k] for k in got), reverse=True)
-    assert score[got[-1]] >= max(v for k, v in score.items() if k not in got)
-    for key, rec in zip(got, recs, strict=True):
-        assert set(rec.source_tasks) == sources[key]
+    lists = [model.members_[n].recommend(query, 4) for n in members]
+    keys = [[canonical_json(r.config) for r in recs_m] for recs_m in lists]
+    assert [canonical_json(r.config) for r in recs] == fuse_by_level(keys, 4)
+    assert [r.config for r in model.recommend(query, 2)] == [r.config for r in recs[:2]]
+    for rec in recs:
+        key = canonical_json(rec.config)
+        proposed = [r for recs_m in lists for r in recs_m if canonical_json(r.config) == key]
+        assert rec.source_tasks == tuple(dict.fromkeys(t for r in proposed for t in r.source_tasks))
         # The first score a member gave it: transfer's where transfer proposed it.
-        assert rec.predicted_score == predicted[key]
+        scores = [r.predicted_score for r in proposed if r.predicted_score is not None]
+        assert rec.predicted_score == (scores[0] if scores else None)
     # Bayesian optimization gets transfer's surrogate.
     x = data.space.encode_many(held.configs)
     for a, b in zip(
@@ -70,9 +115,12 @@ def test_predict_needs_a_predicting_member(data):
         model.predict(query, data.tasks[0].X)
 
 
-@pytest.mark.parametrize(
-    "bad", [{"members": ()}, {"members": ("ensemble",)}, {"constant": -1.0}, {"depth": 0}]
-)
+@pytest.mark.parametrize("bad", [{"members": ()}, {"members": ("ensemble",)}])
 def test_invalid_settings_raise(data, bad):
     with pytest.raises(ValueError):
         EnsembleWarmStarter(**bad).fit(data)
+
+
+def test_fusion_rejects_bad_k():
+    with pytest.raises(ValueError):
+        fuse_by_level([["a"]], 0)
