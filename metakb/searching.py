@@ -26,6 +26,7 @@ Everything is an upsert on natural keys: a rerun or a resume adds nothing twice.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import logging
 import math
@@ -48,6 +49,7 @@ from metakb.models._artifacts import ArtifactError, artifact_dir, load_model
 from metakb.search import (
     MULTI_FIDELITY,
     OPTIMIZERS,
+    AdaptiveWarmStart,
     CVObjective,
     DefaultEstimators,
     QueryPrior,
@@ -463,15 +465,16 @@ def build_optimizer(
     return OPTIMIZERS[method](space.configspace, **options)
 
 
-PRIOR_WARM = 3
-"""Recommendations enqueued when the starter is also BO's prior, which leads from then on."""
+PRIOR_WARM = 5
+"""Recommendations evaluated first when the starter is also BO's prior, which leads after."""
 
 
 def default_n_warm(budget: int, *, prior: bool) -> int:
     """Return how many recommendations a search of ``budget`` trials evaluates first.
 
     Without a prior, up to 10 (half the budget at most); with one,
-    `PRIOR_WARM`: the prior, reweighted by what the search observes, then
+    `PRIOR_WARM` (picked one at a time from the trials seen, where the
+    starter can): the prior, reweighted by what the search observes, then
     picks better than the rest of a list fixed in advance (the tabular
     benchmark, docs/benchmarks/tabular_*.md).
     """
@@ -590,12 +593,18 @@ def search_table(
     )
 
     optimizer = build_optimizer(space, method, budget, starter=starter, query=query, seed=seed)
-    k = (
-        n_warm
-        if n_warm is not None
-        else default_n_warm(budget, prior=getattr(optimizer, "prior", None) is not None)
-    )
-    report = warm_start(optimizer, starter, query, k)
+    prior = getattr(optimizer, "prior", None) is not None
+    k = n_warm if n_warm is not None else default_n_warm(budget, prior=prior)
+    adaptive = None
+    if (
+        starter is not None
+        and prior
+        and "observed" in inspect.signature(starter.recommend).parameters
+    ):
+        # The starter picks the first k one at a time, from the trials seen.
+        optimizer = adaptive = AdaptiveWarmStart(optimizer, starter, query, k, space.encode_many)
+    else:
+        report = warm_start(optimizer, starter, query, k)
 
     # Multi-fidelity trials shrink the ensemble where there is one, else the training rows.
     fidelity_kind: Literal["rows", "rounds"] = (
@@ -652,7 +661,7 @@ def search_table(
         dataset_id=dataset_id,
         task_id=task_id,
         metric=metric,
-        warm=report,
+        warm=report if adaptive is None else adaptive.report,
         log_path=log_path,
         evaluations_added=added,
         notes=notes,

@@ -248,6 +248,44 @@ class CandidatePrior:
         return weighted_moments(w[used], self.preds[np.ix_(used, self._rows_of(x))])
 
 
+def adaptive_picks(
+    model: TransferWarmStarter, query: TaskQuery, rows: np.ndarray, values: np.ndarray, k: int
+) -> list[int]:
+    """Return the first ``k`` picks of `metakb.search.AdaptiveWarmStart` on a lookup table.
+
+    The starter picks one configuration at a time given the values seen
+    (failed runs, NaN, are not shown to it); without a seed involved, the
+    picks are the same for every search of the table (a test checks them
+    against the wrapper).
+
+    Parameters
+    ----------
+    model : TransferWarmStarter
+        The fitted transfer model.
+    query : TaskQuery
+        The held-out task with its configurations as ``candidates``.
+    rows, values : numpy.ndarray
+        The candidates encoded, and their values (higher is better).
+
+    Returns
+    -------
+    list of int
+        Positions in ``query.candidates``, in the order picked.
+    """
+    position = {canonical_json(c): i for i, c in enumerate(query.candidates or ())}
+    picked: list[int] = []
+    for _ in range(min(k, len(rows))):
+        ok = [i for i in picked if np.isfinite(values[i])]
+        observed = (rows[ok], np.asarray(values)[ok]) if ok else None
+        recs = model.recommend(query, 1 + len(picked) - len(ok), observed=observed)
+        fresh = [position[canonical_json(r.config)] for r in recs]
+        fresh = [i for i in fresh if i not in picked]
+        if not fresh:
+            break
+        picked.append(fresh[0])
+    return picked
+
+
 # -- worker side -------------------------------------------------------------
 
 SearchTask = Callable[
@@ -318,15 +356,14 @@ def search_lookup_task(
         t0 = time.perf_counter()
         model: Any = starters["transfer"]
         prior = CandidatePrior(model, TaskQuery(meta_features=meta, task_id=held.task_id), held.X)
+        queues[PRIOR_METHOD] = adaptive_picks(model, query, held.X, held.y, settings.n_warm_prior)
         seconds["fit:prior"] = time.perf_counter() - t0
     task = TabularTask(held.task_id, list(held.configs), np.asarray(held.y), group=held.group)
     curves: dict[str, np.ndarray] = {}
     for method in settings.methods:
         t0 = time.perf_counter()
         bo = None if method == "random" else settings.bo
-        queue = queues.get(method.split("+")[1], []) if "+" in method else []
-        if method == PRIOR_METHOD:
-            queue = queue[: settings.n_warm_prior]
+        queue = queues.get(method if method == PRIOR_METHOD else method.split("+")[-1], [])
         curves[method] = np.vstack(
             [
                 regret_curve(

@@ -43,6 +43,7 @@ from metakb.bench.tabular_kb import (
 from metakb.models import MetaDataset, Recommendation, TaskData, TaskQuery, WarmStarter
 from metakb.search import (
     OPTIMIZERS,
+    AdaptiveWarmStart,
     QueryPrior,
     SurrogateObjective,
     run_search,
@@ -83,8 +84,9 @@ def _metakb(
     objective: SurrogateObjective,
     settings: LotoSettings,
     seed: int,
-    starter: _Fixed | None,
+    starter: Any,
     prior: QueryPrior | None,
+    query: TaskQuery,
 ) -> list[float]:
     if method == "random":
         optimizer: Any = OPTIMIZERS["random"](space.configspace, seed=seed)
@@ -102,9 +104,11 @@ def _metakb(
             refit_growth=bo.refit_growth,
             prior=prior,
         )
-        if starter is not None:
-            n_warm = settings.n_warm if prior is None else settings.n_warm_prior
-            warm_start(optimizer, starter, None, n_warm)
+        if prior is not None:
+            encode = partial(space.encode_many, validated=True)
+            optimizer = AdaptiveWarmStart(optimizer, starter, query, settings.n_warm_prior, encode)
+        elif starter is not None:
+            warm_start(optimizer, starter, None, settings.n_warm)
     return _scores(run_search(optimizer, objective, settings.budget).trials)
 
 
@@ -193,9 +197,12 @@ def search_surrogate_task(
             elif method == "smac-bo":
                 values = _smac_bo(space, objective, settings.budget, seed)
             else:
-                warm = fixed.get(method.split("+")[1]) if "+" in method else None
-                prior = QueryPrior(starters["transfer"], query) if method == PRIOR_METHOD else None
-                values = _metakb(method, space, objective, settings, seed, warm, prior)
+                warm: Any = fixed.get(method.split("+")[1]) if "+" in method else None
+                prior = None
+                if method == PRIOR_METHOD:
+                    warm = starters["transfer"]  # picks one at a time, as `metakb search`
+                    prior = QueryPrior(warm, query)
+                values = _metakb(method, space, objective, settings, seed, warm, prior, query)
             runs.append(_regret(values, lo, hi, settings.budget))
         curves[method] = np.vstack(runs)
         seconds[f"search:{method}"] = seconds.get(f"search:{method}", 0.0) + (

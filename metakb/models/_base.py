@@ -181,14 +181,23 @@ def score_matrix(
     return np.vstack([task.scores(configs, x, seed, keys) for task in tasks])
 
 
-def greedy_portfolio(scores: np.ndarray, k: int, weights: np.ndarray | None = None) -> list[int]:
+def greedy_portfolio(
+    scores: np.ndarray,
+    k: int,
+    weights: np.ndarray | None = None,
+    *,
+    start: np.ndarray | None = None,
+    exclude: Sequence[int] = (),
+) -> list[int]:
     """Pick ``k`` columns maximizing the (weighted) mean over rows of the best picked column.
 
     Equivalent to minimizing the mean normalized regret of the portfolio's best
     member over the tasks (rows); the regret therefore never rises as ``k``
     grows. With ``weights`` (one per task, e.g. task similarities) the mean is
     weighted: the expected best-of-k when the new task resembles task ``t``
-    with probability ``weights[t]``.
+    with probability ``weights[t]``. ``start`` continues a portfolio: each
+    row's best score among configurations already picked (elsewhere), which
+    the new picks only improve on; ``exclude`` columns are never picked.
 
     References
     ----------
@@ -197,12 +206,15 @@ def greedy_portfolio(scores: np.ndarray, k: int, weights: np.ndarray | None = No
     n_tasks, n = scores.shape
     w = np.full(n_tasks, 1.0 / n_tasks) if weights is None else np.asarray(weights, dtype=float)
     chosen: list[int] = []
-    best = np.full(n_tasks, -np.inf)
-    for _ in range(min(k, n)):
+    best = np.full(n_tasks, -np.inf) if start is None else np.asarray(start, dtype=float)
+    blocked = np.zeros(n, dtype=bool)
+    blocked[list(exclude)] = True
+    for _ in range(min(k, n - int(blocked.sum()))):
         gain = w @ np.maximum(best[:, None], scores)
-        gain[chosen] = -np.inf
+        gain[blocked] = -np.inf
         j = int(np.argmax(gain))
         chosen.append(j)
+        blocked[j] = True
         best = np.maximum(best, scores[:, j])
     return chosen
 

@@ -263,10 +263,24 @@ class TransferWarmStarter:
         preds = np.vstack([task.predict(x, self.seed) for task in tasks])
         return self._blend(query, preds, x)
 
-    def recommend(self, query: TaskQuery, k: int) -> list[Recommendation]:
-        """Return ``k`` configurations maximizing the similarity-weighted expected best-of-k."""
+    def recommend(
+        self, query: TaskQuery, k: int, observed: Observed | None = None
+    ) -> list[Recommendation]:
+        """Return ``k`` configurations maximizing the weighted expected best-of-k.
+
+        Without observations the weights are the meta-feature similarities.
+        With them (``observed`` as in :meth:`weights`, else the query's own)
+        the portfolio is continued: the weights are the ranking kernel's, the
+        observed configurations count as picked already, and only other
+        configurations are returned. Asked for one at a time as a search
+        goes, this is an adaptive portfolio: each pick covers what the
+        configurations tried so far leave uncovered on the past tasks that
+        order them best.
+        """
         check_k(k)
-        w = self.weights(query)
+        if observed is None and query.observations:
+            observed = self._observations(query)
+        w = self.weights(query, observed)
         used = np.flatnonzero(w)
         found = candidates_of(self.space_, query)
         if found is None:
@@ -279,7 +293,12 @@ class TransferWarmStarter:
         mean, _ = weighted_moments(w[used], preds)
         # Best-of-k, not the k best means: a greedy portfolio under the task weights
         # spreads the picks over what the similar tasks disagree on.
-        chosen = greedy_portfolio(preds, k, w[used])
+        start, tried = None, []
+        if observed is not None and len(observed[1]):
+            start = self.member_predictions(query, observed[0], used).max(axis=1)
+            seen = {row.tobytes() for row in np.asarray(observed[0], dtype=float)}
+            tried = [i for i, row in enumerate(np.asarray(x, dtype=float)) if row.tobytes() in seen]
+        chosen = greedy_portfolio(preds, k, w[used], start=start, exclude=tried)
         contrib = w[used][:, None] * preds
 
         def describe(i: int) -> tuple[float, tuple[str, ...]]:

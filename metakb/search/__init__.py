@@ -61,7 +61,7 @@ from metakb.search._types import (
     Starter,
     Trial,
 )
-from metakb.search._warm import WarmStartReport, warm_start
+from metakb.search._warm import AdaptiveWarmStart, WarmStartReport, warm_start
 
 __all__ = [
     "ALGORITHMS",
@@ -69,6 +69,7 @@ __all__ = [
     "MULTI_FIDELITY",
     "OPTIMIZERS",
     "SCORERS",
+    "AdaptiveWarmStart",
     "BaseOptimizer",
     "BayesianOptimization",
     "CVObjective",

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import logging
+import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from metakb.search._base import BaseOptimizer, config_key
-from metakb.search._types import Optimizer, Starter
+from metakb.search._types import Optimizer, Starter, Trial
 
 logger = logging.getLogger(__name__)
 
@@ -95,3 +99,97 @@ def warm_start(
     report = WarmStartReport(len(recommendations), enqueued, duplicates, out_of_space)
     logger.info("warm start: %s", report)
     return report
+
+
+class AdaptiveWarmStart:
+    """An optimizer whose first ``k`` new configurations a starter picks one at a time.
+
+    Before each of its first ``k`` asks, the starter is asked for the next
+    configuration given the trials told so far (``recommend(query, n,
+    observed=(x, y))`` with encoded configurations and higher-is-better
+    scores; ``transfer`` continues its portfolio under weights that follow
+    how well each past task orders those trials). The pick is enqueued into
+    the wrapped optimizer, which otherwise behaves as usual. Deterministic
+    given the tells, so a resumed search replays it.
+
+    Parameters
+    ----------
+    optimizer : Optimizer
+        The optimizer to warm-start (any of `OPTIMIZERS`).
+    starter : object
+        Has ``recommend(query, k, observed=None)``.
+    query : Any
+        The new task (``metakb.models.TaskQuery``), passed through.
+    k : int
+        How many of the first asks the starter picks for.
+    encode : callable
+        ``configs -> (n, d)`` rows in the starter's encoding.
+    """
+
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        starter: Any,
+        query: Any,
+        k: int,
+        encode: Callable[[Sequence[Mapping[str, Any]]], np.ndarray],
+    ) -> None:
+        if k < 0:
+            raise ValueError("k must be >= 0")
+        self.optimizer = optimizer
+        self.starter = starter
+        self.query = query
+        self.k = k
+        self.encode = encode
+        self._asked: set[str] = set()
+        self._told: list[tuple[Mapping[str, Any], float]] = []
+        self._counts = {"recommended": 0, "enqueued": 0, "duplicates": 0, "out_of_space": 0}
+
+    @property
+    def report(self) -> WarmStartReport:
+        """What the starter's picks became so far (as `warm_start` reports)."""
+        return WarmStartReport(**self._counts)
+
+    def ask(self) -> Trial:
+        """Enqueue the starter's next pick while it has picks left, then ask the optimizer."""
+        if self._counts["recommended"] < self.k:
+            self._enqueue_next()
+        trial = self.optimizer.ask()
+        self._asked.add(config_key(trial.config))
+        return trial
+
+    def _enqueue_next(self) -> None:
+        told = self._told
+        observed = None
+        if told:
+            observed = (self.encode([c for c, _ in told]), np.array([v for _, v in told]))
+        # Ask for enough to skip what was asked but not told (pending or failed).
+        n = 1 + len(self._asked) - len(told)
+        picks = self.starter.recommend(self.query, n, observed=observed)
+        self._counts["recommended"] += 1
+        fresh = [dict(p.config) for p in picks if config_key(p.config) not in self._asked]
+        if not fresh:
+            self._counts["duplicates"] += 1
+        elif not self.optimizer.contains(fresh[0]):
+            self._counts["out_of_space"] += 1
+        else:
+            self.optimizer.enqueue(fresh[0])
+            self._counts["enqueued"] += 1
+
+    def tell(self, trial: Trial, value: float | None) -> None:
+        """Tell the optimizer; a full-fidelity success also informs the starter's next picks."""
+        self.optimizer.tell(trial, value)
+        if value is not None and math.isfinite(value) and trial.fidelity >= 1.0:
+            self._told.append((trial.config, float(value)))
+
+    def enqueue(self, config: Mapping[str, Any]) -> None:
+        """Enqueue into the wrapped optimizer."""
+        self.optimizer.enqueue(config)
+
+    def contains(self, config: Mapping[str, Any]) -> bool:
+        """Return whether the wrapped optimizer may ask ``config``."""
+        return self.optimizer.contains(config)
+
+    def __getattr__(self, name: str) -> Any:
+        # Everything else (n_pending, prior, ...) is the wrapped optimizer's.
+        return getattr(self.optimizer, name)

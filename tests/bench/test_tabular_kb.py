@@ -10,6 +10,7 @@ from metakb.bench.tabular_kb import (
     METHODS,
     CandidatePrior,
     LotoSettings,
+    adaptive_picks,
     change_points,
     constant_tasks_note,
     expand_change_points,
@@ -19,9 +20,17 @@ from metakb.bench.tabular_kb import (
     report_frame,
     run_loto,
 )
+from metakb.configs import canonical_json
 from metakb.models import TaskQuery, TransferWarmStarter
 from metakb.models._synthetic import synthetic_meta_dataset
-from metakb.search import ConditionalPrior, QueryPrior
+from metakb.search import (
+    AdaptiveWarmStart,
+    BayesianOptimization,
+    ConditionalPrior,
+    LookupObjective,
+    QueryPrior,
+    run_search,
+)
 
 SETTINGS = LotoSettings(budget=12, seeds=(0, 1), n_warm=3, bo=BOSettings(n_trees=5))
 
@@ -110,3 +119,23 @@ def test_candidate_prior_serves_the_transfer_prior_of_the_search(data):
             np.testing.assert_allclose(a, b)
     np.testing.assert_allclose(lookup.predict(rows)[0], live.predict(rows)[0])
     assert isinstance(lookup, ConditionalPrior) and isinstance(live, ConditionalPrior)
+
+
+def test_adaptive_picks_are_the_adaptive_warm_start_of_a_search(data):
+    """The benchmark's picks are what `metakb search`'s AdaptiveWarmStart asks first."""
+    train, held = data.split_out(data.task_ids[1])
+    model = TransferWarmStarter(seed=0).fit(train)
+    meta = data.meta_features_of(held.task_id)
+    query = TaskQuery(meta, candidates=held.configs, task_id=held.task_id)
+    values = np.asarray(held.y, dtype=float).copy()
+    picks = adaptive_picks(model, query, held.X, values, 6)
+    values[picks[1]] = np.nan  # a failed run is not shown to the starter
+    picks = adaptive_picks(model, query, held.X, values, 6)
+    optimizer = BayesianOptimization(
+        data.space.configspace, seed=0, candidates=held.configs, encoder=data.space.encode_many
+    )
+    warm = AdaptiveWarmStart(optimizer, model, query, 6, data.space.encode_many)
+    result = run_search(warm, LookupObjective(held.configs, list(values)), 6)
+    position = {canonical_json(c): i for i, c in enumerate(held.configs)}
+    assert [position[canonical_json(t.config)] for t in result.trials] == picks
+    assert len(set(picks)) == 6 and warm.report.enqueued == 6

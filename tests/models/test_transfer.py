@@ -101,3 +101,25 @@ def test_ranking_weights_favour_members_that_order_the_observations(data, split)
     assert w[0] > w[2] > 0.0 and w.sum() == pytest.approx(1.0)
     assert model.ranking_weights(-preds[:1], y) is None  # nobody agrees: no weights
     assert model.ranking_weights(preds, np.ones(4)) is None  # nothing to agree on
+
+
+def test_observations_continue_the_portfolio(data, split):
+    """Seen configurations count as picked: never recommended again, and the next pick
+    complements them (with one observation the weights are still the similarities, so the
+    continuation is the static portfolio's next pick)."""
+    train, held = split
+    model = TransferWarmStarter(seed=0).fit(train)
+    query = TaskQuery(data.meta_features_of(held.task_id), candidates=held.configs)
+    static = model.recommend(query, 4)
+    x = train.space.encode_many([static[0].config])
+    nxt = model.recommend(query, 3, observed=(x, np.array([0.5])))
+    assert [r.config for r in nxt] == [r.config for r in static[1:]]
+    tried = [r.config for r in static[:3]]
+    y = np.array([0.2, 0.9, 0.4])
+    later = model.recommend(query, 10, observed=(train.space.encode_many(tried), y))
+    assert len(later) == 10 and not any(r.config in tried for r in later)
+    # The ranking kernel weighs past tasks by the observed order: other values, other picks.
+    flipped = model.recommend(query, 10, observed=(train.space.encode_many(tried), -y))
+    seen = train.space.encode_many(tried)
+    assert not np.allclose(model.weights(query, (seen, y)), model.weights(query, (seen, -y)))
+    assert [r.config for r in later] != [r.config for r in flipped]

@@ -3,9 +3,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pytest
 
-from metakb.search import OPTIMIZERS, warm_start
+from metakb.search import OPTIMIZERS, AdaptiveWarmStart, WarmStartReport, warm_start
+
+
+def encode_rows(configs):
+    return np.array([[c["lr"], c["n"]] for c in configs], dtype=float)
 
 
 @dataclass(frozen=True)
@@ -75,3 +80,32 @@ def test_snapping_maps_recommendations_to_the_nearest_candidates(space):
     assert (report.enqueued, report.duplicates, report.out_of_space) == (1, 1, 1)
     assert optimizer.ask().config == GOOD
     assert OPTIMIZERS["bo"](space, seed=0).nearest_candidate(GOOD) is None
+
+
+class ObservingStarter(FixedStarter):
+    """Recommends its list in order, skipping what it was shown; records what it saw."""
+
+    def __init__(self, configs):
+        super().__init__(configs)
+        self.seen = []
+
+    def recommend(self, query, k, observed=None):
+        n_seen = 0 if observed is None else len(observed[1])
+        self.seen.append((n_seen, k))
+        return [Rec(c) for c in self.configs[n_seen:][:k]]
+
+
+def test_adaptive_warm_start_picks_one_at_a_time_from_what_was_told(space):
+    starter = ObservingStarter([GOOD, OUTSIDE, OTHER, GOOD])
+    warm = AdaptiveWarmStart(OPTIMIZERS["bo"](space, seed=0), starter, "q", 3, encode_rows)
+    first = warm.ask()
+    assert first.config == GOOD and starter.seen == [(0, 1)]
+    second = warm.ask()  # GOOD is pending, not told: asked for one more, and skipped
+    assert starter.seen[-1] == (0, 2) and second.config != GOOD
+    warm.tell(first, 0.5)
+    warm.tell(second, None)  # a failure is not shown to the starter
+    warm.ask()
+    assert starter.seen[-1] == (1, 2)  # one told; the failed one is skipped
+    assert warm.report == WarmStartReport(recommended=3, enqueued=1, duplicates=0, out_of_space=2)
+    warm.ask()  # its k picks are spent: the optimizer's own from here
+    assert len(starter.seen) == 3 and warm.n_pending == 2
