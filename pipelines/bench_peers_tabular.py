@@ -44,8 +44,9 @@ INTRO = (
     "configuration). `random` and `bo` are metakb's random search and cold Bayesian "
     "optimization (random-forest surrogate + expected improvement, {n_trees} trees, "
     "refitted when the observations grew by {growth:.0%}); `bo+transfer+prior` is what "
-    "`metakb search --warm-start transfer` runs: the transfer model's top {n_warm} "
-    "recommendations evaluated first and the model as BO's prior surrogate. "
+    "`metakb search --warm-start transfer` runs: the transfer model picks the first "
+    "{n_warm} configurations one at a time from the scores seen (metakb.search."
+    "AdaptiveWarmStart), then leads as BO's prior surrogate. "
     "`optuna-tpe` is Optuna's TPESampler with its defaults (parameters drawn with "
     "metakb.integrations.optuna.suggest_config), `smac-bo` SMAC3's "
     "HyperparameterOptimizationFacade with its defaults (deterministic). One warm-started "
@@ -125,7 +126,9 @@ def main(argv: list[str] | None = None) -> int:
             path.with_suffix(".json").write_text(json.dumps(report) + "\n")
         bo = report["settings"]["bo"]
         intro = INTRO.format(
-            n_warm=report["settings"]["n_warm"], n_trees=bo["n_trees"], growth=bo["refit_growth"]
+            n_warm=report["settings"].get("n_warm_prior", report["settings"]["n_warm"]),
+            n_trees=bo["n_trees"],
+            growth=bo["refit_growth"],
         )
         extra: list[str] = [
             "## Notes",

@@ -40,10 +40,11 @@ INTRO = (
     "(metakb.search.BayesianOptimization: random-forest surrogate + expected "
     "improvement, 5 random initial points, 10% random interleaving), `bo+<model>` the "
     "same BO with the model's top {n_warm} recommendations among the task's "
-    "configurations evaluated first, and `bo+transfer+prior` evaluates the first "
-    "{n_warm_prior} of transfer's recommendations, then lets the transfer model lead as "
-    "BO's prior surrogate: its past tasks reweighted by how well they order the "
-    "observations, its prediction the surrogate's mean function, which BO's own forest "
+    "configurations evaluated first, and `bo+transfer+prior` lets transfer pick the "
+    "first {n_warm_prior} configurations one at a time, each completing its portfolio "
+    "given the values seen, with past tasks reweighted by how well they order them "
+    "(metakb.search.AdaptiveWarmStart), then lead as BO's prior surrogate: reweighted "
+    "the same way, its prediction the surrogate's mean function, which BO's own forest "
     "corrects (what `metakb search --warm-start transfer` does). BO's surrogate has "
     "{n_trees} trees and is refitted whenever the observations "
     "have grown by {growth:.0%} since its last fit (BayesianOptimization's refit_growth). "
@@ -58,8 +59,12 @@ NOTES = [
     "as BayesianOptimization / RandomSearch over the task's candidates with the same seed "
     "(tests/bench/test_tabular.py checks the trial sequences are identical) without their "
     "per-trial bookkeeping; held-out dataset groups run in a process pool.",
-    "- `bo+transfer` and `bo+transfer+prior` evaluate the same first recommendations, so "
-    "they coincide up to `bo+transfer+prior`'s number of them.",
+    "- `bo+transfer` and `bo+transfer+prior` make the same first two picks (with fewer "
+    "than two values seen, transfer's weights are the meta-feature similarities).",
+    "- How `bo+transfer+prior` works (adaptive picks, 5 of them, then the prior as BO's "
+    "mean function) was chosen after trying variants on every third task of the "
+    "random_forest and adaboost tables, so its figures carry some selection bias; the "
+    "variants and their figures are in tabular_choices.md.",
     "- The best warm-started variant for the rank target is the one with the lowest mean "
     "rank averaged over budgets 1..100; 'first' means no other method, warm or not, has a "
     "lower mean rank at that budget.",
