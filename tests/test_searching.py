@@ -140,13 +140,18 @@ class InterruptedSearchError(Exception):
     pass
 
 
-def test_resume_after_interruption(tiny_csv: Path, db: Path) -> None:
+@pytest.mark.parametrize(("warm", "n_warm"), [("none", None), ("transfer", 4)])
+def test_resume_after_interruption(tiny_csv: Path, db: Path, warm: str, n_warm: int | None) -> None:
+    """Also with transfer's adaptive picks, whose 3rd and 4th depend on the scores seen."""
+    if warm != "none":
+        _fake_knowledge_base(db)
     args: dict[str, Any] = dict(
         target="target",
         algorithm="random_forest",
         budget=5,
         method="bo",
-        warm_start_method="none",
+        warm_start_method=warm,
+        n_warm=n_warm,
         db=db,
         **FAST,
     )
@@ -155,14 +160,16 @@ def test_resume_after_interruption(tiny_csv: Path, db: Path) -> None:
         if len(result.trials) == 2:
             raise InterruptedSearchError
 
+    base = _rows(db, "SELECT count(*) FROM evaluations")[0][0] if warm != "none" else 0
     with pytest.raises(InterruptedSearchError):
         search_table(tiny_csv, on_trial=stop_after_two, **args)
-    assert _rows(db, "SELECT count(*) FROM evaluations")[0][0] == 2
+    assert _rows(db, "SELECT count(*) FROM evaluations")[0][0] == base + 2
     resumed = search_table(tiny_csv, resume=True, **args)
-    assert resumed.notes == [] and len(resumed.result.trials) == 5
+    assert not [n for n in resumed.notes if "nothing to resume" in n]
+    assert len(resumed.result.trials) == 5
     assert len({t.trial_id for t in resumed.result.trials}) == 5
     assert resumed.evaluations_added == 3
-    assert _rows(db, "SELECT count(*) FROM evaluations")[0][0] == 5
+    assert _rows(db, "SELECT count(*) FROM evaluations")[0][0] == base + 5
     # The same seed without the interruption asks the same configurations.
     fresh = search_table(tiny_csv, **args)
     assert [t.config for t in fresh.result.trials] == [t.config for t in resumed.result.trials]
