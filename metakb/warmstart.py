@@ -190,7 +190,10 @@ def recommend(
         meta-features come from the store and every task of its dataset is
         left out of the training data (the model is fitted afresh without them).
     observations : sequence of (params, value)
-        Configurations already evaluated on the task, with metric values.
+        Configurations already evaluated on the task, with metric values (in
+        the metric's own direction). ``transfer`` then reweights its past
+        tasks by how well they order them and recommends what complements
+        them (never one of them again); ``cf`` updates its task factors.
     db : str or Path, optional
         The knowledge base (default: ``$METAKB_DB`` or ``data/metakb.duckdb``).
     seed : int
