@@ -14,6 +14,7 @@ from metakb.models._knn import KnnWarmStarter
 from metakb.models._metadataset import MetaDataset
 from metakb.models._portfolio import PortfolioWarmStarter
 from metakb.models._transfer import Observed, TransferWarmStarter
+from metakb.spaces import Params
 
 BASE_WARM_STARTERS: Mapping[str, Callable[..., WarmStarter]] = {
     "portfolio": PortfolioWarmStarter,
@@ -144,6 +145,14 @@ class EnsembleWarmStarter:
             )
             for key in fuse_by_level(lists, k)
         ]
+
+    def candidate_pool(self) -> list[Params]:
+        """Return the first member's pool that has one (``transfer``'s), else none."""
+        for model in self.members_.values():
+            pool = getattr(model, "candidate_pool", None)
+            if pool is not None:
+                return list(pool())
+        return []
 
     def predict(
         self, query: TaskQuery, x: np.ndarray, observed: Observed | None = None

@@ -251,6 +251,14 @@ class TransferWarmStarter:
         used = np.flatnonzero(w)
         return weighted_moments(w[used], self.member_predictions(query, x, used))
 
+    def candidate_pool(self) -> list[Params]:
+        """Return the configurations recommended from without candidates.
+
+        The best few of every training task, and random ones: where a search
+        guided by this model should also look (the pool is fixed at fit).
+        """
+        return list(self.pool_)
+
     def member_predictions(
         self, query: TaskQuery, x: np.ndarray, members: Sequence[int] | np.ndarray | None = None
     ) -> np.ndarray:

@@ -13,6 +13,7 @@ from scipy.special import ndtr
 from sklearn.tree import DecisionTreeRegressor
 
 from metakb.search._base import BaseOptimizer, Encoder, config_key
+from metakb.search._space import in_space
 from metakb.search._types import ConditionalPrior, Config, PriorSurrogate, Trial
 
 _MIN_STD = 1e-6
@@ -135,6 +136,11 @@ class QueryPrior:
         """Return the model's (mean, std) for ``x`` on the bound query."""
         mean, std = self.model.predict(self.query, x)
         return np.asarray(mean, dtype=float), np.asarray(std, dtype=float)
+
+    def pool(self) -> list[Config]:
+        """Return the model's ``candidate_pool()`` (none if it has no such method)."""
+        pool = getattr(self.model, "candidate_pool", None)
+        return [dict(c) for c in pool()] if pool is not None else []
 
     def predict_given(
         self, x: np.ndarray, x_obs: np.ndarray, y_obs: np.ndarray
@@ -299,8 +305,10 @@ def _prior_at(
 
 def _calibrate(prior: np.ndarray, target: np.ndarray) -> tuple[float, float]:
     """Return the least-squares line from ``prior`` to ``target``, its slope floored at 0."""
+    # The prior is standardized over the candidates: a spread this small at the
+    # observations means it cannot tell them apart (and would give a huge slope).
     spread = float(np.var(prior))
-    slope = float(np.cov(prior, target, bias=True)[0, 1]) / spread if spread > 0 else 0.0
+    slope = float(np.cov(prior, target, bias=True)[0, 1]) / spread if spread > 1e-12 else 0.0
     slope = max(slope, 0.0)
     return slope, float(np.mean(target) - slope * np.mean(prior))
 
@@ -373,6 +381,10 @@ class BayesianOptimization(BaseOptimizer):
         self.n_trees = n_trees
         self.refit_growth = refit_growth
         self._proposer = EIProposer(prior, n_trees, refit_growth=refit_growth)
+        # A prior's own good configurations (past tasks' best, for transfer) are
+        # scored on every ask: random samples alone rarely hit what it knows.
+        pool = getattr(prior, "pool", None)
+        self._prior_pool = [c for c in pool() if in_space(space, c)] if pool is not None else []
         self._observations: list[tuple[Config, float | None]] = []
 
     def ask(self) -> Trial:
@@ -405,7 +417,7 @@ class BayesianOptimization(BaseOptimizer):
     def _candidates(
         self, rng: np.random.Generator, configs: list[Config], values: list[float]
     ) -> list[Config]:
-        sampled = self._sampler.sample(rng, self.n_candidates)
+        sampled = self._sampler.sample(rng, self.n_candidates) + self._prior_pool
         if self.n_local and values:
             for i in np.argsort(values)[::-1][:3]:
                 sampled.extend(self._sampler.neighbours(configs[i], rng, self.n_local))

@@ -30,7 +30,7 @@ from metakb.search import (
     successive_halving_rungs,
 )
 from metakb.search._bo import _calibrate
-from metakb.search._space import SpaceSampler, as_config, as_configs
+from metakb.search._space import SpaceSampler, as_config, as_configs, encode
 from metakb.search.testing import check_optimizer, drive
 from metakb.spaces import SPACES
 from tests.search.conftest import mixed_space, toy_value
@@ -263,7 +263,7 @@ def test_refit_growth_reuses_the_forest():
 
 
 @given(
-    st.lists(st.floats(-5, 5), min_size=3, max_size=12, unique=True),
+    st.lists(st.integers(-50, 50).map(lambda i: i / 10), min_size=3, max_size=12, unique=True),
     st.floats(-3, 3),
     st.floats(-3, 3),
 )
@@ -306,3 +306,31 @@ def test_a_conditional_prior_is_given_the_observations_and_keeps_its_ranking():
     # The prior is right, so its line explains the observations and the picks
     # follow its ranking: the largest first coordinates, in order.
     assert order == list(np.argsort(-rows[:, 0])[:6])
+
+
+class KnowsOnePoint(PreferKernel):
+    """A prior whose best configuration is one exact point, offered in its pool."""
+
+    def __init__(self, space, point):
+        super().__init__(space)
+        self.point = point
+        self.row = encode(space, [point])[0]
+
+    def predict(self, query, x):
+        return -np.abs(x - self.row).sum(axis=1), np.full(len(x), 0.1)
+
+    def candidate_pool(self):
+        return [self.point, {"lr": 5.0}]  # the second is outside the space: dropped
+
+
+def test_bo_also_scores_the_priors_own_pool(space):
+    """Random samples never hit the prior's exact optimum; its pool does."""
+    point = {"lr": 0.0123, "n": 7, "kernel": "rbf"}
+    optimizer = BayesianOptimization(
+        space, seed=0, prior=QueryPrior(KnowsOnePoint(space, point), 0)
+    )
+    assert optimizer.ask().config == point
+
+
+def test_a_prior_flat_at_the_observations_is_switched_off():
+    assert _calibrate(np.array([0.0, 1e-120, -1e-90]), np.array([1.0, 2.0, 3.0]))[0] == 0.0
