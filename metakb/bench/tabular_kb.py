@@ -10,10 +10,10 @@ evaluations with each seed:
 - ``bo``: cold Bayesian optimization (`metakb.search.BayesianOptimization`);
 - ``bo+<model>``: BO with the model's top ``n_warm`` recommendations
   (among the task's configurations, values hidden) evaluated first;
-- ``bo+transfer+prior``: the first ``n_warm_prior`` of ``transfer``'s
-  recommendations, then BO with the transfer model as its prior surrogate,
-  reweighted by the observations (what ``metakb search --warm-start transfer``
-  does).
+- ``bo+transfer+prior``: ``transfer`` picks the first ``n_warm_prior``
+  configurations one at a time from the values seen (`adaptive_picks`), then
+  BO runs with the transfer model as its prior surrogate, reweighted by the
+  observations (what ``metakb search --warm-start transfer`` does).
 
 Searches run through `metakb.bench.tabular.pool_search`, which makes the
 optimizers' exact choices without their bookkeeping, over a process pool of
@@ -88,8 +88,9 @@ class LotoSettings:
     n_warm : int
         Recommendations evaluated first by the warm-started methods.
     n_warm_prior : int
-        The first of them evaluated by ``bo+transfer+prior`` before its prior
-        leads (`metakb.searching.PRIOR_WARM`, what ``metakb search`` does).
+        Configurations ``transfer`` picks one at a time for
+        ``bo+transfer+prior`` before its prior leads
+        (`metakb.searching.PRIOR_WARM`, what ``metakb search`` does).
     bo : BOSettings
         The Bayesian optimization settings (shared by every BO method); the
         surrogate is refitted once the observations grew by 10%, which on
