@@ -224,6 +224,8 @@ class BOSettings:
         Share of proposals drawn at random once something has been observed.
     n_trees : int
         Trees of the random-forest surrogate.
+    prior_weight : float
+        Pseudo-count of a prior surrogate, in observations.
     refit_growth : float
         Refit the surrogate once the observations grew by this fraction (0: every ask).
     """
@@ -231,6 +233,7 @@ class BOSettings:
     n_initial: int = 5
     random_fraction: float = 0.1
     n_trees: int = 20
+    prior_weight: float = 10.0
     refit_growth: float = 0.0
 
 
@@ -279,7 +282,11 @@ def pool_search(
     if len(values) != n:
         raise ValueError("rows and values differ in length")
     rng = np.random.default_rng(seed)
-    proposer = None if bo is None else EIProposer(prior, bo.n_trees, refit_growth=bo.refit_growth)
+    proposer = (
+        None
+        if bo is None
+        else EIProposer(prior, bo.prior_weight, bo.n_trees, refit_growth=bo.refit_growth)
+    )
     free = np.ones(n, dtype=bool)
     pending = list(queue)
     order: list[int] = []

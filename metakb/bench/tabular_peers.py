@@ -101,6 +101,7 @@ def _metakb(
             n_initial=bo.n_initial,
             random_fraction=bo.random_fraction,
             n_trees=bo.n_trees,
+            prior_weight=bo.prior_weight,
             refit_growth=bo.refit_growth,
             prior=prior,
         )

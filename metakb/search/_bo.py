@@ -168,7 +168,9 @@ class EIProposer:
     models what the line leaves: mean = line + forest, variance = (slope x
     prior spread)^2 + forest variance. A prior that orders the observations
     well keeps its fine-grained ranking, which a forest on a few points
-    cannot have; a wrong one gets slope 0 and the forest takes over. With
+    cannot have; a wrong one gets slope 0 and the forest takes over. The
+    line shrinks by ``prior_weight / (prior_weight + n)`` as observations
+    accumulate, so the task's own data leads in the end. With
     fewer than two observations there is no forest; with none, the prior's
     best mean is picked. A `ConditionalPrior` (``transfer``) is given the
     observations, so it can reweight its past tasks.
@@ -177,6 +179,8 @@ class EIProposer:
     ----------
     prior : PriorSurrogate, optional
         A model learned on other tasks (e.g. the ``transfer`` meta-model bound to the query).
+    prior_weight : float
+        Pseudo-count of the prior, in observations (see above).
     n_trees : int
         Trees of the own random-forest surrogate.
     xi : float
@@ -198,13 +202,15 @@ class EIProposer:
     def __init__(
         self,
         prior: PriorSurrogate | None = None,
+        prior_weight: float = 10.0,
         n_trees: int = 20,
         xi: float = 0.01,
         refit_growth: float = 0.0,
     ) -> None:
-        if refit_growth < 0:
-            raise ValueError("refit_growth must be >= 0")
+        if prior_weight < 0 or refit_growth < 0:
+            raise ValueError("prior_weight and refit_growth must be >= 0")
         self.prior = prior
+        self.prior_weight = prior_weight
         self.n_trees = n_trees
         self.xi = xi
         self.refit_growth = refit_growth
@@ -244,7 +250,10 @@ class EIProposer:
             if n_obs == 0:
                 # Nothing observed: follow the prior's mean (EI has no incumbent yet).
                 return int(np.argmax(prior_mean))
-            slope, offset = _calibrate(prior_mean[n_cand:], target) if n_obs >= 3 else (1.0, 0.0)
+            slope, offset = 1.0, 0.0
+            if n_obs >= 3:
+                shrink = self.prior_weight / (self.prior_weight + n_obs)
+                slope, offset = (shrink * v for v in _calibrate(prior_mean[n_cand:], target))
             mean, var = slope * prior_mean + offset, (slope * prior_std) ** 2
             target = target - mean[n_cand:]
         if n_obs >= 2:
@@ -337,6 +346,8 @@ class BayesianOptimization(BaseOptimizer):
         Neighbours scored around each of the 3 best configurations.
     prior : PriorSurrogate, optional
         A surrogate learned on other tasks, the surrogate's mean function; see `EIProposer`.
+    prior_weight : float
+        Pseudo-count of the prior, in observations; see `EIProposer`.
     n_trees : int
         Trees of the own surrogate.
     random_fraction : float
@@ -364,6 +375,7 @@ class BayesianOptimization(BaseOptimizer):
         n_candidates: int = 256,
         n_local: int = 16,
         prior: PriorSurrogate | None = None,
+        prior_weight: float = 10.0,
         n_trees: int = 20,
         random_fraction: float = 0.1,
         refit_growth: float = 0.0,
@@ -380,7 +392,8 @@ class BayesianOptimization(BaseOptimizer):
         self.prior = prior
         self.n_trees = n_trees
         self.refit_growth = refit_growth
-        self._proposer = EIProposer(prior, n_trees, refit_growth=refit_growth)
+        self.prior_weight = prior_weight
+        self._proposer = EIProposer(prior, prior_weight, n_trees, refit_growth=refit_growth)
         # A prior's own good configurations (past tasks' best, for transfer) are
         # scored on every ask: random samples alone rarely hit what it knows.
         pool = getattr(prior, "pool", None)

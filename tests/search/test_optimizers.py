@@ -334,3 +334,16 @@ def test_bo_also_scores_the_priors_own_pool(space):
 
 def test_a_prior_flat_at_the_observations_is_switched_off():
     assert _calibrate(np.array([0.0, 1e-120, -1e-90]), np.array([1.0, 2.0, 3.0]))[0] == 0.0
+
+
+def test_a_prior_without_weight_leaves_bo_its_own_choices():
+    """prior_weight=0 shrinks the prior's line to nothing once there are 3 observations."""
+    rng = np.random.default_rng(0)
+    rows, x_obs = rng.random((50, 3)), rng.random((6, 3))
+    y_obs = x_obs[:, 1] - x_obs[:, 0]
+    weightless = EIProposer(_Recording(), prior_weight=0.0, n_trees=5)
+    cold = EIProposer(None, n_trees=5)
+    for seed in range(5):
+        a = weightless.choose(x_obs, y_obs, rows, np.random.default_rng(seed))
+        b = cold.choose(x_obs, y_obs, rows, np.random.default_rng(seed))
+        assert a == b
