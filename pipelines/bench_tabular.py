@@ -44,8 +44,8 @@ INTRO = (
     "first {n_warm_prior} configurations one at a time, each completing its portfolio "
     "given the values seen, with past tasks reweighted by how well they order them "
     "(metakb.search.AdaptiveWarmStart), then lead as BO's prior surrogate: reweighted "
-    "the same way, its prediction the surrogate's mean function, which BO's own forest "
-    "corrects (what `metakb search --warm-start transfer` does). BO's surrogate has "
+    "the same way, its prediction the surrogate's mean function (shrinking as values "
+    "accumulate), which BO's own forest corrects (what `metakb search --warm-start transfer` does). BO's surrogate has "
     "{n_trees} trees and is refitted whenever the observations "
     "have grown by {growth:.0%} since its last fit (BayesianOptimization's refit_growth). "
     "Searches stop once they have found the task's best configuration (their regret is 0 "
@@ -61,7 +61,7 @@ NOTES = [
     "per-trial bookkeeping; held-out dataset groups run in a process pool.",
     "- `bo+transfer` and `bo+transfer+prior` make the same first two picks (with fewer "
     "than two values seen, transfer's weights are the meta-feature similarities).",
-    "- How `bo+transfer+prior` works (adaptive picks, 5 of them, then the prior as BO's "
+    "- How `bo+transfer+prior` works (5 adaptive picks, then the prior as BO's shrinking "
     "mean function) was chosen after trying variants on every third task of the "
     "random_forest and adaboost tables, so its figures carry some selection bias; the "
     "variants and their figures are in tabular_choices.md.",
