@@ -49,6 +49,7 @@ from metakb.bench.tabular import (
 from metakb.configs import canonical_json
 from metakb.models import WARM_STARTERS, MetaDataset, TaskData, TaskQuery, WarmStarter
 from metakb.models._transfer import TransferWarmStarter, weighted_moments
+from metakb.search import AdaptiveWarmStart, RandomSearch
 from metakb.searching import PRIOR_WARM
 
 log = logging.getLogger(__name__)
@@ -250,14 +251,14 @@ class CandidatePrior:
 
 
 def adaptive_picks(
-    model: TransferWarmStarter, query: TaskQuery, rows: np.ndarray, values: np.ndarray, k: int
+    model: TransferWarmStarter, query: TaskQuery, values: np.ndarray, k: int
 ) -> list[int]:
     """Return the first ``k`` picks of `metakb.search.AdaptiveWarmStart` on a lookup table.
 
-    The starter picks one configuration at a time given the values seen
-    (failed runs, NaN, are not shown to it); without a seed involved, the
-    picks are the same for every search of the table (a test checks them
-    against the wrapper).
+    The wrapper itself picks (over a plain random search, which asks
+    enqueued configurations first), told each pick's value (a failed run,
+    NaN, is not shown to the starter); no seed is involved, so the picks are
+    the same for every search of the table.
 
     Parameters
     ----------
@@ -265,25 +266,27 @@ def adaptive_picks(
         The fitted transfer model.
     query : TaskQuery
         The held-out task with its configurations as ``candidates``.
-    rows, values : numpy.ndarray
-        The candidates encoded, and their values (higher is better).
+    values : numpy.ndarray
+        The candidates' values (higher is better).
 
     Returns
     -------
     list of int
         Positions in ``query.candidates``, in the order picked.
     """
+    space = model.space_
     position = {canonical_json(c): i for i, c in enumerate(query.candidates or ())}
+    warm = AdaptiveWarmStart(
+        RandomSearch(space.configspace, seed=0), model, query, k, space.encode_many
+    )
     picked: list[int] = []
-    for _ in range(min(k, len(rows))):
-        ok = [i for i in picked if np.isfinite(values[i])]
-        observed = (rows[ok], np.asarray(values)[ok]) if ok else None
-        recs = model.recommend(query, 1 + len(picked) - len(ok), observed=observed)
-        fresh = [position[canonical_json(r.config)] for r in recs]
-        fresh = [i for i in fresh if i not in picked]
-        if not fresh:
+    for _ in range(min(k, len(position))):
+        trial = warm.ask()
+        i = position.get(canonical_json(trial.config))
+        if i is None:  # the starter ran out: the random search drew its own
             break
-        picked.append(fresh[0])
+        picked.append(i)
+        warm.tell(trial, float(values[i]))
     return picked
 
 
@@ -357,7 +360,7 @@ def search_lookup_task(
         t0 = time.perf_counter()
         model: Any = starters["transfer"]
         prior = CandidatePrior(model, TaskQuery(meta_features=meta, task_id=held.task_id), held.X)
-        queues[PRIOR_METHOD] = adaptive_picks(model, query, held.X, held.y, settings.n_warm_prior)
+        queues[PRIOR_METHOD] = adaptive_picks(model, query, held.y, settings.n_warm_prior)
         seconds["fit:prior"] = time.perf_counter() - t0
     task = TabularTask(held.task_id, list(held.configs), np.asarray(held.y), group=held.group)
     curves: dict[str, np.ndarray] = {}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -11,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from metakb.search._base import BaseOptimizer, config_key
-from metakb.search._types import Optimizer, Starter, Trial
+from metakb.search._types import Optimizer, Starter, Trial, is_failure
 
 logger = logging.getLogger(__name__)
 
@@ -159,12 +158,12 @@ class AdaptiveWarmStart:
         return trial
 
     def _enqueue_next(self) -> None:
-        told = self._told
         observed = None
-        if told:
-            observed = (self.encode([c for c, _ in told]), np.array([v for _, v in told]))
+        if self._told:
+            configs, values = zip(*self._told, strict=True)
+            observed = (self.encode(configs), np.array(values))
         # Ask for enough to skip what was asked but not told (pending or failed).
-        n = 1 + len(self._asked) - len(told)
+        n = 1 + len(self._asked) - len(self._told)
         picks = self.starter.recommend(self.query, n, observed=observed)
         self._counts["recommended"] += 1
         fresh = [dict(p.config) for p in picks if config_key(p.config) not in self._asked]
@@ -179,8 +178,8 @@ class AdaptiveWarmStart:
     def tell(self, trial: Trial, value: float | None) -> None:
         """Tell the optimizer; a full-fidelity success also informs the starter's next picks."""
         self.optimizer.tell(trial, value)
-        if value is not None and math.isfinite(value) and trial.fidelity >= 1.0:
-            self._told.append((trial.config, float(value)))
+        if not is_failure(value) and trial.fidelity >= 1.0:
+            self._told.append((trial.config, float(value)))  # type: ignore[arg-type]
 
     def enqueue(self, config: Mapping[str, Any]) -> None:
         """Enqueue into the wrapped optimizer."""

@@ -128,9 +128,9 @@ def test_adaptive_picks_are_the_adaptive_warm_start_of_a_search(data):
     meta = data.meta_features_of(held.task_id)
     query = TaskQuery(meta, candidates=held.configs, task_id=held.task_id)
     values = np.asarray(held.y, dtype=float).copy()
-    picks = adaptive_picks(model, query, held.X, values, 6)
+    picks = adaptive_picks(model, query, values, 6)
     values[picks[1]] = np.nan  # a failed run is not shown to the starter
-    picks = adaptive_picks(model, query, held.X, values, 6)
+    picks = adaptive_picks(model, query, values, 6)
     optimizer = BayesianOptimization(
         data.space.configspace, seed=0, candidates=held.configs, encoder=data.space.encode_many
     )
