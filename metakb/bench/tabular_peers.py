@@ -183,6 +183,8 @@ def search_surrogate_task(
     query = TaskQuery(meta_features=data.meta_features_of(held.task_id), task_id=held.task_id)
     fixed: dict[str, _Fixed] = {}
     for name, starter in starters.items():
+        if f"bo+{name}" not in settings.methods:
+            continue  # only bo+transfer+prior uses transfer, picking as it goes
         t0 = time.perf_counter()
         fixed[name] = _Fixed(starter.recommend(query, settings.n_warm) if settings.n_warm else [])
         seconds[f"fit:{name}"] = seconds.get(f"fit:{name}", 0.0) + time.perf_counter() - t0
@@ -201,7 +203,7 @@ def search_surrogate_task(
                 warm: Any = fixed.get(method.split("+")[1]) if "+" in method else None
                 prior = None
                 if method == PRIOR_METHOD:
-                    warm = starters["transfer"]  # picks one at a time, as `metakb search`
+                    warm = starters["transfer"]
                     prior = QueryPrior(warm, query)
                 values = _metakb(method, space, objective, settings, seed, warm, prior, query)
             runs.append(_regret(values, lo, hi, settings.budget))
