@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from metakb.bench.zeroshot import Progress, recommendation_latency
+from metakb.bench.zeroshot import Progress, latency_summary, recommendation_latency
 from metakb.models import WARM_STARTERS, MetaDataset, TaskData, TaskQuery
 
 SYSTEM_SIZES: tuple[int, ...] = (10_000, 100_000, 1_000_000)
@@ -243,15 +243,7 @@ def measure_one(job: SizeJob) -> dict[str, Any]:
 
 
 def _percentiles(times_ms: Sequence[float]) -> dict[str, float]:
-    arr = np.asarray(times_ms, dtype=float)
-    if not len(arr):
-        return {"p50_ms": float("nan"), "p95_ms": float("nan"), "max_ms": float("nan"), "calls": 0}
-    return {
-        "p50_ms": round(float(np.percentile(arr, 50)), 2),
-        "p95_ms": round(float(np.percentile(arr, 95)), 2),
-        "max_ms": round(float(arr.max()), 2),
-        "calls": len(arr),
-    }
+    return {key: round(value, 2) for key, value in latency_summary(times_ms).items()}
 
 
 def run_systems(

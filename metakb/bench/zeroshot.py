@@ -142,7 +142,14 @@ def recommendation_latency(
             t0 = time.perf_counter()
             model.recommend(query, k)
             times.append((time.perf_counter() - t0) * 1000.0)
-    arr = np.asarray(times)
+    return latency_summary(times)
+
+
+def latency_summary(times_ms: Sequence[float]) -> dict[str, float]:
+    """Return p50 / p95 / max of latencies in milliseconds, and how many (NaN when none)."""
+    arr = np.asarray(times_ms, dtype=float)
+    if not len(arr):
+        return {"p50_ms": float("nan"), "p95_ms": float("nan"), "max_ms": float("nan"), "calls": 0}
     return {
         "p50_ms": float(np.percentile(arr, 50)),
         "p95_ms": float(np.percentile(arr, 95)),
