@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from metakb.bench._machine import format_load, load_average
 from metakb.sources.published import import_published
 from metakb.store import Store
 
@@ -32,7 +33,7 @@ def measure_ingest(data_dir: str | Path, *, repeats: int = 3) -> dict[str, Any]:
     cpu: list[float] = []
     reimport: list[float] = []
     added: dict[str, int] = {}
-    load = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
+    load = load_average()
     for _ in range(repeats):
         with tempfile.TemporaryDirectory() as tmp:
             store = Store(Path(tmp) / "bench.duckdb")
@@ -72,7 +73,7 @@ def ingest_markdown(result: dict[str, Any]) -> str:
         "Command: `python pipelines/bench_ingest.py` (data folder from `$METAKB_DATA`).",
         "",
         f"Machine: {result['machine']}; {result['repeats']} fresh imports; load average "
-        f"when started: {_load(result.get('load_average'))} (the machine is shared).",
+        f"when started: {format_load(result.get('load_average'))} (the machine is shared).",
         "",
         "| figure | value |",
         "|---|---|",
@@ -93,10 +94,6 @@ def ingest_markdown(result: dict[str, Any]) -> str:
         "",
     ]
     return "\n".join(lines)
-
-
-def _load(value: list[float] | None) -> str:
-    return ", ".join(f"{v:.2f}" for v in value) if value else "unknown"
 
 
 def _median(values: list[float] | None) -> str:

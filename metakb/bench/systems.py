@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from metakb.bench._machine import format_load, load_average
 from metakb.bench.zeroshot import Progress, latency_summary, recommendation_latency
 from metakb.models import WARM_STARTERS, MetaDataset, TaskData, TaskQuery
 
@@ -304,7 +305,7 @@ def run_systems(
         for n in sizes
         for m in names
     ]
-    load_start = _load_average()
+    load_start = load_average()
     runs: list[dict[str, Any]] = []
     run: Callable[[SizeJob], dict[str, Any]] = measure_one if not isolate else _in_child
     for done, job in enumerate(jobs, start=1):
@@ -324,7 +325,7 @@ def run_systems(
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}",
         "load_average_start": load_start,
-        "load_average_end": _load_average(),
+        "load_average_end": load_average(),
         "latency_target_ms": LATENCY_TARGET_MS,
         "runs": runs,
     }
@@ -350,8 +351,8 @@ def render_systems_markdown(
         "# Systems: ingest, meta-features, training and recommendation latency",
         "",
         f"Machine: {report['machine']}, shared with other jobs while measured "
-        f"(load average at the start {_load(report.get('load_average_start'))}, at the end "
-        f"{_load(report.get('load_average_end'))}).",
+        f"(load average at the start {format_load(report.get('load_average_start'))}, at the end "
+        f"{format_load(report.get('load_average_end'))}).",
         "",
     ]
     if ingest is not None:
@@ -371,7 +372,7 @@ def render_systems_markdown(
                 if (cpu := ingest.get("cpu_seconds"))
                 else ""
             )
-            + f"; load average {_load(ingest.get('load_average'))}; re-import, which adds "
+            + f"; load average {format_load(ingest.get('load_average'))}; re-import, which adds "
             f"nothing, {ingest['reimport_median_seconds']:.2f} s. Wall time covers reading and "
             "validating every file, canonicalizing and hashing every configuration and one "
             "transaction per file. Details: [ingest.md](ingest.md) "
@@ -450,16 +451,8 @@ def render_systems_markdown(
     return "\n".join(lines)
 
 
-def _load_average() -> list[float] | None:
-    return list(os.getloadavg()) if hasattr(os, "getloadavg") else None
-
-
 def _verdict(met: bool) -> str:
     return "met" if met else "missed"
-
-
-def _load(value: Any) -> str:
-    return ", ".join(f"{v:.2f}" for v in value) if value else "unknown"
 
 
 def plot_systems(report: Mapping[str, Any], path: str | Path) -> None:
