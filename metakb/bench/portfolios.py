@@ -298,8 +298,10 @@ def render_portfolios_markdown(report: Mapping[str, Any], command: str) -> str:
         "configurations and the normalized regret of the best of its first k is scored "
         "(0 = the task's best configuration, 1 = its worst). ± is the standard error over tasks.",
         "",
-        "- metakb: `portfolio` (greedy on mean normalized regret), `knn`, `transfer`, `cf` "
-        "(defaults, seed 0).",
+        "- metakb: "
+        + ", ".join(f"`{m}`" for m in METAKB_METHODS)
+        + " (the registry's entries with their defaults, seed 0; `portfolio` is greedy on "
+        "mean normalized regret).",
         "- references, implemented independently in `metakb/bench/portfolios.py`: "
         "`zeroshot_rank` = TabRepo's greedy zero-shot selection (Salinas & Erickson: minimize "
         "the mean per-task rank of the best member), `zeroshot_error` = the same greedy on "
@@ -307,9 +309,10 @@ def render_portfolios_markdown(report: Mapping[str, Any], command: str) -> str:
         "- baselines: `random` = exact expected regret of k random configurations, `default` = "
         "AutoGluon's LightGBM default (`LightGBM_c1`), `oracle` = the task's best.",
         "",
-        "Caveat: a few metakb settings (the transfer kernel, the cf kernel) were chosen after "
-        "trying variants on tables that include this one (see zeroshot.md), which can only "
-        "favour metakb here; the references have no settings to tune.",
+        "Caveat: a few metakb settings (the transfer kernel and global share, the cf kernel, "
+        "the ensemble's fusion) were chosen after trying variants on tables that include this "
+        "one (see zeroshot.md and zeroshot_choices.md), which can only favour metakb here; the "
+        "references have no settings to tune.",
         "",
         f"Produced by: `{command}`.",
         "",
