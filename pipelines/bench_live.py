@@ -18,6 +18,7 @@ from typing import Any
 
 import pandas as pd
 
+from metakb.bench._machine import format_load, load_average
 from metakb.bench.live import (
     ALGORITHM,
     DEFAULT_MAX_DATASETS,
@@ -36,8 +37,7 @@ log = logging.getLogger("bench_live")
 
 
 def _load() -> str:
-    one, five, fifteen = os.getloadavg()
-    return f"load average {one:.2f} / {five:.2f} / {fifteen:.2f} on {os.cpu_count()} cores"
+    return f"load average {format_load(load_average())} on {os.cpu_count()} cores"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -57,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         optuna.logging.set_verbosity(optuna.logging.WARNING)  # one INFO line per trial otherwise
     except ImportError:
         pass
+    logging.getLogger("flaml").setLevel(logging.WARNING)  # an INFO line per zero-shot fit otherwise
     json_path = args.out / "live_pmlb.json"
     if args.render_only:
         report = json.loads(json_path.read_text())
