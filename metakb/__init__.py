@@ -6,13 +6,13 @@ from metakb.errors import MetakbError
 
 __version__ = "0.1.0"
 
-__all__ = ["MetakbError", "__version__", "recommend", "train"]
+__all__ = ["ExtrapolationWarning", "MetakbError", "__version__", "recommend", "train"]
 
 
 def __getattr__(name: str) -> Any:
     # recommend/train pull in scikit-learn, LightGBM and ConfigSpace: import them
     # on first use so that `import metakb` (and the CLI's startup) stays fast.
-    if name in ("recommend", "train"):
+    if name in ("ExtrapolationWarning", "recommend", "train"):
         from metakb import warmstart
 
         return getattr(warmstart, name)

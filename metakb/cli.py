@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -622,7 +623,12 @@ def recommend_configs(
     --meta-features use the models saved by `metakb train`.
     """
     from metakb.spaces import get_space
-    from metakb.warmstart import DEFAULT_METHOD, recommend, recommendations_json
+    from metakb.warmstart import (
+        DEFAULT_METHOD,
+        ExtrapolationWarning,
+        recommend,
+        recommendations_json,
+    )
 
     if sum(x is not None for x in (file, task, meta_features)) != 1:
         raise MetakbError("give either a FILE (with --target), --task or --meta-features")
@@ -633,15 +639,16 @@ def recommend_configs(
 
         computed = extract_table(load_table(file, target), seed=0).values
         features = {name: v for name, v in computed.items() if v == v}  # NaN: not computed
-    recs = recommend(
-        features,
-        algorithm=algorithm,
-        k=k,
-        method=method,
-        task=task,
-        db=db,
-        min_configs=min_configs,
-    )
+    with _warnings_to_stderr(ExtrapolationWarning):
+        recs = recommend(
+            features,
+            algorithm=algorithm,
+            k=k,
+            method=method,
+            task=task,
+            db=db,
+            min_configs=min_configs,
+        )
     result = recommendations_json(get_space(algorithm), recs)
     if as_json:
         _print_json(result)
@@ -661,6 +668,19 @@ def recommend_configs(
         )
     out.print(table)
     out.print("--json prints the estimator's keyword arguments")
+
+
+@contextmanager
+def _warnings_to_stderr(category: type[Warning]) -> Iterator[None]:
+    """Print warnings of ``category`` as one ``warning:`` line each on stderr (others as usual)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", category)
+        yield
+    for w in caught:
+        if issubclass(w.category, category):
+            err.print(f"[yellow]warning:[/yellow] {w.message}", highlight=False, soft_wrap=True)
+        else:
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
 
 
 def _read_meta_features(path: Path) -> dict[str, float]:

@@ -31,7 +31,7 @@ import json
 import logging
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -46,6 +46,7 @@ from metakb.metafeatures import METAFEATURES_VERSION, extract_table
 from metakb.metafeatures import result_rows as meta_feature_rows
 from metakb.models import WARM_STARTERS, TaskQuery, WarmStarter
 from metakb.models._artifacts import ArtifactError, artifact_dir, load_model
+from metakb.models._base import SIZE_META_FEATURES
 from metakb.search import (
     MULTI_FIDELITY,
     OPTIMIZERS,
@@ -64,7 +65,7 @@ from metakb.search import (
 )
 from metakb.spaces import SPACES, SearchSpace, get_space
 from metakb.store import Store, transaction, upsert
-from metakb.warmstart import artifacts_root, load_meta_dataset
+from metakb.warmstart import artifacts_root, extrapolation_notes, load_meta_dataset
 
 log = logging.getLogger(__name__)
 
@@ -277,13 +278,14 @@ def check_searchable(table: Table, n_splits: int) -> None:
 
 def load_starter(
     store: Store, algorithm: str, method: str, *, seed: int = 0, notes: list[str] | None = None
-) -> WarmStarter:
+) -> tuple[WarmStarter, Mapping[str, Sequence[float]]]:
     """Return the trained warm starter of ``method`` for ``algorithm``, fitting one if needed.
 
     The model saved by ``metakb train`` is used when there is one; otherwise
     (none, or one refused: another version, a pickle that does not match its
     manifest) one is fitted now on the knowledge base's runs (not saved), and
-    why is appended to ``notes``.
+    why is appended to ``notes``. Also returned: the training tasks' range of
+    each size meta-feature (for :func:`~metakb.warmstart.extrapolation_notes`).
 
     Raises
     ------
@@ -293,8 +295,8 @@ def load_starter(
     """
     space = _space(algorithm)
     try:
-        model, _ = load_model(artifact_dir(artifacts_root(store), space.name, method))
-        return model
+        model, manifest = load_model(artifact_dir(artifacts_root(store), space.name, method))
+        return model, manifest.meta_feature_ranges
     except ArtifactError as exc:
         refused = str(exc)
     log.info("%s; fitting %s for %s now", refused, method, space.name)
@@ -307,7 +309,7 @@ def load_starter(
         ) from None
     if notes is not None:
         notes.append(f"{refused}: fitted one for this search")
-    return WARM_STARTERS[method](seed=seed).fit(data)
+    return WARM_STARTERS[method](seed=seed).fit(data), data.feature_ranges(SIZE_META_FEATURES)
 
 
 def _flow_frame(space: SearchSpace) -> pd.DataFrame:
@@ -580,9 +582,10 @@ def search_table(
     search_id = settings.search_id
     store = Store(db)
     notes: list[str] = []
-    starter = None
+    starter: WarmStarter | None = None
+    ranges: Mapping[str, Sequence[float]] = {}
     if warm_start_method != "none":  # before anything is written: it may fail
-        starter = load_starter(store, space.name, warm_start_method, seed=seed, notes=notes)
+        starter, ranges = load_starter(store, space.name, warm_start_method, seed=seed, notes=notes)
     features = extract_table(table, seed=seed)
     dataset_id, task_id = register_table(
         store, table, meta_feature_rows(kb_dataset_id(table), features), space, metric
@@ -591,6 +594,7 @@ def search_table(
     query = TaskQuery(
         {k: v for k, v in features.values.items() if math.isfinite(v)}, task_id=task_id
     )
+    notes.extend(extrapolation_notes(query.meta_features, ranges, space.name))
 
     optimizer = build_optimizer(space, method, budget, starter=starter, query=query, seed=seed)
     prior = getattr(optimizer, "prior", None) is not None

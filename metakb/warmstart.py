@@ -10,7 +10,9 @@ flow's tables through :mod:`metakb.store`, builds a
 from __future__ import annotations
 
 import logging
+import math
 import time
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,7 @@ import pandas as pd
 from metakb.errors import MetakbError, StoreError
 from metakb.models import WARM_STARTERS, MetaDataset, Recommendation, TaskQuery, WarmStarter
 from metakb.models._artifacts import Manifest, artifact_dir, load_model, save_model
+from metakb.models._base import SIZE_META_FEATURES
 from metakb.models._metadataset import build_meta_dataset, dataset_groups
 from metakb.spaces import SPACES, Params, SearchSpace, get_space
 from metakb.store import (
@@ -41,6 +44,40 @@ MIN_CONFIGS = 10
 """Tasks with fewer evaluated configurations are too thin to learn from (per-task surrogates)."""
 
 Progress = Callable[[str, int, int], None]
+
+
+class ExtrapolationWarning(UserWarning):
+    """The new task's size lies outside every training task's: recommendations extrapolate."""
+
+
+def extrapolation_notes(
+    meta_features: Mapping[str, float],
+    ranges: Mapping[str, Sequence[float]],
+    algorithm: str,
+) -> list[str]:
+    """Return one sentence per size meta-feature of the new task outside the training range.
+
+    Parameters
+    ----------
+    meta_features : mapping
+        The new task's meta-features.
+    ranges : mapping
+        ``{name: (smallest, largest)}`` over the tasks the model learned from
+        (a manifest's ``meta_feature_ranges``).
+    algorithm : str
+        The algorithm's name, for the message.
+    """
+    notes = []
+    for name, (lo, hi) in ranges.items():
+        value = meta_features.get(name)
+        if value is None or not math.isfinite(value) or lo <= value <= hi:
+            continue
+        side = "below" if value < lo else "above"
+        notes.append(
+            f"{name} {value:,.0f} is {side} every {algorithm} task the model learned from "
+            f"({lo:,.0f} to {hi:,.0f}): its recommendations extrapolate"
+        )
+    return notes
 
 
 def artifacts_root(store: Store) -> Path:
@@ -215,6 +252,12 @@ def recommend(
         A meta-feature value that is not a number (NaN and infinities are
         allowed: the models treat them as missing).
 
+    Warns
+    -----
+    ExtrapolationWarning
+        The task's number of instances, features or classes lies outside
+        every training task's (:func:`extrapolation_notes` says which).
+
     Examples
     --------
     >>> import metakb
@@ -224,15 +267,21 @@ def recommend(
     store = Store(db)
     name = method or DEFAULT_METHOD
     space = _space(algorithm)
+    ranges: Mapping[str, Sequence[float]]
     if task is not None:
-        model, query = _model_without_task(store, space, name, task, seed, min_configs)
+        model, query, ranges = _model_without_task(store, space, name, task, seed, min_configs)
         query = TaskQuery(query.meta_features, tuple(observations), None, query.task_id)
     else:
         if meta_features is None:
             raise MetakbError("give the task's meta-features or a task in the knowledge base")
         # Cached: a process that recommends repeatedly unpickles a model once.
-        model, _ = load_model(artifact_dir(artifacts_root(store), space.name, name), cached=True)
+        model, manifest = load_model(
+            artifact_dir(artifacts_root(store), space.name, name), cached=True
+        )
+        ranges = manifest.meta_feature_ranges
         query = TaskQuery(_numbers(meta_features), tuple(observations))
+    for note in extrapolation_notes(query.meta_features, ranges, space.name):
+        warnings.warn(note, ExtrapolationWarning, stacklevel=2)
     return model.recommend(query, k)
 
 
@@ -249,7 +298,7 @@ def _numbers(meta_features: Mapping[str, Any]) -> dict[str, float]:
 
 def _model_without_task(
     store: Store, space: SearchSpace, method: str, ref: str, seed: int, min_configs: int
-) -> tuple[WarmStarter, TaskQuery]:
+) -> tuple[WarmStarter, TaskQuery, dict[str, tuple[float, float]]]:
     with store.read() as con:
         task_id = find_task(con, ref)
         if task_id is None:
@@ -263,8 +312,10 @@ def _model_without_task(
     keep = [t for t in data.task_ids if groups.get(t) != held]
     if not keep:
         raise MetakbError(f"no training task left once {task_id} is held out")
-    model = _method(method)(seed=seed).fit(data.subset(keep))
-    return model, TaskQuery(meta_features=features, task_id=task_id)
+    train = data.subset(keep)
+    model = _method(method)(seed=seed).fit(train)
+    query = TaskQuery(meta_features=features, task_id=task_id)
+    return model, query, train.feature_ranges(SIZE_META_FEATURES)
 
 
 def recommendations_json(space: SearchSpace, recs: Sequence[Recommendation]) -> dict[str, Any]:

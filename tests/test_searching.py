@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_breast_cancer
 
+from metakb import searching
 from metakb.cli import main
 from metakb.configs import config_id
 from metakb.datasets import load_table
@@ -30,8 +31,10 @@ from metakb.searching import (
     search_table,
     write_trials,
 )
+from metakb.sources.published import import_published
 from metakb.spaces import get_space
 from metakb.store import Store
+from metakb.warmstart import train
 
 FAST = {"n_splits": 2, "seed": 0}
 
@@ -373,3 +376,39 @@ def test_a_prior_search_enqueues_fewer_recommendations() -> None:
     """The prior leads after PRIOR_WARM picks; a plain warm start enqueues up to 10."""
     assert default_n_warm(100, prior=True) == PRIOR_WARM < default_n_warm(100, prior=False) == 10
     assert default_n_warm(4, prior=False) == 2 and default_n_warm(1, prior=True) == 1
+
+
+def test_search_notes_a_table_smaller_than_every_training_task(
+    tiny_csv: Path, db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _fake_knowledge_base(db)  # its tasks carry no OpenML meta-features: give it a range
+    real = searching.load_starter
+    monkeypatch.setattr(
+        searching,
+        "load_starter",
+        lambda *args, **kwargs: (real(*args, **kwargs)[0], {"NumberOfInstances": [150, 5000]}),
+    )
+    found = search_table(
+        tiny_csv,
+        target="target",
+        algorithm="random_forest",
+        budget=2,
+        method="random",
+        warm_start_method="knn",
+        db=db,
+        n_warm=1,
+        **FAST,
+    )
+    assert (
+        "NumberOfInstances 60 is below every random_forest task the model learned from "
+        "(150 to 5,000): its recommendations extrapolate"
+    ) in found.notes
+
+
+def test_load_starter_returns_the_trained_models_size_ranges(tiny_data: Path, db: Path) -> None:
+    store = Store(db)
+    import_published(store, tiny_data)
+    (manifest,) = train(store, ["lightgbm"], ["knn"], min_configs=2)
+    _, ranges = searching.load_starter(store, "lightgbm", "knn")
+    assert ranges == manifest.meta_feature_ranges
+    assert "NumberOfInstances" in ranges

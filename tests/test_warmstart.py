@@ -1,4 +1,5 @@
 import json
+import warnings
 from pathlib import Path
 
 import pytest
@@ -8,7 +9,14 @@ from metakb.errors import MetakbError
 from metakb.sources.published import import_published
 from metakb.spaces import SPACES
 from metakb.store import Store
-from metakb.warmstart import artifacts_root, recommend, recommendations_json, train
+from metakb.warmstart import (
+    ExtrapolationWarning,
+    artifacts_root,
+    extrapolation_notes,
+    recommend,
+    recommendations_json,
+    train,
+)
 
 
 @pytest.fixture
@@ -35,9 +43,11 @@ def test_train_saves_artifacts_next_to_the_knowledge_base(kb: Store) -> None:
 
 @pytest.mark.parametrize("method", ["knn", "ensemble"])
 def test_recommend_for_a_task_leaves_its_dataset_out(kb: Store, method: str) -> None:
-    recs = recommend(
-        algorithm="random_forest", task="3", k=3, method=method, db=kb.path, min_configs=2
-    )
+    # Task 3's 3,196 rows are fewer than the one training task's: that is said too.
+    with pytest.warns(ExtrapolationWarning, match="below every random_forest task"):
+        recs = recommend(
+            algorithm="random_forest", task="3", k=3, method=method, db=kb.path, min_configs=2
+        )
     assert recs
     # Task 3's dataset is held out, so everything comes from task 6.
     assert {t for r in recs for t in r.source_tasks} == {"openml:6"}
@@ -181,3 +191,46 @@ def test_cli_recommend_for_a_table_file(
     # A wrong target is one line and a non-zero exit.
     assert main([*argv[:3], "nope", *argv[4:]]) == 1
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def test_extrapolation_notes_name_the_feature_and_the_side() -> None:
+    ranges = {"NumberOfInstances": [690.0, 581012.0], "NumberOfClasses": [2.0, 10.0]}
+    notes = extrapolation_notes(
+        {"NumberOfInstances": 128.0, "NumberOfClasses": 26.0, "NumberOfFeatures": 1e9},
+        ranges,
+        "lightgbm",
+    )
+    assert notes == [
+        "NumberOfInstances 128 is below every lightgbm task the model learned from "
+        "(690 to 581,012): its recommendations extrapolate",
+        "NumberOfClasses 26 is above every lightgbm task the model learned from "
+        "(2 to 10): its recommendations extrapolate",
+    ]
+    inside = {"NumberOfInstances": 690.0, "NumberOfClasses": float("nan")}
+    assert extrapolation_notes(inside, ranges, "lightgbm") == []
+
+
+def test_recommend_warns_only_outside_the_training_sizes(kb: Store) -> None:
+    (manifest,) = train(kb, ["lightgbm"], ["knn"], min_configs=2)
+    lo, hi = manifest.meta_feature_ranges["NumberOfInstances"]
+    with pytest.warns(ExtrapolationWarning, match="NumberOfInstances 5 is below every lightgbm"):
+        recommend({"NumberOfInstances": 5.0}, algorithm="lightgbm", method="knn", db=kb.path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ExtrapolationWarning)
+        middle = {"NumberOfInstances": (lo + hi) / 2}
+        assert recommend(middle, algorithm="lightgbm", method="knn", k=1, db=kb.path)
+
+
+def test_cli_recommend_prints_the_extrapolation_on_stderr(
+    kb: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = str(kb.path)
+    assert main(["train", "-m", "knn", "-a", "lightgbm", "--min-configs", "2", "--db", db]) == 0
+    capsys.readouterr()
+    features = tmp_path / "mf.json"
+    features.write_text(json.dumps({"NumberOfInstances": 5}))
+    args = ["recommend", "--meta-features", str(features), "--method", "knn", "--db", db]
+    assert main([*args, "--json"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["recommendations"]  # stdout stays pure JSON
+    assert "warning: NumberOfInstances 5 is below every lightgbm task" in captured.err

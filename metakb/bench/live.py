@@ -524,7 +524,7 @@ def run_task(task: LiveTask, db: str | Path, settings: LiveSettings) -> dict[str
 
     # metakb warm-started BO, as `metakb search` runs it, without write-back.
     with _Clock(memo) as clock:
-        starter = load_starter(Store(db), ALGORITHM, settings.method, seed=seed)
+        starter, _ = load_starter(Store(db), ALGORITHM, settings.method, seed=seed)
         query = TaskQuery(query_features, task_id=task.name)
         optimizer = build_optimizer(
             space, "bo", settings.budget, starter=starter, query=query, seed=seed

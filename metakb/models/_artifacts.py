@@ -3,8 +3,8 @@
 ``<root>/<algorithm>/<method>/model.pkl`` holds the fitted model and
 ``manifest.json`` next to it its provenance: artifact format version, metakb
 version, the method and its parameters, the space, flow and metric, the
-meta-feature names the model expects, the training tasks and the SHA-256 of
-the pickle. Loading reads the manifest first and refuses to unpickle unless the
+meta-feature names the model expects, the training tasks (and the range of
+their sizes) and the SHA-256 of the pickle. Loading reads the manifest first and refuses to unpickle unless the
 format version matches and the pickle's hash is the one the manifest recorded,
 so a file metakb did not write next to its manifest is never unpickled.
 """
@@ -15,13 +15,13 @@ import json
 import pickle
 import time
 from collections import OrderedDict
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from metakb.datasets import file_hash
 from metakb.errors import MetakbError
-from metakb.models._base import WarmStarter
+from metakb.models._base import SIZE_META_FEATURES, WarmStarter
 from metakb.models._metadataset import MetaDataset
 
 ARTIFACT_VERSION = 2
@@ -52,6 +52,8 @@ class Manifest:
     sha256: str
     fit_seconds: float
     created_at: str
+    meta_feature_ranges: dict[str, list[float]] = field(default_factory=dict)
+    """Smallest and largest size meta-feature over the training tasks (empty in older manifests)."""
 
 
 def artifact_dir(root: Path, algorithm: str, method: str) -> Path:
@@ -98,6 +100,9 @@ def save_model(
         sha256=file_hash(pending),
         fit_seconds=round(fit_seconds, 3),
         created_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        meta_feature_ranges={
+            name: list(r) for name, r in data.feature_ranges(SIZE_META_FEATURES).items()
+        },
     )
     tmp = folder / f"{MANIFEST_FILE}.tmp"
     tmp.write_text(json.dumps(asdict(manifest), indent=2) + "\n")

@@ -31,6 +31,14 @@ landmarkers swamp the few that describe the data's shape.
 """
 
 
+SIZE_META_FEATURES: tuple[str, ...] = ("NumberOfInstances", "NumberOfFeatures", "NumberOfClasses")
+"""The data's size, whose range over the training tasks a trained model records.
+
+A new task outside it (a 100-row table when every past task had thousands of
+rows) gets recommendations that extrapolate, and is told so.
+"""
+
+
 def select_features(wanted: Sequence[str] | None, available: Sequence[str]) -> list[str]:
     """Return the wanted meta-features the data has (all of ``available`` when none match)."""
     if wanted is None:

@@ -260,6 +260,20 @@ class MetaDataset:
             n: float(v) for n, v in zip(self.meta_feature_names, row, strict=True) if np.isfinite(v)
         }
 
+    def feature_ranges(self, names: Sequence[str]) -> dict[str, tuple[float, float]]:
+        """Return ``{name: (smallest, largest)}`` of meta-features over the tasks.
+
+        Names the data lacks, or that no task has a finite value of, are left out.
+        """
+        ranges = {}
+        for name in names:
+            if name in self.meta_feature_names:
+                column = self.meta_features[:, self.meta_feature_names.index(name)]
+                known = column[np.isfinite(column)]
+                if known.size:
+                    ranges[name] = (float(known.min()), float(known.max()))
+        return ranges
+
     def subset(self, task_ids: Sequence[str]) -> MetaDataset:
         """Return a MetaDataset of the given tasks (sharing their read-only data)."""
         rows = [self._index[t] for t in task_ids]

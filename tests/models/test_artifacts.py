@@ -12,6 +12,7 @@ from metakb.models._artifacts import (
     load_model,
     save_model,
 )
+from metakb.models._base import SIZE_META_FEATURES
 from metakb.models._synthetic import synthetic_meta_dataset
 
 
@@ -28,6 +29,10 @@ def test_save_load_round_trip(tmp_path, data, name):
     assert json.loads((folder / MANIFEST_FILE).read_text())["sha256"] == manifest.sha256
     assert manifest.training_tasks == list(data.task_ids)
     assert manifest.meta_feature_names == list(data.meta_feature_names)
+    assert manifest.meta_feature_ranges == {
+        name: list(r) for name, r in data.feature_ranges(SIZE_META_FEATURES).items()
+    }
+    assert "NumberOfInstances" in manifest.meta_feature_ranges
     loaded, read = load_model(folder)
     assert read == manifest
     query = TaskQuery(meta_features=data.meta_features_of(data.task_ids[0]))
@@ -103,3 +108,15 @@ def test_cached_load_unpickles_once_and_notices_a_new_model(tmp_path, data):
     with pytest.raises(ArtifactError, match="hash"):
         load_model(folder, cached=True)
     clear_model_cache()
+
+
+def test_a_manifest_without_size_ranges_still_loads(tmp_path, data):
+    # Manifests written before the ranges were recorded: no range, so no extrapolation check.
+    model = WARM_STARTERS["portfolio"](seed=0).fit(data)
+    save_model(model, data, tmp_path, method="portfolio", params={}, fit_seconds=0.0)
+    path = artifact_dir(tmp_path, data.space.name, "portfolio") / MANIFEST_FILE
+    raw = json.loads(path.read_text())
+    del raw["meta_feature_ranges"]
+    path.write_text(json.dumps(raw))
+    _, read = load_model(path.parent)
+    assert read.meta_feature_ranges == {}

@@ -99,3 +99,23 @@ def test_greedy_portfolio_regret_never_rises_with_k(scores):
         assert len(set(chosen)) == len(chosen) == k
         regrets.append(float((1 - scores[:, chosen].max(axis=1)).mean()))
     assert all(b <= a + 1e-12 for a, b in itertools.pairwise(regrets))
+
+
+def test_feature_ranges_skip_unknown_values_and_names():
+    data = synthetic_meta_dataset(n_tasks=4, n_configs=5)
+    column = data.meta_feature_names.index("NumberOfInstances")
+    matrix = data.meta_features.copy()
+    matrix[0, column] = np.nan
+    data = MetaDataset(
+        data.space,
+        data.tasks,
+        matrix,
+        data.meta_feature_names,
+        flow_id=data.flow_id,
+        metric=data.metric,
+        direction=data.direction,
+    )
+    known = matrix[1:, column]
+    assert data.feature_ranges(["NumberOfInstances", "NoSuchFeature"]) == {
+        "NumberOfInstances": (float(known.min()), float(known.max()))
+    }
