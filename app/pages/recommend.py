@@ -1,6 +1,7 @@
 """Recommend: meta-features of a table and each meta-model's configurations for it."""
 
 import json
+import warnings
 
 import pandas as pd
 import streamlit as st
@@ -11,7 +12,7 @@ from metakb.errors import MetakbError
 from metakb.metafeatures import extract_table
 from metakb.models import WARM_STARTERS, nearest_datasets
 from metakb.spaces import SPACES
-from metakb.warmstart import recommend, recommendations_json
+from metakb.warmstart import ExtrapolationWarning, recommend, recommendations_json
 
 sidebar()
 st.title("Recommend configurations")
@@ -59,12 +60,20 @@ st.subheader(f"Recommendations for {algorithm}")
 k = st.slider("How many per method", 1, 10, 5)
 space = SPACES[algorithm]
 best_config: dict | None = None
+extrapolation = st.container()  # above the tables, filled once every method has run
+said: set[str] = set()
 for method in WARM_STARTERS:
     try:
-        recs = recommend(meta, algorithm=algorithm, k=k, method=method, db=store().path)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ExtrapolationWarning)
+            recs = recommend(meta, algorithm=algorithm, k=k, method=method, db=store().path)
     except MetakbError as exc:
         st.warning(f"{method}: {exc}")
         continue
+    for w in caught:
+        if issubclass(w.category, ExtrapolationWarning) and str(w.message) not in said:
+            said.add(str(w.message))
+            extrapolation.warning(str(w.message))
     shown = recommendations_json(space, recs)["recommendations"]
     if best_config is None and shown:
         best_config = shown[0]["config"]

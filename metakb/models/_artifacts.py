@@ -4,9 +4,10 @@
 ``manifest.json`` next to it its provenance: artifact format version, metakb
 version, the method and its parameters, the space, flow and metric, the
 meta-feature names the model expects, the training tasks (and the range of
-their sizes) and the SHA-256 of the pickle. Loading reads the manifest first and refuses to unpickle unless the
-format version matches and the pickle's hash is the one the manifest recorded,
-so a file metakb did not write next to its manifest is never unpickled.
+their sizes) and the SHA-256 of the pickle. Loading reads the manifest first
+and refuses to unpickle unless the format version matches and the pickle's
+hash is the one the manifest recorded, so a file metakb did not write next to
+its manifest is never unpickled.
 """
 
 from __future__ import annotations

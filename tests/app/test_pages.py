@@ -104,6 +104,9 @@ def test_recommend_page_on_a_knowledge_base_dataset(kb: Path) -> None:
     assert "**knn**" in text and "**portfolio**" in text
     # Untrained methods say what to do instead of failing.
     assert any("metakb train" in w.value for w in at.warning)
+    # The 3-row table is smaller than both training tasks: said once, above the tables.
+    assert at.warning[0].value.startswith("NumberOfInstances 3 is below every random_forest task")
+    assert sum("NumberOfInstances" in w.value for w in at.warning) == 1
     assert any("RandomForestClassifier(**" in c.value for c in at.code)
 
 
