@@ -66,6 +66,11 @@ def extrapolation_notes(
         (a manifest's ``meta_feature_ranges``).
     algorithm : str
         The algorithm's name, for the message.
+
+    Returns
+    -------
+    list of str
+        Empty when every size the new task has lies within its range.
     """
     notes = []
     for name, (lo, hi) in ranges.items():
