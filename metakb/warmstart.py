@@ -79,10 +79,15 @@ def extrapolation_notes(
             continue
         side = "below" if value < lo else "above"
         notes.append(
-            f"{name} {value:,.0f} is {side} every {algorithm} task the model learned from "
-            f"({lo:,.0f} to {hi:,.0f}): its recommendations extrapolate"
+            f"{name} {_count(value)} is {side} every {algorithm} task the model learned "
+            f"from ({_count(lo)} to {_count(hi)}): its recommendations extrapolate"
         )
     return notes
+
+
+def _count(value: float) -> str:
+    # Digits grouped for counts; a hostile 1e300 stays one short word.
+    return f"{value:,.0f}" if abs(value) < 1e12 else f"{value:.3g}"
 
 
 def artifacts_root(store: Store) -> Path:

@@ -206,6 +206,8 @@ def test_extrapolation_notes_name_the_feature_and_the_side() -> None:
         "NumberOfClasses 26 is above every lightgbm task the model learned from "
         "(2 to 10): its recommendations extrapolate",
     ]
+    (huge,) = extrapolation_notes({"NumberOfClasses": 1e300}, ranges, "lightgbm")
+    assert huge.startswith("NumberOfClasses 1e+300 is above")
     inside = {"NumberOfInstances": 690.0, "NumberOfClasses": float("nan")}
     assert extrapolation_notes(inside, ranges, "lightgbm") == []
 
