@@ -178,9 +178,17 @@ class TransferWarmStarter:
         """
         if observed is None and query.observations:
             observed = self._observations(query)
+        at_observed = None
         if observed is not None and len(observed[1]) >= 2:
-            x, y = observed
-            w = self.ranking_weights(self.member_predictions(query, x), y)
+            at_observed = self.member_predictions(query, observed[0])
+        return self._weights(query, observed, at_observed)
+
+    def _weights(
+        self, query: TaskQuery, observed: Observed | None, at_observed: np.ndarray | None
+    ) -> np.ndarray:
+        """:meth:`weights`, given every member's predictions at the observed configurations."""
+        if observed is not None and at_observed is not None and len(observed[1]) >= 2:
+            w = self.ranking_weights(at_observed, observed[1])
             if w is not None:
                 return w
         z = self.scaler_.query(query.meta_features)
@@ -288,7 +296,12 @@ class TransferWarmStarter:
         check_k(k)
         if observed is None and query.observations:
             observed = self._observations(query)
-        w = self.weights(query, observed)
+        # Every member's predictions at the observed configurations serve both the
+        # ranking weights and where the portfolio starts from: computed once.
+        at_observed = None
+        if observed is not None and len(observed[1]):
+            at_observed = self.member_predictions(query, observed[0])
+        w = self._weights(query, observed, at_observed)
         used = np.flatnonzero(w)
         found = candidates_of(self.space_, query)
         if found is None:
@@ -302,8 +315,8 @@ class TransferWarmStarter:
         # Best-of-k, not the k best means: a greedy portfolio under the task weights
         # spreads the picks over what the similar tasks disagree on.
         start, tried = None, []
-        if observed is not None and len(observed[1]):
-            start = self.member_predictions(query, observed[0], used).max(axis=1)
+        if observed is not None and at_observed is not None:
+            start = at_observed[used].max(axis=1)
             seen = {row.tobytes() for row in np.asarray(observed[0], dtype=float)}
             tried = [i for i, row in enumerate(np.asarray(x, dtype=float)) if row.tobytes() in seen]
         chosen = greedy_portfolio(preds, k, w[used], start=start, exclude=tried)
