@@ -17,6 +17,7 @@ from pathlib import Path
 from metakb.bench._machine import format_load, load_average
 from metakb.bench.sensitivity import grid_regret, render_markdown
 from metakb.bench.zeroshot import ZEROSHOT_TABLES
+from metakb.errors import MetakbError
 from metakb.store import Store
 from metakb.warmstart import load_meta_dataset
 
@@ -51,9 +52,12 @@ def main(argv: list[str] | None = None) -> int:
         before = format_load(load_average())
         tables = {}
         for table in (t for t in ZEROSHOT_TABLES if t.algorithm in args.tables):
-            data = load_meta_dataset(
-                store, table.algorithm, table.metric, min_configs=table.min_configs
-            )
+            try:
+                data = load_meta_dataset(
+                    store, table.algorithm, table.metric, min_configs=table.min_configs
+                )
+            except MetakbError as exc:
+                parser.error(str(exc))
             tables[table.algorithm] = grid_regret(data, max_tasks=args.max_tasks, progress=progress)
         command = f"python pipelines/{NAME}.py " + " ".join(sys.argv[1:] if argv is None else argv)
         report = {
