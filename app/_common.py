@@ -13,14 +13,14 @@ import streamlit as st
 
 from metakb.datasets import load_table
 from metakb.errors import MetakbError
-from metakb.store import Store, default_db_path
+from metakb.kb import KnowledgeBase
 
 T = TypeVar("T")
 
 
-def store() -> Store:
+def kb() -> KnowledgeBase:
     """Return the knowledge base the app was started on ($METAKB_DB or the default)."""
-    return Store(default_db_path(), wait_s=2.0)
+    return KnowledgeBase(wait_s=2.0)
 
 
 def _version(path: str) -> float:
@@ -34,20 +34,17 @@ def _version(path: str) -> float:
 
 @st.cache_data(show_spinner=False, ttl=600)
 def _cached(name: str, path: str, version: float, args: tuple[Any, ...]) -> Any:
-    import metakb.store as kb
-
-    function: Callable[..., Any] = getattr(kb, name)
-    with Store(path, wait_s=2.0).read() as con:
-        return function(con, *args)
+    function: Callable[..., Any] = getattr(KnowledgeBase(path, wait_s=2.0), name)
+    return function(*args)
 
 
 def query(name: str, *args: Any) -> Any:
-    """Run the read function ``metakb.store.<name>(con, *args)``, cached, or stop the page.
+    """Run the read verb ``KnowledgeBase.<name>(*args)``, cached, or stop the page.
 
     A missing, busy or incompatible knowledge base becomes a short message on
     the page instead of a traceback.
     """
-    path = str(store().path)
+    path = str(kb().path)
     try:
         return _cached(name, path, _version(path), args)
     except MetakbError as exc:
@@ -58,7 +55,7 @@ def query(name: str, *args: Any) -> Any:
 
 def sidebar() -> None:
     """Show which knowledge base the app reads (and, from the Search page, writes)."""
-    st.sidebar.caption(f"Knowledge base: `{store().path}`")
+    st.sidebar.caption(f"Knowledge base: `{kb().path}`")
 
 
 def fmt_int(value: Any) -> str:
@@ -87,7 +84,7 @@ def choose_table() -> Path:
         f"Upload a table (CSV, TSV, Parquet, ARFF; gzip allowed; at most {MAX_MB} MB) or pick "
         "a dataset file the knowledge base knows."
     )
-    files = query("list_dataset_files")
+    files = query("dataset_files")
     # ?dataset=<id> links straight to a knowledge-base dataset.
     linked = st.query_params.get("dataset")
     known = files["dataset_id"].tolist()

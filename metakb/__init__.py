@@ -6,14 +6,21 @@ from metakb.errors import MetakbError
 
 __version__ = "0.1.0"
 
-__all__ = ["ExtrapolationWarning", "MetakbError", "__version__", "recommend", "train"]
+__all__ = [
+    "ExtrapolationWarning",
+    "KnowledgeBase",
+    "MetakbError",
+    "__version__",
+    "recommend",
+    "train",
+]
 
 
 def __getattr__(name: str) -> Any:
-    # recommend/train pull in scikit-learn, LightGBM and ConfigSpace: import them
+    # The knowledge base pulls in scikit-learn, LightGBM and ConfigSpace: import it
     # on first use so that `import metakb` (and the CLI's startup) stays fast.
-    if name in ("ExtrapolationWarning", "recommend", "train"):
-        from metakb import warmstart
+    if name in ("ExtrapolationWarning", "KnowledgeBase", "recommend", "train"):
+        from metakb import kb
 
-        return getattr(warmstart, name)
+        return getattr(kb, name)
     raise AttributeError(f"module 'metakb' has no attribute {name!r}")

@@ -12,7 +12,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -20,7 +20,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from metakb.errors import MetakbError
-from metakb.store import Store
+
+if TYPE_CHECKING:
+    from metakb.kb import KnowledgeBase
 
 app = typer.Typer(
     name="metakb",
@@ -44,8 +46,36 @@ DbOption = Annotated[
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
 
-def _store(db: Path | None) -> Store:
-    return Store(db)
+def _kb(db: Path | None) -> KnowledgeBase:
+    from metakb.kb import KnowledgeBase
+
+    return KnowledgeBase(db)
+
+
+# Options naming a registry's entries: their help lists the names, filled in by
+# `_registry_help` only when help is shown (the registries take a second to import).
+_ALGORITHM = typer.Option("--algorithm", "-a", help="The algorithm.")
+_WARM_STARTER = typer.Option("--method", help="The meta-model.")
+_OPTIMIZER = typer.Option("--method", help="The optimizer.")
+_WARM_START = typer.Option("--warm-start", help="The meta-model that starts the search.")
+_TRAIN_METHODS = typer.Option("--models", "-m", help="Methods to train [default: all].")
+_TRAIN_ALGORITHMS = typer.Option("--algorithm", "-a", help="Algorithms [default: all with runs].")
+
+
+def _registry_help() -> None:
+    from metakb.models import DEFAULT_WARM_STARTER, WARM_STARTERS
+    from metakb.search import DEFAULT_OPTIMIZER, OPTIMIZERS
+    from metakb.spaces import DEFAULT_ALGORITHM, SPACES
+
+    def names(registry: Any, extra: tuple[str, ...] = ()) -> str:
+        return ", ".join([*registry, *extra])
+
+    _ALGORITHM.help = f"{names(SPACES)} [default: {DEFAULT_ALGORITHM}]."
+    _WARM_STARTER.help = f"{names(WARM_STARTERS)} [default: {DEFAULT_WARM_STARTER}]."
+    _OPTIMIZER.help = f"{names(OPTIMIZERS)} [default: {DEFAULT_OPTIMIZER}]."
+    _WARM_START.help = f"{names(WARM_STARTERS, ('none',))} [default: {DEFAULT_WARM_STARTER}]."
+    _TRAIN_METHODS.help = f"Methods to train: {names(WARM_STARTERS)} [default: all]."
+    _TRAIN_ALGORITHMS.help = f"Algorithms: {names(SPACES)} [default: all with runs]."
 
 
 def _print_json(obj: Any) -> None:
@@ -97,13 +127,8 @@ def ingest_published(
     as_json: JsonOption = False,
 ) -> None:
     """Import the published OpenML meta-datasets (OpenML100 runs, TabRepo, PMLB)."""
-    from metakb.sources.published import SOURCES, import_published
-
-    store = _store(db)
     with progress_bar(not as_json) as progress:
-        summary = import_published(
-            store, data_dir, sources=tuple(source) if source else SOURCES, progress=progress
-        )
+        summary = _kb(db).ingest_published(data_dir, sources=source, progress=progress)
     if as_json:
         _print_json(
             {
@@ -140,15 +165,12 @@ def _added_line(added: dict[str, int]) -> str:
 @app.command()
 def stats(db: DbOption = None, as_json: JsonOption = False) -> None:
     """Show how much the knowledge base holds."""
-    from metakb.store import get_stats
-
-    store = _store(db)
-    with store.read() as con:
-        result = get_stats(con)
+    kb = _kb(db)
+    result = kb.stats()
     if as_json:
         _print_json(result)
         return
-    _print_stats(str(store.path), result)
+    _print_stats(str(kb.path), result)
 
 
 def _print_stats(path: str, result: dict[str, Any]) -> None:
@@ -185,12 +207,7 @@ def tasks(
     as_json: JsonOption = False,
 ) -> None:
     """List the tasks in the knowledge base."""
-    from metakb.store import list_tasks, resolve_flow
-
-    with _store(db).read() as con:
-        if flow is not None and not resolve_flow(con, flow):
-            raise MetakbError(f"no flow {flow!r} in the knowledge base; `metakb stats` lists them")
-        frame = list_tasks(con, flow)
+    frame = _kb(db).tasks(flow)
     if as_json:
         _print_json(json.loads(frame.to_json(orient="records")))
         return
@@ -245,10 +262,7 @@ def show_task(
     as_json: JsonOption = False,
 ) -> None:
     """Show one task: its dataset, its evaluations and its best configurations."""
-    from metakb.store import get_task
-
-    with _store(db).read() as con:
-        result = get_task(con, task_id, top=top)
+    result = _kb(db).task(task_id, top=top)
     if result is None:
         raise MetakbError(f"no task {task_id!r} in the knowledge base; `metakb tasks` lists them")
     if as_json:
@@ -301,9 +315,9 @@ def migrate(db: DbOption = None) -> None:
     """Upgrade the knowledge base to this metakb's schema version."""
     from metakb.store import SCHEMA_VERSION
 
-    store = _store(db)
-    before = store.upgrade()
-    out.print(f"{store.path}: schema version {before} -> {SCHEMA_VERSION}")
+    kb = _kb(db)
+    before = kb.migrate()
+    out.print(f"{kb.path}: schema version {before} -> {SCHEMA_VERSION}")
 
 
 @app.command()
@@ -338,12 +352,9 @@ def quickstart(
     Then run a short warm-started search next to a cold one on scikit-learn's
     breast_cancer table and print both best-so-far curves.
     """
-    from metakb.quickstart import compare_searches, run_quickstart
-
-    store = _store(db)
+    kb = _kb(db)
     with progress_bar() as progress:
-        result = run_quickstart(
-            store,
+        result = kb.quickstart(
             data_dir,
             openml_server=server,
             use_openml=not offline,
@@ -352,11 +363,11 @@ def quickstart(
         )
     out.print(f"source: {result.source} ({result.detail})")
     out.print(_added_line(result.added))
-    _print_stats(str(store.path), result.stats)
+    _print_stats(str(kb.path), result.stats)
     if search:
         try:
             with err.status("warm-started and cold search on breast_cancer ..."):
-                comparison = compare_searches(store, budget=budget)
+                comparison = kb.compare_searches(budget=budget)
         except MetakbError as exc:  # the knowledge base is built; only the demo is missing
             out.print(f"warm vs cold search skipped: {exc}")
         else:
@@ -392,8 +403,9 @@ def run_app(
     """Start the Streamlit app (read-only on the knowledge base) on 127.0.0.1."""
     from metakb.appserver import serve
 
-    out.print(f"metakb app on http://{host}:{port} over {_store(db).path} (Ctrl+C stops it)")
-    return serve(_store(db), port, host)
+    kb = _kb(db)
+    out.print(f"metakb app on http://{host}:{port} over {kb.path} (Ctrl+C stops it)")
+    return serve(kb.store, port, host)
 
 
 # -- metakb ingest openml ------------------------------------------------------------------
@@ -434,7 +446,7 @@ def ingest_openml_command(
 ) -> None:
     """Pull tasks, qualities, flows and evaluated setups from OpenML (resumable)."""
     # Imported here: openml-python is slow to import and only this command needs it.
-    from metakb.sources.openml import HttpPolicy, ingest_openml, resolve_server
+    from metakb.sources.openml import HttpPolicy, resolve_server
 
     if suite is None and not task and not flow:
         raise typer.BadParameter("select at least one of --suite, --task, --flow")
@@ -443,8 +455,7 @@ def ingest_openml_command(
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--server") from exc
     with progress_bar(enabled=not as_json) as progress:
-        summary = ingest_openml(
-            _store(db),
+        summary = _kb(db).ingest_openml(
             suite=suite,
             tasks=task or (),
             flows=flow or (),
@@ -494,7 +505,7 @@ def featurize_command(
     as_json: JsonOption = False,
 ) -> None:
     """Compute meta-features of one table, or of every dataset in the knowledge base (--all)."""
-    from metakb.metafeatures import FAMILIES, featurize_all, featurize_file
+    from metakb.metafeatures import FAMILIES, featurize_file
 
     if all_datasets == (file is not None):
         raise typer.BadParameter("give either a FILE or --all")
@@ -505,7 +516,7 @@ def featurize_command(
         raise typer.BadParameter("--task-type must be classification or regression")
     if file is None:
         with progress_bar(not as_json) as progress:
-            summary = featurize_all(_store(db), families=families, n_jobs=jobs, progress=progress)
+            summary = _kb(db).featurize(families=families, n_jobs=jobs, progress=progress)
         if as_json:
             _print_json(summary.__dict__)
             return
@@ -545,14 +556,8 @@ MinConfigsOption = Annotated[
 
 @app.command("train")
 def train_models(
-    models: Annotated[
-        list[str] | None,
-        typer.Option("--models", "-m", help="Methods to train [default: all]."),
-    ] = None,
-    algorithms: Annotated[
-        list[str] | None,
-        typer.Option("--algorithm", "-a", help="Algorithms [default: all with runs]."),
-    ] = None,
+    models: Annotated[list[str] | None, _TRAIN_METHODS] = None,
+    algorithms: Annotated[list[str] | None, _TRAIN_ALGORITHMS] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of every model.")] = 0,
     min_configs: MinConfigsOption = 10,
     db: DbOption = None,
@@ -561,12 +566,10 @@ def train_models(
     """Fit the warm starters and save them as versioned artifacts next to the knowledge base."""
     from dataclasses import asdict
 
-    from metakb.warmstart import artifacts_root, train
-
-    store = _store(db)
+    kb = _kb(db)
     with progress_bar(not as_json) as progress:
-        manifests = train(
-            store, algorithms, models, seed=seed, min_configs=min_configs, progress=progress
+        manifests = kb.train(
+            algorithms, models, seed=seed, min_configs=min_configs, progress=progress
         )
     if as_json:
         _print_json(
@@ -587,7 +590,7 @@ def train_models(
             f"{m.fit_seconds:.1f}",
         )
     out.print(table)
-    out.print(f"saved under {artifacts_root(store)}")
+    out.print(f"saved under {kb.layout.artifacts}")
 
 
 @app.command("recommend")
@@ -605,14 +608,9 @@ def recommend_configs(
         Path | None,
         typer.Option("--meta-features", help="A JSON file of a new task's meta-features."),
     ] = None,
-    algorithm: Annotated[
-        str, typer.Option("--algorithm", "-a", help="random_forest, adaboost, svc or lightgbm.")
-    ] = "lightgbm",
+    algorithm: Annotated[str | None, _ALGORITHM] = None,
     k: Annotated[int, typer.Option("-k", min=1, help="How many configurations.")] = 10,
-    method: Annotated[
-        str | None,
-        typer.Option("--method", help="portfolio, knn, transfer, cf or ensemble (of the others)."),
-    ] = None,
+    method: Annotated[str | None, _WARM_STARTER] = None,
     min_configs: MinConfigsOption = 10,
     db: DbOption = None,
     as_json: JsonOption = False,
@@ -622,13 +620,9 @@ def recommend_configs(
     --task fits the model afresh without the task's dataset; FILE and
     --meta-features use the models saved by `metakb train`.
     """
-    from metakb.spaces import get_space
-    from metakb.warmstart import (
-        DEFAULT_METHOD,
-        ExtrapolationWarning,
-        recommend,
-        recommendations_json,
-    )
+    from metakb.kb import ExtrapolationWarning, recommendations_json
+    from metakb.models import DEFAULT_WARM_STARTER
+    from metakb.spaces import DEFAULT_ALGORITHM, get_space
 
     if sum(x is not None for x in (file, task, meta_features)) != 1:
         raise MetakbError("give either a FILE (with --target), --task or --meta-features")
@@ -639,14 +633,14 @@ def recommend_configs(
 
         computed = extract_table(load_table(file, target), seed=0).values
         features = {name: v for name, v in computed.items() if v == v}  # NaN: not computed
+    algorithm = algorithm or DEFAULT_ALGORITHM
     with _warnings_to_stderr(ExtrapolationWarning):
-        recs = recommend(
+        recs = _kb(db).recommend(
             features,
             algorithm=algorithm,
             k=k,
             method=method,
             task=task,
-            db=db,
             min_configs=min_configs,
         )
     result = recommendations_json(get_space(algorithm), recs)
@@ -654,7 +648,7 @@ def recommend_configs(
         _print_json(result)
         return
     target_name = task if task is not None else str(file or meta_features)
-    out.print(f"{result['estimator']} via {method or DEFAULT_METHOD} for {target_name}")
+    out.print(f"{result['estimator']} via {method or DEFAULT_WARM_STARTER} for {target_name}")
     table = Table("#", "score", "config", "from tasks")
     for i, rec in enumerate(recs, start=1):
         table.add_row(
@@ -704,16 +698,10 @@ def search_command(
     target: Annotated[
         str | None, typer.Option("--target", help="Target column (default: target or class).")
     ] = None,
-    algorithm: Annotated[
-        str, typer.Option("--algorithm", "-a", help="random_forest, adaboost, svc or lightgbm.")
-    ] = "random_forest",
+    algorithm: Annotated[str | None, _ALGORITHM] = None,
     budget: Annotated[int, typer.Option("--budget", "-n", help="Number of trials.")] = 20,
-    method: Annotated[
-        str, typer.Option("--method", help="bo, hyperband, bohb, random or sh.")
-    ] = "bo",
-    warm: Annotated[
-        str, typer.Option("--warm-start", help="knn, portfolio, transfer, cf, ensemble or none.")
-    ] = "knn",
+    method: Annotated[str | None, _OPTIMIZER] = None,
+    warm: Annotated[str | None, _WARM_START] = None,
     dask: Annotated[
         str | None,
         typer.Option("--dask", help="Evaluate on Dask: local:N or tcp://HOST:PORT."),
@@ -735,17 +723,16 @@ def search_command(
     resume log next to it; the best configuration is printed as estimator
     keyword arguments.
     """
-    from metakb.searching import executor_spec, search_table
+    from metakb.searching import executor_spec
 
     with _search_progress(budget, enabled=not as_json) as on_trial:
-        found = search_table(
+        found = _kb(db).search(
             file,
             target=target,
             algorithm=algorithm,
             budget=budget,
             method=method,
-            warm_start_method=warm,
-            db=db,
+            warm_start=warm,
             executor=executor_spec(dask),
             seed=seed,
             resume=resume,
@@ -819,8 +806,11 @@ def _print_search(found: Any) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status instead of raising ``SystemExit``."""
+    args = sys.argv[1:] if argv is None else argv
+    if not args or "--help" in args:
+        _registry_help()
     try:
-        result = app(args=argv, standalone_mode=False)
+        result = app(args=args, standalone_mode=False)
     except MetakbError as exc:
         err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
         return 1

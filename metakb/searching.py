@@ -41,12 +41,12 @@ import pandas as pd
 
 from metakb.configs import canonical_json, config_id
 from metakb.datasets import DEFAULT_MAX_BYTES, Table, kb_dataset_id, load_table
-from metakb.errors import MetakbError, StoreError
+from metakb.errors import MetakbError
+from metakb.kb import Layout, extrapolation_notes
+from metakb.kb._train import load_starter as _load_starter
 from metakb.metafeatures import METAFEATURES_VERSION, extract_table
 from metakb.metafeatures import result_rows as meta_feature_rows
 from metakb.models import WARM_STARTERS, TaskQuery, WarmStarter
-from metakb.models._artifacts import ArtifactError, artifact_dir, load_model
-from metakb.models._base import SIZE_META_FEATURES
 from metakb.search import (
     MULTI_FIDELITY,
     OPTIMIZERS,
@@ -65,7 +65,6 @@ from metakb.search import (
 )
 from metakb.spaces import SPACES, SearchSpace, get_space
 from metakb.store import Store, transaction, upsert
-from metakb.warmstart import artifacts_root, extrapolation_notes, load_meta_dataset
 
 log = logging.getLogger(__name__)
 
@@ -281,35 +280,9 @@ def load_starter(
 ) -> tuple[WarmStarter, Mapping[str, Sequence[float]]]:
     """Return the trained warm starter of ``method`` for ``algorithm``, fitting one if needed.
 
-    The model saved by ``metakb train`` is used when there is one; otherwise
-    (none, or one refused: another version, a pickle that does not match its
-    manifest) one is fitted now on the knowledge base's runs (not saved), and
-    why is appended to ``notes``. Also returned: the training tasks' range of
-    each size meta-feature (for :func:`~metakb.warmstart.extrapolation_notes`).
-
-    Raises
-    ------
-    MetakbError
-        No usable trained model and no runs of the algorithm to fit one on
-        (the message says both why the model was refused and why none fits).
+    See :meth:`metakb.kb.KnowledgeBase.starter`.
     """
-    space = _space(algorithm)
-    try:
-        model, manifest = load_model(artifact_dir(artifacts_root(store), space.name, method))
-        return model, manifest.meta_feature_ranges
-    except ArtifactError as exc:
-        refused = str(exc)
-    log.info("%s; fitting %s for %s now", refused, method, space.name)
-    try:
-        data = load_meta_dataset(store, space.name)
-    except StoreError as exc:
-        raise MetakbError(
-            f"{refused}; none can be fitted instead ({exc}): "
-            f"ingest runs of {space.name} (`metakb ingest ...`), or use --warm-start none"
-        ) from None
-    if notes is not None:
-        notes.append(f"{refused}: fitted one for this search")
-    return WARM_STARTERS[method](seed=seed).fit(data), data.feature_ranges(SIZE_META_FEATURES)
+    return _load_starter(store, Layout(store.path), algorithm, method, seed=seed, notes=notes)
 
 
 def _flow_frame(space: SearchSpace) -> pd.DataFrame:
@@ -484,8 +457,8 @@ def default_n_warm(budget: int, *, prior: bool) -> int:
 
 
 def search_log_path(store: Store, search_id: str) -> Path:
-    """Return the resume log of a search: ``<knowledge base folder>/searches/<id>.json``."""
-    return store.path.parent / "searches" / f"{search_id}.json"
+    """Return the resume log of a search (:meth:`metakb.kb.Layout.search_log`)."""
+    return Layout(store.path).search_log(search_id)
 
 
 def search_table(

@@ -17,12 +17,12 @@ import pytest
 from sklearn.datasets import load_breast_cancer
 
 from metakb.cli import main
+from metakb.kb import Layout, train
+from metakb.kb._artifacts import PENDING_MODEL_FILE, load_model
 from metakb.models import TaskQuery
-from metakb.models._artifacts import PENDING_MODEL_FILE, artifact_dir, load_model
 from metakb.search import load_trials
 from metakb.sources.published import import_published
 from metakb.store import Store, get_stats
-from metakb.warmstart import artifacts_root, train
 from tests.conftest import write_tiny_data
 from tests.killing import assert_gone, kill_when_stopped
 
@@ -194,7 +194,7 @@ def _seeds(store: Store) -> dict[str, int]:
     """The seed each artifact was trained with, loading each model (so each must load)."""
     seeds = {}
     for method in METHODS:
-        model, manifest = load_model(artifact_dir(artifacts_root(store), "random_forest", method))
+        model, manifest = load_model(Layout(store.path).artifact("random_forest", method))
         assert model.recommend(TaskQuery({"NumberOfInstances": 500.0}), 2)
         seeds[method] = manifest.params["seed"]
     return seeds
@@ -215,12 +215,12 @@ def test_killed_train_leaves_loadable_artifacts_and_reruns(
 ) -> None:
     store = Store(tmp_path / "kb" / "kb.duckdb")
     import_published(store, write_tiny_data(tmp_path / "data"))
-    train(store, ["random_forest"], METHODS, min_configs=2, seed=0)  # the previous artifacts
+    train(store.path, ["random_forest"], METHODS, min_configs=2, seed=0)  # the previous artifacts
     kill_when_stopped(TRAIN_CHILD, str(store.path), str(stop_at), *TRAIN, "--seed", "1")
     assert _seeds(store) == seeds
     assert main([*TRAIN, "--seed", "1", "--db", str(store.path)]) == 0
     assert _seeds(store) == {"knn": 1, "portfolio": 1}
-    assert not list(artifacts_root(store).rglob(PENDING_MODEL_FILE))
+    assert not list(Layout(store.path).artifacts.rglob(PENDING_MODEL_FILE))
     capsys.readouterr()
     argv = ["recommend", "--meta-features", str(tmp_path / "mf.json"), "-a", "random_forest"]
     (tmp_path / "mf.json").write_text(json.dumps({"NumberOfInstances": 500}))

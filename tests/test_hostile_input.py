@@ -36,11 +36,11 @@ import metakb
 from metakb.cli import main
 from metakb.datasets import DEFAULT_MAX_BYTES, load_table
 from metakb.errors import DatasetError, MetakbError
+from metakb.kb import train
 from metakb.metafeatures import extract, extract_table, featurize_all, featurize_file
 from metakb.searching import search_table
 from metakb.sources.published import import_published
 from metakb.store import Store, get_stats, transaction, upsert
-from metakb.warmstart import train
 from tests.conftest import write_tiny_data
 
 RNG_ROWS = 40
@@ -327,7 +327,7 @@ def trained_kb(tmp_path_factory: pytest.TempPathFactory) -> Store:
     root = tmp_path_factory.mktemp("trained")
     store = Store(root / "kb" / "kb.duckdb")
     import_published(store, write_tiny_data(root / "data"))
-    train(store, ["random_forest"], ["knn"], min_configs=2)
+    train(store.path, ["random_forest"], ["knn"], min_configs=2)
     return store
 
 

@@ -15,6 +15,7 @@ from metakb.cli import main
 from metakb.configs import config_id
 from metakb.datasets import load_table
 from metakb.errors import MetakbError
+from metakb.kb import train
 from metakb.metafeatures import extract_table
 from metakb.metafeatures import result_rows as meta_feature_rows
 from metakb.models import TaskQuery
@@ -34,7 +35,6 @@ from metakb.searching import (
 from metakb.sources.published import import_published
 from metakb.spaces import get_space
 from metakb.store import Store
-from metakb.warmstart import train
 
 FAST = {"n_splits": 2, "seed": 0}
 
@@ -283,7 +283,8 @@ def _search(
     capsys: pytest.CaptureFixture[str], table: Path, db: Path, *extra: str
 ) -> tuple[int, str, str]:
     """`metakb search` on ``table``, cold, 2 folds; ``extra`` options come last, so they win."""
-    base = ["search", str(table), "--target", "target", "--budget", "2", "--method", "random"]
+    base = ["search", str(table), "--target", "target", "-a", "random_forest", "--budget", "2"]
+    base += ["--method", "random"]
     return _cli(capsys, *base, "--warm-start", "none", "--folds", "2", "--db", str(db), *extra)
 
 
@@ -408,7 +409,7 @@ def test_search_notes_a_table_smaller_than_every_training_task(
 def test_load_starter_returns_the_trained_models_size_ranges(tiny_data: Path, db: Path) -> None:
     store = Store(db)
     import_published(store, tiny_data)
-    (manifest,) = train(store, ["lightgbm"], ["knn"], min_configs=2)
+    (manifest,) = train(store.path, ["lightgbm"], ["knn"], min_configs=2)
     _, ranges = searching.load_starter(store, "lightgbm", "knn")
     assert ranges == manifest.meta_feature_ranges
     assert "NumberOfInstances" in ranges

@@ -20,16 +20,15 @@ import pytest
 from metakb import appserver
 from metakb.cli import main
 from metakb.datasets import file_hash
-from metakb.models._artifacts import (
+from metakb.kb import Layout, train
+from metakb.kb._artifacts import (
     ARTIFACT_VERSION,
     MANIFEST_FILE,
     MODEL_FILE,
     PENDING_MODEL_FILE,
-    artifact_dir,
 )
 from metakb.sources.published import import_published
 from metakb.store import TABLES, Store, get_stats, upsert
-from metakb.warmstart import artifacts_root, train
 from tests.conftest import TINY_COUNTS, write_tiny_data
 
 DROP_TASKS = "x'); DROP TABLE tasks; --"
@@ -251,9 +250,9 @@ def test_tampered_artifacts_are_refused_in_one_line(
 ) -> None:
     store = Store(tmp_path / "kb" / "kb.duckdb")
     import_published(store, write_tiny_data(tmp_path / "data"))
-    train(store, ["random_forest"], ["knn"], min_configs=2)
+    train(store.path, ["random_forest"], ["knn"], min_configs=2)
     marker = tmp_path / "pwned"
-    tamper(artifact_dir(artifacts_root(store), "random_forest", "knn"), marker)
+    tamper(Layout(store.path).artifact("random_forest", "knn"), marker)
     features = tmp_path / "mf.json"
     features.write_text(json.dumps({"NumberOfInstances": 500}))
     argv = ["recommend", "--meta-features", str(features), "-a", "random_forest", "--method"]
@@ -268,13 +267,14 @@ def test_search_says_it_refused_a_tampered_artifact(
 ) -> None:
     store = Store(tmp_path / "kb" / "kb.duckdb")
     import_published(store, write_tiny_data(tmp_path / "data"))
-    train(store, ["random_forest"], ["knn"], min_configs=2)
+    train(store.path, ["random_forest"], ["knn"], min_configs=2)
     before = _counts(store.path)
     marker = tmp_path / "pwned"
-    _foreign_pickle(artifact_dir(artifacts_root(store), "random_forest", "knn"), marker)
+    _foreign_pickle(Layout(store.path).artifact("random_forest", "knn"), marker)
     table = tmp_path / "t.csv"
     table.write_text("a,target\n" + "".join(f"{i},{i % 2}\n" for i in range(20)))
-    argv = ["search", str(table), "--budget", "1", "--method", "random", "--folds", "2"]
+    argv = ["search", str(table), "-a", "random_forest", "--budget", "1", "--method", "random"]
+    argv += ["--folds", "2"]
     code, out, err = _run(capsys, *argv, "--warm-start", "knn", "--db", str(store.path))
     # The tiny knowledge base is too thin to fit a model instead (with enough runs the
     # search goes on with one, and says why in a note: tests/test_searching.py).

@@ -7,7 +7,7 @@ from _common import query, sidebar
 
 sidebar()
 st.title("metakb knowledge base")
-stats = query("get_stats")
+stats = query("stats")
 columns = st.columns(6)
 for column, key in zip(
     columns, ("tasks", "datasets", "flows", "configs", "evaluations", "meta_features"), strict=True
@@ -33,7 +33,7 @@ left.altair_chart(
     ),
     width="stretch",
 )
-counts = query("get_evaluation_counts")
+counts = query("evaluation_counts")
 right.subheader("Evaluations by source")
 right.altair_chart(
     alt.Chart(counts)

@@ -5,14 +5,14 @@ import warnings
 
 import pandas as pd
 import streamlit as st
-from _common import MAX_BYTES, choose_table, choose_target, query, sidebar, store
+from _common import MAX_BYTES, choose_table, choose_target, kb, query, sidebar
 
 from metakb.datasets import load_table
 from metakb.errors import MetakbError
+from metakb.kb import ExtrapolationWarning, recommendations_json
 from metakb.metafeatures import extract_table
 from metakb.models import WARM_STARTERS, nearest_datasets
-from metakb.spaces import SPACES
-from metakb.warmstart import ExtrapolationWarning, recommend, recommendations_json
+from metakb.spaces import DEFAULT_ALGORITHM, SPACES
 
 sidebar()
 st.title("Recommend configurations")
@@ -32,7 +32,7 @@ def _describe(
 
 left, right = st.columns(2)
 target = choose_target(path, left)
-algorithm = right.selectbox("Algorithm", list(SPACES))
+algorithm = right.selectbox("Algorithm", list(SPACES), index=list(SPACES).index(DEFAULT_ALGORITHM))
 with st.spinner("Computing meta-features..."):
     try:
         meta, skipped, features, task_type, rows = _describe(str(path), target)
@@ -46,7 +46,7 @@ st.success(
 with st.expander("Meta-features"):
     st.dataframe(pd.DataFrame({"value": meta}), width="stretch")
 
-matrix = query("get_meta_feature_matrix", "openml")
+matrix = query("meta_feature_matrix", "openml")
 if not matrix.empty:
     near = nearest_datasets(matrix, meta, 5)
     st.caption(
@@ -66,7 +66,7 @@ for method in WARM_STARTERS:
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ExtrapolationWarning)
-            recs = recommend(meta, algorithm=algorithm, k=k, method=method, db=store().path)
+            recs = kb().recommend(meta, algorithm=algorithm, k=k, method=method)
     except MetakbError as exc:
         st.warning(f"{method}: {exc}")
         continue

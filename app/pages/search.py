@@ -3,13 +3,12 @@
 import altair as alt
 import pandas as pd
 import streamlit as st
-from _common import MAX_BYTES, choose_table, choose_target, sidebar, store
+from _common import MAX_BYTES, choose_table, choose_target, kb, sidebar
 
 from metakb.errors import MetakbError
-from metakb.models import WARM_STARTERS
-from metakb.search import OPTIMIZERS, SearchResult, TrialRecord
-from metakb.searching import search_table
-from metakb.spaces import SPACES
+from metakb.models import DEFAULT_WARM_STARTER, WARM_STARTERS
+from metakb.search import DEFAULT_OPTIMIZER, OPTIMIZERS, SearchResult, TrialRecord
+from metakb.spaces import DEFAULT_ALGORITHM, SPACES
 
 sidebar()
 st.title("Warm-started search")
@@ -21,10 +20,14 @@ st.caption(
 path = choose_table()
 left, middle, right = st.columns(3)
 target = choose_target(path, left)
-algorithm = middle.selectbox("Algorithm", list(SPACES))
-method = right.selectbox("Optimizer", list(OPTIMIZERS), index=list(OPTIMIZERS).index("bo"))
+algorithm = middle.selectbox("Algorithm", list(SPACES), index=list(SPACES).index(DEFAULT_ALGORITHM))
+method = right.selectbox(
+    "Optimizer", list(OPTIMIZERS), index=list(OPTIMIZERS).index(DEFAULT_OPTIMIZER)
+)
 left, right = st.columns(2)
-warm = left.selectbox("Warm start", list(WARM_STARTERS), index=list(WARM_STARTERS).index("knn"))
+warm = left.selectbox(
+    "Warm start", list(WARM_STARTERS), index=list(WARM_STARTERS).index(DEFAULT_WARM_STARTER)
+)
 budget = right.slider("Trials per search", 4, 30, 10)
 if path.stat().st_size > MAX_BYTES:
     st.error("The table is over the 50 MB limit.")
@@ -70,14 +73,13 @@ for step, (name, starter) in enumerate(((f"warm ({warm})", warm), ("cold", "none
         _draw()
 
     try:
-        results[name] = search_table(
+        results[name] = kb().search(
             path,
             target=target,
             algorithm=algorithm,
             budget=budget,
             method=method,
-            warm_start_method=starter,
-            db=store().path,
+            warm_start=starter,
             on_trial=on_trial,
             time_limit=120,
             max_bytes=MAX_BYTES,  # also bounds what a compressed upload may expand to

@@ -5,10 +5,10 @@ import pandas as pd
 import streamlit as st
 from _common import fmt_int, query, sidebar
 
-from metakb.store import expand_params
+from metakb.kb import expand_params
 
 sidebar()
-tasks = query("list_tasks")
+tasks = query("tasks")
 if tasks.empty:
     st.info("No tasks yet: run `metakb quickstart`.")
     st.stop()
@@ -21,7 +21,7 @@ task_id = st.selectbox(
     "Task", ids, index=ids.index(wanted) if wanted in ids else 0, format_func=labels.get
 )
 st.query_params["task"] = task_id
-detail = query("get_task", task_id)
+detail = query("task", task_id)
 if detail is None:
     st.error(f"No task {task_id} in the knowledge base.")
     st.stop()
@@ -42,7 +42,7 @@ else:
     options = [f"{r.flow_id} · {r.metric}" for r in summary.itertuples()]
     choice = st.selectbox("Flow and metric", options)
     flow_id, metric = choice.split(" · ")
-    evals = query("get_evaluations", task_id, flow_id, metric)
+    evals = query("evaluations", task_id, flow_id, metric)
     direction = evals["direction"].iloc[0] if not evals.empty else "max"
     left, right = st.columns(2)
     left.markdown(
@@ -80,7 +80,7 @@ else:
     )
 
 st.subheader("Meta-features against the knowledge base")
-matrix = query("get_meta_feature_matrix", "openml")
+matrix = query("meta_feature_matrix", "openml")
 if task["dataset_id"] not in matrix.index:
     st.info("No OpenML meta-features for this task's dataset.")
 else:

@@ -6,8 +6,8 @@ from _common import query, sidebar
 
 sidebar()
 st.title("Tasks")
-tasks = query("list_tasks")
-best = query("get_best_by_flow")
+tasks = query("tasks")
+best = query("best_by_flow")
 if tasks.empty:
     st.info("No tasks yet: run `metakb quickstart`.")
     st.stop()

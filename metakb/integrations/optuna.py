@@ -114,9 +114,11 @@ def warm_started_study(
     """
     space = get_space(algorithm)
     if recommendations is None:
-        from metakb.warmstart import recommend
+        from metakb.kb import KnowledgeBase
 
-        recommendations = recommend(meta_features, algorithm=algorithm, k=k, method=method, db=db)
+        recommendations = KnowledgeBase(db).recommend(
+            meta_features, algorithm=algorithm, k=k, method=method
+        )
     create_study.setdefault("direction", "maximize")
     study = optuna.create_study(**create_study)
     enqueue_recommendations(study, list(recommendations)[:k], space)

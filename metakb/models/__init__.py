@@ -28,8 +28,13 @@ WARM_STARTERS: dict[str, Callable[..., WarmStarter]] = {
 }
 """Every warm starter by name; instantiate with keyword parameters (all have ``seed``)."""
 
+DEFAULT_WARM_STARTER = "transfer"
+"""What recommendations and warm starts use unless told otherwise: the best method of the
+leave-one-task-out benchmark (docs/benchmarks/zeroshot.md)."""
+
 __all__ = [
     "BASE_WARM_STARTERS",
+    "DEFAULT_WARM_STARTER",
     "WARM_STARTERS",
     "CFWarmStarter",
     "EnsembleWarmStarter",

@@ -38,7 +38,7 @@ from metakb.search._objectives import (
     SurrogateObjective,
     categorical_columns,
 )
-from metakb.search._registry import MULTI_FIDELITY, OPTIMIZERS
+from metakb.search._registry import DEFAULT_OPTIMIZER, MULTI_FIDELITY, OPTIMIZERS
 from metakb.search._run import (
     SearchResult,
     TrialLog,
@@ -66,6 +66,7 @@ from metakb.search._warm import AdaptiveWarmStart, WarmStartReport, warm_start
 __all__ = [
     "ALGORITHMS",
     "BOHB",
+    "DEFAULT_OPTIMIZER",
     "MULTI_FIDELITY",
     "OPTIMIZERS",
     "SCORERS",

@@ -16,3 +16,7 @@ OPTIMIZERS: dict[str, type] = {
 
 MULTI_FIDELITY = frozenset({"sh", "hyperband", "bohb"})
 """Names whose trials run at fidelities below 1."""
+
+DEFAULT_OPTIMIZER = "bo"
+"""The optimizer of a search unless told otherwise: with transfer's prior it leads at every
+budget of the tabular benchmark (docs/benchmarks/tabular_*.md)."""

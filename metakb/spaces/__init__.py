@@ -3,4 +3,7 @@
 from metakb.spaces._algorithms import SPACES, get_space
 from metakb.spaces._space import INACTIVE_VALUE, Params, SearchSpace
 
-__all__ = ["INACTIVE_VALUE", "SPACES", "Params", "SearchSpace", "get_space"]
+DEFAULT_ALGORITHM = "lightgbm"
+"""The algorithm recommendations and searches use unless told otherwise."""
+
+__all__ = ["DEFAULT_ALGORITHM", "INACTIVE_VALUE", "SPACES", "Params", "SearchSpace", "get_space"]

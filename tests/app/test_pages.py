@@ -89,9 +89,9 @@ def test_empty_knowledge_base_says_what_to_do(
 
 
 def test_recommend_page_on_a_knowledge_base_dataset(kb: Path) -> None:
-    from metakb.warmstart import train
+    from metakb.kb import train
 
-    train(Store(kb), ["random_forest"], ["knn", "portfolio"], min_configs=2)
+    train(kb, ["random_forest"], ["knn", "portfolio"], min_configs=2)
     at = _app()
     at.switch_page("pages/recommend.py").run()
     assert not at.exception
@@ -134,8 +134,8 @@ def test_search_page_runs_warm_and_cold_and_writes_back(kb: Path, tmp_path: Path
     import pandas as pd
     from sklearn.datasets import load_iris
 
+    from metakb.kb import train
     from metakb.store import transaction, upsert
-    from metakb.warmstart import train
 
     iris = load_iris(as_frame=True).frame.rename(columns={"target": "target"})
     csv = tmp_path / "iris.csv"
@@ -153,12 +153,14 @@ def test_search_page_runs_warm_and_cold_and_writes_back(kb: Path, tmp_path: Path
                 }
             ),
         )
-    train(Store(kb), ["random_forest"], ["knn"], min_configs=2)
+    train(kb, ["random_forest"], ["knn"], min_configs=2)
     at = _app()
     at.switch_page("pages/search.py").run()
     assert not at.exception
     at.radio[0].set_value("A dataset of the knowledge base").run()
     next(s for s in at.selectbox if s.label == "Dataset").set_value(str(csv)).run()
+    next(s for s in at.selectbox if s.label == "Algorithm").set_value("random_forest").run()
+    next(s for s in at.selectbox if s.label == "Warm start").set_value("knn").run()
     next(s for s in at.selectbox if s.label == "Optimizer").set_value("random").run()
     at.slider[0].set_value(4).run()
     at.button[0].click().run(timeout=180)

@@ -7,6 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
+from metakb.models._artifacts import save_model
+from metakb.warmstart import ExtrapolationWarning
 from sklearn.base import clone
 from sklearn.datasets import make_classification
 
@@ -23,9 +25,7 @@ from metakb.bench.live import (
     win_record,
 )
 from metakb.models import WARM_STARTERS
-from metakb.models._artifacts import save_model
 from metakb.models._synthetic import synthetic_meta_dataset
-from metakb.warmstart import ExtrapolationWarning
 
 SEARCHES = ("optuna_tpe", "metakb_warm_bo")
 

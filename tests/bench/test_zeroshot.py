@@ -65,10 +65,11 @@ def test_real_data_targets(tmp_path: Path):
     data_dir = os.environ.get("METAKB_DATA")
     if not data_dir:
         pytest.skip("METAKB_DATA not set: needs the shared data folder")
+    from metakb.warmstart import load_meta_dataset
+
     from metakb.bench.zeroshot import ZEROSHOT_TABLES
     from metakb.sources.published import import_published
     from metakb.store import Store
-    from metakb.warmstart import load_meta_dataset
 
     store = Store(tmp_path / "kb.duckdb")
     import_published(store, data_dir)

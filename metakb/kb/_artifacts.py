@@ -1,8 +1,8 @@
 """Versioned artifacts of fitted warm starters: a pickle guarded by a JSON manifest.
 
-``<root>/<algorithm>/<method>/model.pkl`` holds the fitted model and
-``manifest.json`` next to it its provenance: artifact format version, metakb
-version, the method and its parameters, the space, flow and metric, the
+An artifact folder (:meth:`metakb.kb.Layout.artifact`) holds the fitted model,
+``model.pkl``, and next to it ``manifest.json``, its provenance: artifact format
+version, metakb version, the method and its parameters, the space, flow and metric, the
 meta-feature names the model expects, the training tasks (and the range of
 their sizes) and the SHA-256 of the pickle. Loading reads the manifest first
 and refuses to unpickle unless the format version matches and the pickle's
@@ -57,21 +57,16 @@ class Manifest:
     """Smallest and largest size meta-feature over the training tasks (empty in older manifests)."""
 
 
-def artifact_dir(root: Path, algorithm: str, method: str) -> Path:
-    """Return the folder of one algorithm's model of one method."""
-    return Path(root) / algorithm / method
-
-
 def save_model(
     model: WarmStarter,
     data: MetaDataset,
-    root: Path,
+    folder: Path,
     *,
     method: str,
     params: dict[str, Any],
     fit_seconds: float,
 ) -> Manifest:
-    """Write ``model`` and its manifest under ``root``; return the manifest.
+    """Write ``model`` and its manifest into ``folder``; return the manifest.
 
     The manifest is the commit point: the new pickle is written next to the
     old one (``model.pkl.tmp``), the manifest with its hash replaces the old
@@ -82,7 +77,7 @@ def save_model(
     """
     from metakb import __version__
 
-    folder = artifact_dir(root, data.space.name, method)
+    folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     pending = folder / PENDING_MODEL_FILE
     with pending.open("wb") as fh:

@@ -2,16 +2,15 @@ import json
 
 import pytest
 
-from metakb.models import WARM_STARTERS, TaskQuery
-from metakb.models._artifacts import (
+from metakb.kb._artifacts import (
     MANIFEST_FILE,
     MODEL_FILE,
     PENDING_MODEL_FILE,
     ArtifactError,
-    artifact_dir,
     load_model,
     save_model,
 )
+from metakb.models import WARM_STARTERS, TaskQuery
 from metakb.models._base import SIZE_META_FEATURES
 from metakb.models._synthetic import synthetic_meta_dataset
 
@@ -24,8 +23,15 @@ def data():
 @pytest.mark.parametrize("name", sorted(WARM_STARTERS))
 def test_save_load_round_trip(tmp_path, data, name):
     model = WARM_STARTERS[name](seed=0).fit(data)
-    manifest = save_model(model, data, tmp_path, method=name, params={"seed": 0}, fit_seconds=0.1)
-    folder = artifact_dir(tmp_path, data.space.name, name)
+    manifest = save_model(
+        model,
+        data,
+        tmp_path / data.space.name / name,
+        method=name,
+        params={"seed": 0},
+        fit_seconds=0.1,
+    )
+    folder = tmp_path / data.space.name / name
     assert json.loads((folder / MANIFEST_FILE).read_text())["sha256"] == manifest.sha256
     assert manifest.training_tasks == list(data.task_ids)
     assert manifest.meta_feature_names == list(data.meta_feature_names)
@@ -44,8 +50,10 @@ def test_save_load_round_trip(tmp_path, data, name):
 
 def test_tampered_model_is_refused(tmp_path, data):
     model = WARM_STARTERS["knn"](seed=0).fit(data)
-    save_model(model, data, tmp_path, method="knn", params={}, fit_seconds=0.0)
-    folder = artifact_dir(tmp_path, data.space.name, "knn")
+    save_model(
+        model, data, tmp_path / data.space.name / "knn", method="knn", params={}, fit_seconds=0.0
+    )
+    folder = tmp_path / data.space.name / "knn"
     (folder / MODEL_FILE).write_bytes(b"not our pickle")
     with pytest.raises(ArtifactError, match="hash"):
         load_model(folder)
@@ -53,8 +61,10 @@ def test_tampered_model_is_refused(tmp_path, data):
 
 def test_other_version_is_refused(tmp_path, data):
     model = WARM_STARTERS["knn"](seed=0).fit(data)
-    save_model(model, data, tmp_path, method="knn", params={}, fit_seconds=0.0)
-    folder = artifact_dir(tmp_path, data.space.name, "knn")
+    save_model(
+        model, data, tmp_path / data.space.name / "knn", method="knn", params={}, fit_seconds=0.0
+    )
+    folder = tmp_path / data.space.name / "knn"
     raw = json.loads((folder / MANIFEST_FILE).read_text())
     raw["artifact_version"] = 999
     (folder / MANIFEST_FILE).write_text(json.dumps(raw))
@@ -70,8 +80,10 @@ def test_missing_artifact_says_train(tmp_path):
 def test_a_stray_pending_pickle_is_never_unpickled(tmp_path, data):
     # save_model leaves model.pkl.tmp behind only when killed; only a hash match loads it.
     model = WARM_STARTERS["knn"](seed=0).fit(data)
-    save_model(model, data, tmp_path, method="knn", params={}, fit_seconds=0.0)
-    folder = artifact_dir(tmp_path, data.space.name, "knn")
+    save_model(
+        model, data, tmp_path / data.space.name / "knn", method="knn", params={}, fit_seconds=0.0
+    )
+    folder = tmp_path / data.space.name / "knn"
     (folder / PENDING_MODEL_FILE).write_bytes(b"not a pickle: unpickling it would raise")
     loaded, _ = load_model(folder)
     query = TaskQuery(meta_features=data.meta_features_of(data.task_ids[0]))
@@ -82,25 +94,32 @@ def test_a_stray_pending_pickle_is_never_unpickled(tmp_path, data):
 
 
 def test_cached_load_unpickles_once_and_notices_a_new_model(tmp_path, data):
-    from metakb.models._artifacts import clear_model_cache
+    from metakb.kb._artifacts import clear_model_cache
 
     clear_model_cache()
     save_model(
         WARM_STARTERS["knn"](seed=0).fit(data),
         data,
-        tmp_path,
+        tmp_path / data.space.name / "knn",
         method="knn",
         params={},
         fit_seconds=0.0,
     )
-    folder = artifact_dir(tmp_path, data.space.name, "knn")
+    folder = tmp_path / data.space.name / "knn"
     first, _ = load_model(folder, cached=True)
     again, _ = load_model(folder, cached=True)
     assert again is first
     assert load_model(folder)[0] is not first  # uncached loads always unpickle
     # Retrained: a new file and manifest, so the cache must not answer.
     retrained = WARM_STARTERS["knn"](seed=0, n_neighbors=2).fit(data)
-    save_model(retrained, data, tmp_path, method="knn", params={}, fit_seconds=0.0)
+    save_model(
+        retrained,
+        data,
+        tmp_path / data.space.name / "knn",
+        method="knn",
+        params={},
+        fit_seconds=0.0,
+    )
     fresh, _ = load_model(folder, cached=True)
     assert fresh is not first and fresh.n_neighbors == 2
     # Tampered after caching: the file changed, so it is hash-checked again and refused.
@@ -113,8 +132,15 @@ def test_cached_load_unpickles_once_and_notices_a_new_model(tmp_path, data):
 def test_a_manifest_without_size_ranges_still_loads(tmp_path, data):
     # Manifests written before the ranges were recorded: no range, so no extrapolation check.
     model = WARM_STARTERS["portfolio"](seed=0).fit(data)
-    save_model(model, data, tmp_path, method="portfolio", params={}, fit_seconds=0.0)
-    path = artifact_dir(tmp_path, data.space.name, "portfolio") / MANIFEST_FILE
+    save_model(
+        model,
+        data,
+        tmp_path / data.space.name / "portfolio",
+        method="portfolio",
+        params={},
+        fit_seconds=0.0,
+    )
+    path = (tmp_path / data.space.name / "portfolio") / MANIFEST_FILE
     raw = json.loads(path.read_text())
     del raw["meta_feature_ranges"]
     path.write_text(json.dumps(raw))

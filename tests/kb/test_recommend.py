@@ -6,17 +6,17 @@ import pytest
 
 from metakb.cli import main
 from metakb.errors import MetakbError
-from metakb.sources.published import import_published
-from metakb.spaces import SPACES
-from metakb.store import Store
-from metakb.warmstart import (
+from metakb.kb import (
     ExtrapolationWarning,
-    artifacts_root,
+    Layout,
     extrapolation_notes,
     recommend,
     recommendations_json,
     train,
 )
+from metakb.sources.published import import_published
+from metakb.spaces import SPACES
+from metakb.store import Store
 
 
 @pytest.fixture
@@ -26,14 +26,14 @@ def kb(tiny_data: Path, store: Store) -> Store:
 
 
 def test_train_saves_artifacts_next_to_the_knowledge_base(kb: Store) -> None:
-    manifests = train(kb, ["random_forest", "lightgbm"], ["knn", "portfolio"], min_configs=2)
+    manifests = train(kb.path, ["random_forest", "lightgbm"], ["knn", "portfolio"], min_configs=2)
     assert {(m.space, m.method) for m in manifests} == {
         ("random_forest", "knn"),
         ("random_forest", "portfolio"),
         ("lightgbm", "knn"),
         ("lightgbm", "portfolio"),
     }
-    assert (artifacts_root(kb) / "random_forest" / "knn" / "manifest.json").is_file()
+    assert (Layout(kb.path).artifact("random_forest", "knn") / "manifest.json").is_file()
     recs = recommend(
         {"NumberOfInstances": 5000.0}, algorithm="random_forest", k=2, method="knn", db=kb.path
     )
@@ -147,9 +147,10 @@ def test_cli_recommend_from_meta_features_file(
 
 def test_python_api_is_exported() -> None:
     import metakb
-    import metakb.warmstart
+    import metakb.kb
 
-    assert metakb.recommend is metakb.warmstart.recommend
+    assert metakb.recommend is metakb.kb.recommend
+    assert metakb.KnowledgeBase is metakb.kb.KnowledgeBase
 
 
 def test_cli_recommend_needs_file_or_task(
@@ -213,7 +214,7 @@ def test_extrapolation_notes_name_the_feature_and_the_side() -> None:
 
 
 def test_recommend_warns_only_outside_the_training_sizes(kb: Store) -> None:
-    (manifest,) = train(kb, ["lightgbm"], ["knn"], min_configs=2)
+    (manifest,) = train(kb.path, ["lightgbm"], ["knn"], min_configs=2)
     lo, hi = manifest.meta_feature_ranges["NumberOfInstances"]
     with pytest.warns(ExtrapolationWarning, match="NumberOfInstances 5 is below every lightgbm"):
         recommend({"NumberOfInstances": 5.0}, algorithm="lightgbm", method="knn", db=kb.path)

@@ -1,0 +1,30 @@
+"""The knowledge base facade: :class:`KnowledgeBase` and the verbs the edges call.
+
+The command line, the app, the pipelines and the integrations use this
+package and the pure packages (:mod:`metakb.models`, :mod:`metakb.search`,
+:mod:`metakb.spaces`, ...), never the store's wiring: a
+:class:`KnowledgeBase` owns its :class:`~metakb.store.Store` and the
+:class:`Layout` of the folders beside the DuckDB file.
+"""
+
+from metakb.kb._artifacts import ArtifactError, Manifest, clear_model_cache
+from metakb.kb._facade import KnowledgeBase, recommend, train
+from metakb.kb._layout import Layout
+from metakb.kb._recommend import ExtrapolationWarning, extrapolation_notes, recommendations_json
+from metakb.kb._train import MIN_CONFIGS
+from metakb.store import expand_params
+
+__all__ = [
+    "MIN_CONFIGS",
+    "ArtifactError",
+    "ExtrapolationWarning",
+    "KnowledgeBase",
+    "Layout",
+    "Manifest",
+    "clear_model_cache",
+    "expand_params",
+    "extrapolation_notes",
+    "recommend",
+    "recommendations_json",
+    "train",
+]

@@ -1,0 +1,394 @@
+"""`KnowledgeBase`: the one object the edges (CLI, app, pipelines, integrations) talk to."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from metakb.errors import MetakbError
+from metakb.kb import _recommend, _train
+from metakb.kb._artifacts import Manifest, load_model
+from metakb.kb._layout import Layout
+from metakb.kb._train import MIN_CONFIGS
+from metakb.models import DEFAULT_WARM_STARTER, MetaDataset, Recommendation, WarmStarter
+from metakb.spaces import DEFAULT_ALGORITHM, Params
+from metakb.store import (
+    Store,
+    get_best_by_flow,
+    get_evaluation_counts,
+    get_evaluations,
+    get_meta_feature_matrix,
+    get_stats,
+    get_task,
+    list_dataset_files,
+    list_tasks,
+    resolve_flow,
+)
+
+if TYPE_CHECKING:
+    from metakb.metafeatures import FeaturizeSummary
+    from metakb.quickstart import QuickstartResult, SearchComparison
+    from metakb.searching import TableSearch
+    from metakb.sources.openml import OpenMLIngestSummary
+    from metakb.sources.published import ImportSummary
+
+Progress = Callable[[str, int, int], None]
+
+
+class KnowledgeBase:
+    """A metakb knowledge base: one DuckDB file and the folders beside it.
+
+    It owns the :class:`~metakb.store.Store` (every read and write goes
+    through it) and the :class:`Layout` (trained models, search logs, the
+    OpenML cache), and offers the verbs users need. The command line, the
+    app, the pipelines and the integrations call these verbs and nothing
+    behind them.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        The DuckDB file (default ``$METAKB_DB`` or ``data/metakb.duckdb``);
+        created on the first write.
+    wait_s : float
+        How long to keep retrying while another process holds the file.
+
+    Examples
+    --------
+    >>> from metakb.kb import KnowledgeBase
+    >>> kb = KnowledgeBase("data/metakb.duckdb")  # doctest: +SKIP
+    >>> kb.ingest_published("../shared/data")  # doctest: +SKIP
+    >>> kb.train(["lightgbm"])  # doctest: +SKIP
+    >>> kb.recommend({"NumberOfInstances": 5000}, algorithm="lightgbm", k=3)  # doctest: +SKIP
+    """
+
+    def __init__(self, path: str | Path | None = None, *, wait_s: float = 3.0) -> None:
+        self.store = Store(path, wait_s=wait_s)
+        self.layout = Layout(self.store.path)
+
+    def __repr__(self) -> str:
+        return f"KnowledgeBase({str(self.path)!r})"
+
+    @property
+    def path(self) -> Path:
+        """The DuckDB file."""
+        return self.store.path
+
+    # -- reads ------------------------------------------------------------------------
+
+    def stats(self) -> dict[str, Any]:
+        """Return counts per table and evaluations by flow and metric."""
+        with self.store.read() as con:
+            return get_stats(con)
+
+    def tasks(self, flow: str | None = None) -> pd.DataFrame:
+        """Return the tasks (only those evaluated with ``flow``: id, OpenML id or algorithm).
+
+        Raises
+        ------
+        MetakbError
+            No such flow in the knowledge base.
+        """
+        with self.store.read() as con:
+            if flow is not None and not resolve_flow(con, flow):
+                raise MetakbError(
+                    f"no flow {flow!r} in the knowledge base; `metakb stats` lists them"
+                )
+            return list_tasks(con, flow)
+
+    def task(self, ref: str, *, top: int = 5) -> dict[str, Any] | None:
+        """Return one task (key or OpenML id) with its evaluations, or None."""
+        with self.store.read() as con:
+            return get_task(con, ref, top=top)
+
+    def evaluations(
+        self, task_id: str, flow_id: str | None = None, metric: str | None = None
+    ) -> pd.DataFrame:
+        """Return a task's evaluations with their configurations."""
+        with self.store.read() as con:
+            return get_evaluations(con, task_id, flow_id, metric)
+
+    def meta_feature_matrix(self, computed_by: str = "openml") -> pd.DataFrame:
+        """Return datasets x meta-features as computed by ``computed_by``."""
+        with self.store.read() as con:
+            return get_meta_feature_matrix(con, computed_by)
+
+    def best_by_flow(self) -> pd.DataFrame:
+        """Return the best value of each task per flow and metric."""
+        with self.store.read() as con:
+            return get_best_by_flow(con)
+
+    def evaluation_counts(self) -> pd.DataFrame:
+        """Return evaluations per source and flow."""
+        with self.store.read() as con:
+            return get_evaluation_counts(con)
+
+    def dataset_files(self) -> pd.DataFrame:
+        """Return the datasets that have a local file."""
+        with self.store.read() as con:
+            return list_dataset_files(con)
+
+    def meta_dataset(
+        self, algorithm: str, metric: str | None = None, *, min_configs: int = MIN_CONFIGS
+    ) -> MetaDataset:
+        """Return one algorithm's evaluations as the models' :class:`~metakb.models.MetaDataset`.
+
+        Raises
+        ------
+        MetakbError
+            The algorithm is unknown or the knowledge base holds no usable runs of it.
+        """
+        return _train.load_meta_dataset(self.store, algorithm, metric, min_configs=min_configs)
+
+    # -- writes -----------------------------------------------------------------------
+
+    def migrate(self) -> int:
+        """Upgrade the file to this metakb's schema; return the version it had."""
+        return self.store.upgrade()
+
+    def ingest_published(
+        self,
+        data_dir: str | Path | None = None,
+        *,
+        sources: Sequence[str] | None = None,
+        progress: Progress | None = None,
+    ) -> ImportSummary:
+        """Import the published meta-datasets (idempotent; a rerun adds nothing)."""
+        from metakb.sources.published import SOURCES, import_published
+
+        chosen = tuple(sources) if sources else SOURCES
+        return import_published(self.store, data_dir, sources=chosen, progress=progress)
+
+    def ingest_openml(self, **options: Any) -> OpenMLIngestSummary:
+        """Pull runs from OpenML, resumably (the options of ``sources.openml.ingest_openml``)."""
+        # Imported here: openml-python is slow to import and only this verb needs it.
+        from metakb.sources.openml import ingest_openml
+
+        return ingest_openml(self.store, **options)
+
+    def featurize(
+        self,
+        *,
+        families: Sequence[str] | None = None,
+        n_jobs: int = 2,
+        progress: Progress | None = None,
+    ) -> FeaturizeSummary:
+        """Compute and store the meta-features of every dataset with a local file."""
+        from metakb.metafeatures import featurize_all
+
+        return featurize_all(self.store, families=families, n_jobs=n_jobs, progress=progress)
+
+    # -- models -----------------------------------------------------------------------
+
+    def train(
+        self,
+        algorithms: Sequence[str] | None = None,
+        methods: Sequence[str] | None = None,
+        *,
+        seed: int = 0,
+        min_configs: int = MIN_CONFIGS,
+        progress: Progress | None = None,
+    ) -> list[Manifest]:
+        """Fit and save the warm starters of each algorithm the knowledge base has runs of.
+
+        Parameters
+        ----------
+        algorithms : sequence of str, optional
+            Algorithms to train for (default: every algorithm with a space and runs).
+        methods : sequence of str, optional
+            Names from :data:`~metakb.models.WARM_STARTERS` (default: all).
+        seed : int
+            Seed passed to every model.
+        min_configs : int
+            Tasks with fewer evaluated configurations are left out.
+        progress : callable, optional
+            ``progress(description, done, total)``.
+
+        Returns
+        -------
+        list of Manifest
+            One per saved artifact.
+        """
+        return _train.train(
+            self.store,
+            self.layout,
+            algorithms,
+            methods,
+            seed=seed,
+            min_configs=min_configs,
+            progress=progress,
+        )
+
+    def load_model(
+        self, algorithm: str, method: str = DEFAULT_WARM_STARTER
+    ) -> tuple[WarmStarter, Manifest]:
+        """Return a model saved by :meth:`train` and its manifest.
+
+        Raises
+        ------
+        ArtifactError
+            None saved, of another version, or not matching its manifest's hash.
+        """
+        space = _train.space_of(algorithm)
+        return load_model(self.layout.artifact(space.name, method), cached=True)
+
+    def starter(
+        self,
+        algorithm: str,
+        method: str = DEFAULT_WARM_STARTER,
+        *,
+        seed: int = 0,
+        notes: list[str] | None = None,
+    ) -> tuple[WarmStarter, Mapping[str, Sequence[float]]]:
+        """Return the trained warm starter (fitted now if none is saved) and its size ranges.
+
+        See :func:`metakb.kb._train.load_starter`.
+        """
+        return _train.load_starter(
+            self.store, self.layout, algorithm, method, seed=seed, notes=notes
+        )
+
+    def recommend(
+        self,
+        meta_features: Mapping[str, float] | None = None,
+        *,
+        algorithm: str = DEFAULT_ALGORITHM,
+        k: int = 10,
+        method: str | None = None,
+        task: str | None = None,
+        observations: Sequence[tuple[Params, float]] = (),
+        seed: int = 0,
+        min_configs: int = MIN_CONFIGS,
+    ) -> list[Recommendation]:
+        """Recommend configurations of ``algorithm`` for a new task or a task in the knowledge base.
+
+        Parameters
+        ----------
+        meta_features : mapping, optional
+            The new task's meta-features (OpenML quality names). Required unless ``task`` is given.
+        algorithm : str
+            A name of :data:`~metakb.spaces.ALGORITHMS` (or a flow id).
+        k : int
+            How many configurations.
+        method : str, optional
+            A name from :data:`~metakb.models.WARM_STARTERS` (default
+            :data:`~metakb.models.DEFAULT_WARM_STARTER`).
+        task : str, optional
+            A task already in the knowledge base (key or OpenML task id): its
+            meta-features come from the store and every task of its dataset is
+            left out of the training data (the model is fitted afresh without them).
+        observations : sequence of (params, value)
+            Configurations already evaluated on the task, with metric values (in
+            the metric's own direction). ``transfer`` then reweights its past
+            tasks by how well they order them and recommends what complements
+            them (never one of them again); ``cf`` updates its task factors.
+        seed : int
+            Seed of a model fitted afresh.
+        min_configs : int
+            Tasks with fewer evaluated configurations are left out of a model fitted afresh.
+
+        Returns
+        -------
+        list of Recommendation
+            Best first; ``config`` under the flow's parameter names (see
+            :func:`~metakb.kb.recommendations_json` for estimator keyword arguments).
+
+        Raises
+        ------
+        MetakbError
+            Unknown algorithm or method, no trained model (or one refused), no such task.
+        ValueError
+            A meta-feature value that is not a number (NaN and infinities are
+            allowed: the models treat them as missing).
+
+        Warns
+        -----
+        ExtrapolationWarning
+            The task's number of instances, features or classes lies outside
+            every training task's (:func:`~metakb.kb.extrapolation_notes` says which).
+        """
+        name = method or DEFAULT_WARM_STARTER
+        _train.method_of(name)
+        return _recommend.recommend(
+            self.store,
+            self.layout,
+            meta_features,
+            algorithm=algorithm,
+            k=k,
+            method=name,
+            task=task,
+            observations=observations,
+            seed=seed,
+            min_configs=min_configs,
+        )
+
+    # -- searches and the main job ----------------------------------------------------
+
+    def search(
+        self,
+        path: str | Path,
+        *,
+        algorithm: str | None = None,
+        method: str | None = None,
+        warm_start: str | None = None,
+        **options: Any,
+    ) -> TableSearch:
+        """Run a warm-started search on a table file; every trial is written back.
+
+        ``algorithm``, ``method`` (the optimizer) and ``warm_start`` default to
+        :data:`~metakb.spaces.DEFAULT_ALGORITHM`, :data:`~metakb.search.DEFAULT_OPTIMIZER`
+        and :data:`~metakb.models.DEFAULT_WARM_STARTER`; see
+        :func:`metakb.searching.search_table` for the other options.
+        """
+        from metakb.search import DEFAULT_OPTIMIZER
+        from metakb.searching import search_table
+
+        return search_table(
+            path,
+            algorithm=algorithm or DEFAULT_ALGORITHM,
+            method=method or DEFAULT_OPTIMIZER,
+            warm_start_method=warm_start or DEFAULT_WARM_STARTER,
+            db=self.path,
+            **options,
+        )
+
+    def quickstart(self, data_dir: str | Path | None = None, **options: Any) -> QuickstartResult:
+        """Build (or top up) the knowledge base from the best source available."""
+        from metakb.quickstart import run_quickstart
+
+        return run_quickstart(self.store, data_dir, **options)
+
+    def compare_searches(self, **options: Any) -> SearchComparison:
+        """Run a warm-started and a cold search on an example table; return both curves."""
+        from metakb.quickstart import compare_searches
+
+        return compare_searches(self.store, **options)
+
+
+def recommend(
+    meta_features: Mapping[str, float] | None = None,
+    *,
+    db: str | Path | None = None,
+    **options: Any,
+) -> list[Recommendation]:
+    """Recommend from the knowledge base at ``db``: :meth:`KnowledgeBase.recommend` in one call.
+
+    Examples
+    --------
+    >>> import metakb
+    >>> recs = metakb.recommend({"NumberOfInstances": 5000, "NumberOfFeatures": 20},
+    ...                         algorithm="lightgbm", k=3)  # doctest: +SKIP
+    """
+    return KnowledgeBase(db).recommend(meta_features, **options)
+
+
+def train(
+    db: str | Path | None = None,
+    algorithms: Sequence[str] | None = None,
+    methods: Sequence[str] | None = None,
+    **options: Any,
+) -> list[Manifest]:
+    """Train the warm starters of the knowledge base at ``db``: :meth:`KnowledgeBase.train`."""
+    return KnowledgeBase(db).train(algorithms, methods, **options)

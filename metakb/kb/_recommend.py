@@ -1,0 +1,178 @@
+"""Recommend configurations from the trained warm starters, and say when they extrapolate."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from metakb.errors import MetakbError
+from metakb.kb._artifacts import load_model
+from metakb.kb._layout import Layout
+from metakb.kb._train import build, method_of, space_of
+from metakb.models import Recommendation, TaskQuery, WarmStarter
+from metakb.models._base import SIZE_META_FEATURES
+from metakb.models._metadataset import dataset_groups
+from metakb.spaces import Params, SearchSpace
+from metakb.store import (
+    Store,
+    find_task,
+    get_task_dataset,
+    get_task_meta_features,
+    load_meta_frames,
+)
+
+
+class ExtrapolationWarning(UserWarning):
+    """The new task's size lies outside every training task's: recommendations extrapolate."""
+
+
+def extrapolation_notes(
+    meta_features: Mapping[str, float],
+    ranges: Mapping[str, Sequence[float]],
+    algorithm: str,
+) -> list[str]:
+    """Return one sentence per size meta-feature of the new task outside the training range.
+
+    Parameters
+    ----------
+    meta_features : mapping
+        The new task's meta-features.
+    ranges : mapping
+        ``{name: (smallest, largest)}`` over the tasks the model learned from
+        (a manifest's ``meta_feature_ranges``).
+    algorithm : str
+        The algorithm's name, for the message.
+
+    Returns
+    -------
+    list of str
+        Empty when every size the new task has lies within its range.
+    """
+    notes = []
+    for name, (lo, hi) in ranges.items():
+        value = meta_features.get(name)
+        if value is None or not math.isfinite(value) or lo <= value <= hi:
+            continue
+        side = "below" if value < lo else "above"
+        notes.append(
+            f"{name} {_count(value)} is {side} every {algorithm} task the model learned "
+            f"from ({_count(lo)} to {_count(hi)}): its recommendations extrapolate"
+        )
+    return notes
+
+
+def _count(value: float) -> str:
+    # Digits grouped for counts; a hostile 1e300 stays one short word.
+    return f"{value:,.0f}" if abs(value) < 1e12 else f"{value:.3g}"
+
+
+def recommend(
+    store: Store,
+    layout: Layout,
+    meta_features: Mapping[str, float] | None,
+    *,
+    algorithm: str,
+    k: int,
+    method: str,
+    task: str | None,
+    observations: Sequence[tuple[Params, float]],
+    seed: int,
+    min_configs: int,
+) -> list[Recommendation]:
+    """Recommend configurations; see :meth:`metakb.kb.KnowledgeBase.recommend`."""
+    space = space_of(algorithm)
+    ranges: Mapping[str, Sequence[float]]
+    if task is not None:
+        model, query, ranges = _model_without_task(store, space, method, task, seed, min_configs)
+        query = TaskQuery(query.meta_features, tuple(observations), None, query.task_id)
+    else:
+        if meta_features is None:
+            raise MetakbError("give the task's meta-features or a task in the knowledge base")
+        # Cached: a process that recommends repeatedly unpickles a model once.
+        model, manifest = load_model(layout.artifact(space.name, method), cached=True)
+        ranges = manifest.meta_feature_ranges
+        query = TaskQuery(_numbers(meta_features), tuple(observations))
+    for note in extrapolation_notes(query.meta_features, ranges, space.name):
+        warnings.warn(note, ExtrapolationWarning, stacklevel=3)
+    return model.recommend(query, k)
+
+
+def _numbers(meta_features: Mapping[str, Any]) -> dict[str, float]:
+    # NaN and infinities are fine (the models treat them as missing); words are not.
+    values = {}
+    for name, value in meta_features.items():
+        try:
+            values[str(name)] = float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"meta-feature {name!r} is {value!r}, not a number") from None
+    return values
+
+
+def _model_without_task(
+    store: Store, space: SearchSpace, method: str, ref: str, seed: int, min_configs: int
+) -> tuple[WarmStarter, TaskQuery, dict[str, tuple[float, float]]]:
+    with store.read() as con:
+        task_id = find_task(con, ref)
+        if task_id is None:
+            raise MetakbError(f"no task {ref!r} in the knowledge base")
+        features = get_task_meta_features(con, task_id)
+        row = get_task_dataset(con, task_id)
+        frames = load_meta_frames(con, space.flow_ids[0])
+    data = build(frames, space, min_configs)
+    groups = dataset_groups(pd.concat([frames.tasks, row], ignore_index=True))
+    held = groups[task_id]
+    keep = [t for t in data.task_ids if groups.get(t) != held]
+    if not keep:
+        raise MetakbError(f"no training task left once {task_id} is held out")
+    train = data.subset(keep)
+    model = method_of(method)(seed=seed).fit(train)
+    query = TaskQuery(meta_features=features, task_id=task_id)
+    return model, query, train.feature_ranges(SIZE_META_FEATURES)
+
+
+def recommendations_json(space: SearchSpace, recs: Sequence[Recommendation]) -> dict[str, Any]:
+    """Return ``{"recommendations": [...]}`` with estimator keyword arguments, best first.
+
+    ``config`` holds the estimator's keyword arguments; an argument that is an
+    estimator object (AdaBoost's base tree) is written as its class path under
+    its name plus its parameters in scikit-learn's nested ``name__param``
+    form, ready for ``set_params``. ``flow_params`` holds the configuration
+    under the flow's (OpenML's) parameter names.
+    """
+    return {
+        "algorithm": space.name,
+        "estimator": space.estimator,
+        "recommendations": [
+            {
+                "config": _jsonable_kwargs(space.to_estimator_params(r.config)),
+                "flow_params": space.to_flow_params(r.config),
+                "predicted_score": r.predicted_score,
+                "source_tasks": list(r.source_tasks),
+            }
+            for r in recs
+        ],
+    }
+
+
+def _jsonable_kwargs(kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    from sklearn.base import BaseEstimator
+
+    out: dict[str, Any] = {}
+    for key, value in kwargs.items():
+        if isinstance(value, BaseEstimator):
+            cls = type(value)
+            out[key] = f"{cls.__module__.split('._')[0]}.{cls.__name__}"
+            defaults = cls().get_params()
+            for p, v in value.get_params().items():
+                if v != defaults.get(p):
+                    out[f"{key}__{p}"] = v
+        elif isinstance(value, np.generic):
+            out[key] = value.item()
+        else:
+            out[key] = value
+    return out
