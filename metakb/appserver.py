@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from metakb.errors import MetakbError
-from metakb.store import Store
 
 APP_DIR = Path(__file__).resolve().parents[1] / "app"
 
@@ -67,9 +66,9 @@ def app_command(port: int, host: str = "127.0.0.1") -> list[str]:
     ]  # fmt: skip
 
 
-def serve(store: Store, port: int = 8501, host: str = "127.0.0.1") -> int:
-    """Run the app over ``store`` until it is stopped; return its exit status."""
-    env = {**os.environ, "METAKB_DB": str(store.path.resolve())}
+def serve(db: Path, port: int = 8501, host: str = "127.0.0.1") -> int:
+    """Run the app over the knowledge base ``db`` until it is stopped; return its exit status."""
+    env = {**os.environ, "METAKB_DB": str(Path(db).resolve())}
     return subprocess.call(app_command(port, host), env=env)
 
 
@@ -81,10 +80,10 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_app(store: Store, *, timeout_s: float = 60) -> Iterator[str]:
-    """Serve the app over ``store`` on a free loopback port; yield its URL; stop it after."""
+def running_app(db: Path, *, timeout_s: float = 60) -> Iterator[str]:
+    """Serve the app over ``db`` on a free loopback port; yield its URL; stop it after."""
     port = free_port()
-    env = {**os.environ, "METAKB_DB": str(store.path.resolve())}
+    env = {**os.environ, "METAKB_DB": str(Path(db).resolve())}
     server = subprocess.Popen(
         app_command(port),
         env=env,

@@ -405,7 +405,7 @@ def run_app(
 
     kb = _kb(db)
     out.print(f"metakb app on http://{host}:{port} over {kb.path} (Ctrl+C stops it)")
-    return serve(kb.store, port, host)
+    return serve(kb.path, port, host)
 
 
 # -- metakb ingest openml ------------------------------------------------------------------

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from metakb.appserver import PAGES, PageShot, running_app, screenshot_pages
 from metakb.errors import MetakbError
-from metakb.store import Store
+from metakb.kb import KnowledgeBase
 
 OUT = Path(__file__).resolve().parents[1] / "docs" / "app"
 
@@ -40,7 +40,7 @@ def main() -> int:
         ),
     }
     try:
-        with running_app(Store(args.db)) as url:
+        with running_app(KnowledgeBase(args.db).path) as url:
             shots = screenshot_pages(url, OUT, pages, timeout_s=300)
     except MetakbError as exc:
         print(f"error: {exc}", file=sys.stderr)

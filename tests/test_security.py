@@ -177,7 +177,7 @@ def test_app_binds_to_loopback_by_default(
     assert command[command.index("--server.address") + 1] == "127.0.0.1"
     seen: list[tuple[int, str]] = []
 
-    def fake_serve(store: Store, port: int = 8501, host: str = "127.0.0.1") -> int:
+    def fake_serve(db: Path, port: int = 8501, host: str = "127.0.0.1") -> int:
         seen.append((port, host))
         return 0
 

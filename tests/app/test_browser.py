@@ -27,7 +27,7 @@ def test_every_page_renders_in_a_real_browser(tmp_path: Path, tiny_data: Path) -
     pytest.importorskip("playwright.sync_api")
     store = Store(tmp_path / "kb.duckdb")
     import_published(store, tiny_data)
-    with running_app(store) as url:
+    with running_app(store.path) as url:
         pages = {**PAGES, "task": replace(PAGES["task"], path="task?task=openml:3")}
         shots = screenshot_pages(url, tmp_path / "shots", pages)
     assert set(shots) == set(PAGES)
