@@ -26,7 +26,6 @@ Everything is an upsert on natural keys: a rerun or a resume adds nothing twice.
 from __future__ import annotations
 
 import hashlib
-import inspect
 import json
 import logging
 import math
@@ -46,13 +45,20 @@ from metakb.kb import Layout, extrapolation_notes
 from metakb.kb._train import load_starter as _load_starter
 from metakb.metafeatures import METAFEATURES_VERSION, extract_table
 from metakb.metafeatures import result_rows as meta_feature_rows
-from metakb.models import WARM_STARTERS, TaskQuery, WarmStarter
+from metakb.models import (
+    WARM_STARTERS,
+    AdaptiveWarmStarter,
+    PredictiveWarmStarter,
+    TaskQuery,
+    WarmStarter,
+)
 from metakb.search import (
     MULTI_FIDELITY,
     OPTIMIZERS,
     AdaptiveWarmStart,
     CVObjective,
     DefaultEstimators,
+    PriorGuidedOptimizer,
     QueryPrior,
     SearchResult,
     TrialLog,
@@ -433,7 +439,7 @@ def build_optimizer(
     multi-fidelity methods start at :func:`min_fidelity` of the budget.
     """
     options: dict[str, Any] = {"seed": seed, "encoder": space.encode_many}
-    if starter is not None and hasattr(starter, "predict") and method in ("bo", "bohb"):
+    if isinstance(starter, PredictiveWarmStarter) and method in ("bo", "bohb"):
         options["prior"] = QueryPrior(starter, query)
     if method in MULTI_FIDELITY:
         options["min_fidelity"] = min_fidelity(budget)
@@ -570,14 +576,10 @@ def search_table(
     notes.extend(extrapolation_notes(query.meta_features, ranges, space.name))
 
     optimizer = build_optimizer(space, method, budget, starter=starter, query=query, seed=seed)
-    prior = getattr(optimizer, "prior", None) is not None
+    prior = isinstance(optimizer, PriorGuidedOptimizer) and optimizer.prior is not None
     k = n_warm if n_warm is not None else default_n_warm(budget, prior=prior)
     adaptive = None
-    if (
-        starter is not None
-        and prior
-        and "observed" in inspect.signature(starter.recommend).parameters
-    ):
+    if isinstance(starter, AdaptiveWarmStarter) and prior:
         # The starter picks the first k one at a time, from the trials seen.
         optimizer = adaptive = AdaptiveWarmStart(optimizer, starter, query, k, space.encode_many)
     else:

@@ -18,7 +18,7 @@ from metakb.errors import MetakbError
 from metakb.kb import train
 from metakb.metafeatures import extract_table
 from metakb.metafeatures import result_rows as meta_feature_rows
-from metakb.models import TaskQuery
+from metakb.models import PredictiveWarmStarter, TaskQuery
 from metakb.quickstart import example_table
 from metakb.search import TrialRecord
 from metakb.searching import (
@@ -348,16 +348,24 @@ def test_min_fidelity_lets_the_first_bracket_finish(budget: int, expected: float
     assert min_fidelity(budget) == pytest.approx(expected)
 
 
-class _PredictingStarter:
+class _PredictingStarter(PredictiveWarmStarter):
     """Stands in for the transfer meta-model: recommends nothing, predicts a constant."""
 
     seed = 0
 
+    def fit(self, data: Any) -> _PredictingStarter:
+        return self
+
     def recommend(self, query: Any, k: int) -> list[Any]:
         return []
 
-    def predict(self, query: Any, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def predict(
+        self, query: Any, x: np.ndarray, observed: Any = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         return np.zeros(len(x)), np.ones(len(x))
+
+    def candidate_pool(self) -> list[Any]:
+        return []
 
 
 def test_a_predicting_starter_is_the_prior_of_bo_only() -> None:

@@ -25,8 +25,9 @@ from metakb.errors import MetakbError
 from metakb.models._base import SIZE_META_FEATURES, WarmStarter
 from metakb.models._metadataset import MetaDataset
 
-ARTIFACT_VERSION = 2
-"""Bumped whenever a pickled model's attributes change (2: transfer's global surrogate)."""
+ARTIFACT_VERSION = 3
+"""Bumped whenever a pickled model's attributes change (2: transfer's global surrogate;
+3: the ensemble's predicting kind is its own class)."""
 MODEL_FILE = "model.pkl"
 MANIFEST_FILE = "manifest.json"
 PENDING_MODEL_FILE = f"{MODEL_FILE}.tmp"  # a new pickle until its manifest is committed

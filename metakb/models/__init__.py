@@ -2,15 +2,32 @@
 
 Every model follows :class:`WarmStarter` (``fit(MetaDataset) -> self``,
 ``recommend(TaskQuery, k) -> list[Recommendation]``) and is listed in
-:data:`WARM_STARTERS`. Models never touch the knowledge base: they take a
-:class:`MetaDataset` built by :func:`build_meta_dataset` from plain frames.
+:data:`WARM_STARTERS`. Optional abilities are declared protocols, checked
+with ``isinstance``: :class:`PredictiveWarmStarter` (mean and spread at
+configurations, a candidate pool: a prior for Bayesian optimization) and
+:class:`AdaptiveWarmStarter` (next picks given a search's observations).
+Models never touch the knowledge base: they take a :class:`MetaDataset`
+built by :func:`build_meta_dataset` from plain frames.
 """
 
 from collections.abc import Callable
 
-from metakb.models._base import Recommendation, TaskQuery, WarmStarter, greedy_portfolio
+from metakb.models._base import (
+    AdaptiveWarmStarter,
+    Observed,
+    PredictiveWarmStarter,
+    Recommendation,
+    TaskQuery,
+    WarmStarter,
+    greedy_portfolio,
+)
 from metakb.models._cf import CFWarmStarter
-from metakb.models._ensemble import BASE_WARM_STARTERS, EnsembleWarmStarter
+from metakb.models._ensemble import (
+    BASE_WARM_STARTERS,
+    EnsembleWarmStarter,
+    PredictiveEnsembleWarmStarter,
+    make_ensemble,
+)
 from metakb.models._knn import KnnWarmStarter
 from metakb.models._metadataset import (
     MetaDataset,
@@ -24,7 +41,7 @@ from metakb.models._transfer import TransferWarmStarter
 
 WARM_STARTERS: dict[str, Callable[..., WarmStarter]] = {
     **BASE_WARM_STARTERS,
-    "ensemble": EnsembleWarmStarter,
+    "ensemble": make_ensemble,
 }
 """Every warm starter by name; instantiate with keyword parameters (all have ``seed``)."""
 
@@ -36,11 +53,15 @@ __all__ = [
     "BASE_WARM_STARTERS",
     "DEFAULT_WARM_STARTER",
     "WARM_STARTERS",
+    "AdaptiveWarmStarter",
     "CFWarmStarter",
     "EnsembleWarmStarter",
     "KnnWarmStarter",
     "MetaDataset",
+    "Observed",
     "PortfolioWarmStarter",
+    "PredictiveEnsembleWarmStarter",
+    "PredictiveWarmStarter",
     "Recommendation",
     "TaskData",
     "TaskQuery",
@@ -49,5 +70,6 @@ __all__ = [
     "build_meta_dataset",
     "dataset_groups",
     "greedy_portfolio",
+    "make_ensemble",
     "nearest_datasets",
 ]

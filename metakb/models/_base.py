@@ -1,4 +1,11 @@
-"""The warm-starter protocol, its query and answer records, and helpers the models share."""
+"""The warm-starter protocols, their query and answer records, and helpers the models share.
+
+Every model is a :class:`WarmStarter`. An optional ability is a protocol of
+its own, declared by subclassing it (``class M(PredictiveWarmStarter)``) and
+found by callers with ``isinstance``, never by probing for a method: each
+ability has a method name only the models having it define, because a
+runtime-checkable protocol only checks that names exist.
+"""
 
 from __future__ import annotations
 
@@ -93,6 +100,15 @@ class Recommendation:
     source_tasks: tuple[str, ...] = ()
 
 
+Observed = tuple[np.ndarray, np.ndarray]
+"""``(x, y)``: a new task's evaluated configurations and their values, higher is better.
+
+``x`` holds rows of the fitted space's encoding
+(:meth:`~metakb.spaces.SearchSpace.encode_many`); ``y`` the values in the
+maximizing direction (errors negated), as a search sees them.
+"""
+
+
 @runtime_checkable
 class WarmStarter(Protocol):
     """A meta-model recommending configurations for a new task.
@@ -110,6 +126,58 @@ class WarmStarter(Protocol):
 
     def recommend(self, query: TaskQuery, k: int) -> list[Recommendation]:
         """Return at most ``k`` configurations for the queried task, best first."""
+        ...
+
+
+@runtime_checkable
+class PredictiveWarmStarter(WarmStarter, Protocol):
+    """A warm starter that also predicts how configurations score on the queried task.
+
+    A search makes such a model Bayesian optimization's prior surrogate
+    (through :class:`metakb.search.QueryPrior`), and scores its candidate pool
+    on every ask besides random samples.
+
+    Contract, once fitted:
+
+    - ``predict(query, x, observed)`` takes ``x`` of shape ``(n, d)``, rows of
+      the fitted space's encoding, and returns finite ``mean`` and ``std`` of
+      shape ``(n,)``, ``std >= 0``, on the normalized-score scale (higher is
+      better). ``observed`` (see :data:`Observed`) are the search's
+      evaluations of the task, which the model may use to adapt; None: the
+      query's own observations. The same inputs give the same prediction.
+    - ``candidate_pool()`` returns configurations of the space where the
+      model expects good ones (fixed at fit; possibly empty).
+    """
+
+    def predict(
+        self, query: TaskQuery, x: np.ndarray, observed: Observed | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Return the predicted mean and spread of normalized scores at encoded configs ``x``."""
+        ...
+
+    def candidate_pool(self) -> list[Params]:
+        """Return configurations a search guided by this model should also score."""
+        ...
+
+
+@runtime_checkable
+class AdaptiveWarmStarter(WarmStarter, Protocol):
+    """A warm starter that picks the next configurations given what a search observed.
+
+    :class:`metakb.search.AdaptiveWarmStart` asks it before each of a
+    search's first asks, with the trials told so far.
+
+    Contract, once fitted: ``recommend_given(query, k, observed)`` returns at
+    most ``k`` distinct configurations of the space, best first, none of them
+    one of the ``observed`` configurations (compared in the encoding; see
+    :data:`Observed`; None: the query's own observations). The same
+    observations give the same picks, so a resumed search replays them.
+    """
+
+    def recommend_given(
+        self, query: TaskQuery, k: int, observed: Observed | None
+    ) -> list[Recommendation]:
+        """Return at most ``k`` new configurations, given the task's observations."""
         ...
 
 

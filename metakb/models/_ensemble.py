@@ -8,12 +8,19 @@ from typing import Self, TypeVar
 import numpy as np
 
 from metakb.configs import canonical_json
-from metakb.models._base import Recommendation, TaskQuery, WarmStarter, check_k
+from metakb.models._base import (
+    Observed,
+    PredictiveWarmStarter,
+    Recommendation,
+    TaskQuery,
+    WarmStarter,
+    check_k,
+)
 from metakb.models._cf import CFWarmStarter
 from metakb.models._knn import KnnWarmStarter
 from metakb.models._metadataset import MetaDataset
 from metakb.models._portfolio import PortfolioWarmStarter
-from metakb.models._transfer import Observed, TransferWarmStarter
+from metakb.models._transfer import TransferWarmStarter
 from metakb.spaces import Params
 
 BASE_WARM_STARTERS: Mapping[str, Callable[..., WarmStarter]] = {
@@ -23,6 +30,9 @@ BASE_WARM_STARTERS: Mapping[str, Callable[..., WarmStarter]] = {
     "cf": CFWarmStarter,
 }
 """The warm starters an ensemble can combine, by name."""
+
+DEFAULT_MEMBERS: tuple[str, ...] = ("transfer", "cf", "knn", "portfolio")
+"""The registry ensemble's members, in order of trust."""
 
 Key = TypeVar("Key", bound=Hashable)
 
@@ -91,8 +101,9 @@ class EnsembleWarmStarter:
     The predicted score is the first (in member order) that a member
     recommending the configuration gave, so ``transfer``'s where it proposed
     it; the source tasks are the members' merged, in member order.
-    :meth:`predict` is the first predicting member's (``transfer``'s), for
-    Bayesian optimization.
+    This class only recommends; :class:`PredictiveEnsembleWarmStarter` also
+    predicts, and :func:`make_ensemble` (the registry's ``ensemble``) picks
+    the one the members allow.
 
     Parameters
     ----------
@@ -104,7 +115,7 @@ class EnsembleWarmStarter:
 
     def __init__(
         self,
-        members: Sequence[str] = ("transfer", "cf", "knn", "portfolio"),
+        members: Sequence[str] = DEFAULT_MEMBERS,
         seed: int = 0,
     ) -> None:
         self.members = members
@@ -146,29 +157,70 @@ class EnsembleWarmStarter:
             for key in fuse_by_level(lists, k)
         ]
 
-    def candidate_pool(self) -> list[Params]:
-        """Return the first member's pool that has one (``transfer``'s), else none."""
-        for model in self.members_.values():
-            pool = getattr(model, "candidate_pool", None)
-            if pool is not None:
-                return list(pool())
-        return []
 
-    def predict(
-        self, query: TaskQuery, x: np.ndarray, observed: Observed | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Return the first predicting member's mean and spread at encoded configs ``x``.
+class PredictiveEnsembleWarmStarter(EnsembleWarmStarter, PredictiveWarmStarter):
+    """An ensemble with a predictive member, whose predictions it gives for Bayesian optimization.
 
-        ``observed`` is passed on (see `TransferWarmStarter.weights`).
+    Recommends as :class:`EnsembleWarmStarter`; :meth:`predict` and
+    :meth:`candidate_pool` are those of the first member (in member order)
+    that is a :class:`PredictiveWarmStarter` (``transfer`` by default).
+
+    Parameters
+    ----------
+    members : sequence of str
+        As in :class:`EnsembleWarmStarter`; at least one must be predictive.
+    seed : int
+        Seed passed to every member.
+    """
+
+    def fit(self, data: MetaDataset) -> Self:
+        """Fit every member on ``data``.
 
         Raises
         ------
         ValueError
-            No member predicts (the ensemble lacks ``transfer``).
+            No member predicts (``members`` lacks ``transfer``).
         """
+        super().fit(data)
+        self._predictor()
+        return self
+
+    def _predictor(self) -> PredictiveWarmStarter:
         for model in self.members_.values():
-            predict = getattr(model, "predict", None)
-            if predict is not None:
-                mean, std = predict(query, x, observed)
-                return np.asarray(mean, dtype=float), np.asarray(std, dtype=float)
+            if isinstance(model, PredictiveWarmStarter):
+                return model
         raise ValueError(f"no member of {list(self.members_)} predicts scores")
+
+    def candidate_pool(self) -> list[Params]:
+        """Return the predicting member's pool (``transfer``'s)."""
+        return list(self._predictor().candidate_pool())
+
+    def predict(
+        self, query: TaskQuery, x: np.ndarray, observed: Observed | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Return the predicting member's mean and spread at encoded configs ``x``.
+
+        ``observed`` is passed on (see `TransferWarmStarter.weights`).
+        """
+        mean, std = self._predictor().predict(query, x, observed)
+        return np.asarray(mean, dtype=float), np.asarray(std, dtype=float)
+
+
+def make_ensemble(members: Sequence[str] = DEFAULT_MEMBERS, seed: int = 0) -> EnsembleWarmStarter:
+    """Return the ensemble of ``members``: predictive exactly when one of them is.
+
+    The registry's ``ensemble``: with the default members (``transfer``
+    first) a :class:`PredictiveEnsembleWarmStarter`, so that a search uses
+    it as Bayesian optimization's prior; otherwise an
+    :class:`EnsembleWarmStarter`, which only recommends. Unknown names are
+    refused by ``fit``, as the classes do.
+    """
+    # Unfitted members are cheap (their __init__ only stores parameters), and
+    # what they declare is what they will offer once fitted.
+    predictive = any(
+        isinstance(BASE_WARM_STARTERS[name](seed=seed), PredictiveWarmStarter)
+        for name in members
+        if name in BASE_WARM_STARTERS
+    )
+    cls = PredictiveEnsembleWarmStarter if predictive else EnsembleWarmStarter
+    return cls(members=members, seed=seed)

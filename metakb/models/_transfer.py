@@ -10,7 +10,10 @@ from scipy.spatial.distance import cdist, pdist
 
 from metakb.models._base import (
     SIMPLE_META_FEATURES,
+    AdaptiveWarmStarter,
     MetaFeatureScaler,
+    Observed,
+    PredictiveWarmStarter,
     Recommendation,
     TaskQuery,
     best_config_pool,
@@ -29,11 +32,8 @@ from metakb.spaces import Params
 if TYPE_CHECKING:
     from lightgbm import LGBMRegressor
 
-Observed = tuple[np.ndarray, np.ndarray]
-"""``(x, y)``: encoded configurations of the new task and their values, higher is better."""
 
-
-class TransferWarmStarter:
+class TransferWarmStarter(PredictiveWarmStarter, AdaptiveWarmStarter):
     """A weighted ensemble of per-task surrogates and one global surrogate.
 
     Before any observation a past task's weight decays with its standardized
@@ -54,7 +54,9 @@ class TransferWarmStarter:
     than the noise; see docs/benchmarks/zeroshot_choices.md.)
 
     :meth:`predict` gives the ensemble's mean and spread for Bayesian
-    optimization; :meth:`recommend` picks a greedy portfolio under the weights.
+    optimization (a :class:`PredictiveWarmStarter`); :meth:`recommend` picks
+    a greedy portfolio under the weights, continued from a search's
+    observations by :meth:`recommend_given` (an :class:`AdaptiveWarmStarter`).
 
     Parameters
     ----------
@@ -327,6 +329,12 @@ class TransferWarmStarter:
             return float(mean[i]), tuple(self.task_ids_[t] for t in top)
 
         return top_distinct(configs, chosen, k, describe)
+
+    def recommend_given(
+        self, query: TaskQuery, k: int, observed: Observed | None
+    ) -> list[Recommendation]:
+        """Return the next ``k`` picks of the adaptive portfolio (see :meth:`recommend`)."""
+        return self.recommend(query, k, observed)
 
 
 def _joined(z: np.ndarray, x: np.ndarray) -> np.ndarray:

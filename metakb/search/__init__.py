@@ -5,7 +5,16 @@ Optimizers live in one registry, `OPTIMIZERS`; warm-starting is
 transfer surrogate plugs into ``bo``/``bohb`` as ``prior=``.
 """
 
-from metakb.search._base import BaseOptimizer, config_key
+from metakb.search._base import (
+    AdaptiveStarter,
+    BaseOptimizer,
+    ConditionalPrior,
+    PooledPrior,
+    PriorGuidedOptimizer,
+    PriorSurrogate,
+    QuerySurrogate,
+    config_key,
+)
 from metakb.search._bo import (
     BayesianOptimization,
     EIProposer,
@@ -50,13 +59,11 @@ from metakb.search._run import (
 )
 from metakb.search._space import encode, in_space
 from metakb.search._types import (
-    ConditionalPrior,
     Config,
     EvalResult,
     NoTrialAvailable,
     Objective,
     Optimizer,
-    PriorSurrogate,
     SearchError,
     Starter,
     Trial,
@@ -70,6 +77,7 @@ __all__ = [
     "MULTI_FIDELITY",
     "OPTIMIZERS",
     "SCORERS",
+    "AdaptiveStarter",
     "AdaptiveWarmStart",
     "BaseOptimizer",
     "BayesianOptimization",
@@ -88,9 +96,12 @@ __all__ = [
     "NoTrialAvailable",
     "Objective",
     "Optimizer",
+    "PooledPrior",
+    "PriorGuidedOptimizer",
     "PriorSurrogate",
     "ProcessPoolExecutor",
     "QueryPrior",
+    "QuerySurrogate",
     "RandomSearch",
     "Rung",
     "SearchError",

@@ -1,19 +1,134 @@
-"""Shared machinery of the optimizers: ids, the enqueue queue, finite candidate lists."""
+"""Shared machinery of the optimizers, and the optional abilities they and their helpers declare.
+
+`BaseOptimizer` holds trial ids, the enqueue queue and finite candidate
+lists. The protocols are the abilities an optimizer checks for with
+``isinstance`` instead of probing for methods: a prior surrogate
+(`PriorSurrogate`) that may adapt to the search's observations
+(`ConditionalPrior`) and offer configurations of its own (`PooledPrior`); the
+query-conditioned model `metakb.search.QueryPrior` binds (`QuerySurrogate`);
+a warm starter picking given observations (`AdaptiveStarter`); an optimizer
+guided by a prior (`PriorGuidedOptimizer`). A runtime-checkable protocol
+only checks that its names exist, so each ability has a method name of its own.
+"""
 
 from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 from ConfigSpace import ConfigurationSpace
 
 from metakb.configs import canonical_json
 from metakb.search._space import SpaceSampler, encode, in_space
-from metakb.search._types import Config, NoTrialAvailable, Trial, is_failure
+from metakb.search._types import (
+    Config,
+    NoTrialAvailable,
+    Optimizer,
+    Trial,
+    _HasConfig,
+    is_failure,
+)
 
 Encoder = Callable[[Sequence[Mapping[str, Any]]], np.ndarray]
+
+Observed = tuple[np.ndarray, np.ndarray]
+"""``(x, y)``: encoded configurations a search evaluated and their values, higher is better."""
+
+
+@runtime_checkable
+class PriorSurrogate(Protocol):
+    """A model of the objective learned elsewhere (e.g. the ``transfer`` meta-model).
+
+    ``predict`` takes encoded configurations (rows of the encoding the
+    optimizer was given) and returns the predicted mean and standard deviation
+    per row, higher being better. Only the ranking and relative spread matter:
+    the optimizer standardizes the prediction before combining it.
+    """
+
+    def predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Return (mean, std) arrays of shape (n,) for ``x`` of shape (n, d)."""
+        ...
+
+
+@runtime_checkable
+class ConditionalPrior(PriorSurrogate, Protocol):
+    """A prior surrogate that also adapts to what the search has observed.
+
+    The ``transfer`` meta-model reweights its past tasks by how well each
+    orders the new task's observations (TST-R), so its prediction depends on
+    them.
+    """
+
+    def predict_given(
+        self, x: np.ndarray, x_obs: np.ndarray, y_obs: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Return (mean, std) at ``x`` given encoded observations ``x_obs`` with values ``y_obs``.
+
+        ``y_obs`` is higher-is-better, like the prediction.
+        """
+        ...
+
+
+@runtime_checkable
+class PooledPrior(PriorSurrogate, Protocol):
+    """A prior surrogate with configurations of its own where it expects good ones.
+
+    Bayesian optimization scores the pool's in-space configurations on every
+    ask besides its random samples, which rarely hit what the prior knows
+    (for ``transfer``: past tasks' best configurations).
+    """
+
+    def pool(self) -> list[Config]:
+        """Return the prior's configurations (possibly empty; fixed for the search)."""
+        ...
+
+
+@runtime_checkable
+class QuerySurrogate(Protocol):
+    """A model predicting for a task query: what `QueryPrior` binds to one query.
+
+    ``metakb.models.PredictiveWarmStarter`` is one (see its contract):
+    ``predict(query, x, observed)`` returns finite ``(mean, std)`` of shape
+    ``(n,)`` at ``x``, rows of the optimizer's encoding, higher being better,
+    given the search's ``observed`` ``(x_obs, y_obs)`` (None: none passed);
+    ``candidate_pool()`` returns configurations it expects to be good.
+    """
+
+    def predict(
+        self, query: Any, x: np.ndarray, observed: Observed | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Return (mean, std) at encoded ``x`` for ``query``."""
+        ...
+
+    def candidate_pool(self) -> Sequence[Mapping[str, Any]]:
+        """Return configurations a search guided by the model should also score."""
+        ...
+
+
+@runtime_checkable
+class AdaptiveStarter(Protocol):
+    """A warm starter picking the next configurations given what a search observed.
+
+    ``metakb.models.AdaptiveWarmStarter`` is one (see its contract):
+    ``recommend_given(query, k, observed)`` returns at most ``k`` distinct
+    items with a ``config`` mapping, best first, none of them one of the
+    observed configurations; the same observations give the same picks.
+    """
+
+    def recommend_given(
+        self, query: Any, k: int, observed: Observed | None
+    ) -> Sequence[_HasConfig]:
+        """Return up to ``k`` new recommendations for ``query`` given ``observed``."""
+        ...
+
+
+@runtime_checkable
+class PriorGuidedOptimizer(Optimizer, Protocol):
+    """An optimizer that takes a prior surrogate (``bo``, ``bohb``); ``prior`` None: none given."""
+
+    prior: PriorSurrogate | None
 
 
 def config_key(config: Mapping[str, Any]) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -12,9 +11,17 @@ from ConfigSpace import ConfigurationSpace
 from scipy.special import ndtr
 from sklearn.tree import DecisionTreeRegressor
 
-from metakb.search._base import BaseOptimizer, Encoder, config_key
+from metakb.search._base import (
+    BaseOptimizer,
+    ConditionalPrior,
+    Encoder,
+    PooledPrior,
+    PriorSurrogate,
+    QuerySurrogate,
+    config_key,
+)
 from metakb.search._space import in_space
-from metakb.search._types import ConditionalPrior, Config, PriorSurrogate, Trial
+from metakb.search._types import Config, Trial
 
 _MIN_STD = 1e-6
 
@@ -110,27 +117,25 @@ class ForestSurrogate:
 
 
 class QueryPrior:
-    """Bind a query-conditioned model to the `ConditionalPrior` protocol.
+    """Bind a query-conditioned model to one query: a `ConditionalPrior` and a `PooledPrior`.
 
     The ``transfer`` meta-model predicts with ``predict(query, x_encoded,
-    observed=None)``; BO needs ``predict(x_encoded)`` and, to let the model
-    adapt to the search's observations, ``predict_given(x, x_obs, y_obs)``.
-    The encoding must be the one the optimizer uses (pass the spaces
-    module's encoder as ``encoder=``).
+    observed=None)``; BO needs ``predict(x_encoded)``, ``predict_given(x,
+    x_obs, y_obs)`` to let the model adapt to the search's observations, and
+    ``pool()``, the model's ``candidate_pool()``. The encoding must be the one
+    the optimizer uses (pass the spaces module's encoder as ``encoder=``).
 
     Parameters
     ----------
-    model : object
-        Has ``predict(query, x) -> (mean, std)``; if it also takes
-        ``observed=(x_obs, y_obs)``, the observations are passed on.
+    model : QuerySurrogate
+        E.g. a fitted ``metakb.models.PredictiveWarmStarter``.
     query : Any
         The new task (``metakb.models.TaskQuery``).
     """
 
-    def __init__(self, model: Any, query: Any) -> None:
+    def __init__(self, model: QuerySurrogate, query: Any) -> None:
         self.model = model
         self.query = query
-        self._adapts = "observed" in inspect.signature(model.predict).parameters
 
     def predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Return the model's (mean, std) for ``x`` on the bound query."""
@@ -138,16 +143,13 @@ class QueryPrior:
         return np.asarray(mean, dtype=float), np.asarray(std, dtype=float)
 
     def pool(self) -> list[Config]:
-        """Return the model's ``candidate_pool()`` (none if it has no such method)."""
-        pool = getattr(self.model, "candidate_pool", None)
-        return [dict(c) for c in pool()] if pool is not None else []
+        """Return the model's ``candidate_pool()``."""
+        return [dict(c) for c in self.model.candidate_pool()]
 
     def predict_given(
         self, x: np.ndarray, x_obs: np.ndarray, y_obs: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
         """Return the model's (mean, std) for ``x`` given the search's observations."""
-        if not self._adapts:
-            return self.predict(x)
         mean, std = self.model.predict(self.query, x, observed=(x_obs, y_obs))
         return np.asarray(mean, dtype=float), np.asarray(std, dtype=float)
 
@@ -396,8 +398,11 @@ class BayesianOptimization(BaseOptimizer):
         self._proposer = EIProposer(prior, prior_weight, n_trees, refit_growth=refit_growth)
         # A prior's own good configurations (past tasks' best, for transfer) are
         # scored on every ask: random samples alone rarely hit what it knows.
-        pool = getattr(prior, "pool", None)
-        self._prior_pool = [c for c in pool() if in_space(space, c)] if pool is not None else []
+        self._prior_pool = (
+            [c for c in prior.pool() if in_space(space, c)]
+            if isinstance(prior, PooledPrior)
+            else []
+        )
         self._observations: list[tuple[Config, float | None]] = []
 
     def ask(self) -> Trial:

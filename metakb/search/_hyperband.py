@@ -19,9 +19,9 @@ from typing import Any
 import numpy as np
 from ConfigSpace import ConfigurationSpace
 
-from metakb.search._base import BaseOptimizer, Encoder
+from metakb.search._base import BaseOptimizer, Encoder, PriorSurrogate
 from metakb.search._bo import EIProposer, training_data
-from metakb.search._types import Config, NoTrialAvailable, PriorSurrogate, Trial
+from metakb.search._types import Config, NoTrialAvailable, Trial
 
 
 @dataclass(frozen=True)

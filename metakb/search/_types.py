@@ -112,40 +112,6 @@ class Optimizer(Protocol):
         ...
 
 
-@runtime_checkable
-class PriorSurrogate(Protocol):
-    """A model of the objective learned elsewhere (e.g. the ``transfer`` meta-model).
-
-    ``predict`` takes encoded configurations (rows of the encoding the
-    optimizer was given) and returns the predicted mean and standard deviation
-    per row, higher being better. Only the ranking and relative spread matter:
-    the optimizer standardizes the prediction before combining it.
-    """
-
-    def predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Return (mean, std) arrays of shape (n,) for ``x`` of shape (n, d)."""
-        ...
-
-
-@runtime_checkable
-class ConditionalPrior(PriorSurrogate, Protocol):
-    """A prior surrogate that also adapts to what the search has observed.
-
-    The ``transfer`` meta-model reweights its past tasks by how well each
-    orders the new task's observations (TST-R), so its prediction depends on
-    them.
-    """
-
-    def predict_given(
-        self, x: np.ndarray, x_obs: np.ndarray, y_obs: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Return (mean, std) at ``x`` given encoded observations ``x_obs`` with values ``y_obs``.
-
-        ``y_obs`` is higher-is-better, like the prediction.
-        """
-        ...
-
-
 class _HasConfig(Protocol):
     @property
     def config(self) -> Mapping[str, Any]: ...

@@ -9,7 +9,13 @@ from typing import Any
 
 import numpy as np
 
-from metakb.search._base import BaseOptimizer, config_key
+from metakb.search._base import (
+    AdaptiveStarter,
+    BaseOptimizer,
+    PriorGuidedOptimizer,
+    PriorSurrogate,
+    config_key,
+)
 from metakb.search._types import Optimizer, Starter, Trial, is_failure
 
 logger = logging.getLogger(__name__)
@@ -104,19 +110,24 @@ class AdaptiveWarmStart:
     """An optimizer whose first ``k`` new configurations a starter picks one at a time.
 
     Before each of its first ``k`` asks, the starter is asked for the next
-    configuration given the trials told so far (``recommend(query, n,
+    configuration given the trials told so far (``recommend_given(query, n,
     observed=(x, y))`` with encoded configurations and higher-is-better
     scores; ``transfer`` continues its portfolio under weights that follow
     how well each past task orders those trials). The pick is enqueued into
     the wrapped optimizer, which otherwise behaves as usual. Deterministic
     given the tells, so a resumed search replays it.
 
+    It is an `Optimizer` (ask, tell, enqueue, contains) and, like the
+    optimizers, counts its pending trials and shows the wrapped optimizer's
+    prior (a `PriorGuidedOptimizer`); the wrapped optimizer itself is
+    ``optimizer``.
+
     Parameters
     ----------
     optimizer : Optimizer
         The optimizer to warm-start (any of `OPTIMIZERS`).
-    starter : object
-        Has ``recommend(query, k, observed=None)``.
+    starter : AdaptiveStarter
+        Picks given observations (``metakb.models.AdaptiveWarmStarter``).
     query : Any
         The new task (``metakb.models.TaskQuery``), passed through.
     k : int
@@ -128,7 +139,7 @@ class AdaptiveWarmStart:
     def __init__(
         self,
         optimizer: Optimizer,
-        starter: Any,
+        starter: AdaptiveStarter,
         query: Any,
         k: int,
         encode: Callable[[Sequence[Mapping[str, Any]]], np.ndarray],
@@ -141,6 +152,7 @@ class AdaptiveWarmStart:
         self.k = k
         self.encode = encode
         self._asked: set[str] = set()
+        self._pending: set[int] = set()
         self._told: list[tuple[Mapping[str, Any], float]] = []
         self._counts = {"recommended": 0, "enqueued": 0, "duplicates": 0, "out_of_space": 0}
 
@@ -149,12 +161,23 @@ class AdaptiveWarmStart:
         """What the starter's picks became so far (as `warm_start` reports)."""
         return WarmStartReport(**self._counts)
 
+    @property
+    def prior(self) -> PriorSurrogate | None:
+        """The wrapped optimizer's prior surrogate (None when it takes none or was given none)."""
+        return self.optimizer.prior if isinstance(self.optimizer, PriorGuidedOptimizer) else None
+
+    @property
+    def n_pending(self) -> int:
+        """Number of asked trials whose value has not been told yet."""
+        return len(self._pending)
+
     def ask(self) -> Trial:
         """Enqueue the starter's next pick while it has picks left, then ask the optimizer."""
         if self._counts["recommended"] < self.k:
             self._enqueue_next()
         trial = self.optimizer.ask()
         self._asked.add(config_key(trial.config))
+        self._pending.add(trial.id)
         return trial
 
     def _enqueue_next(self) -> None:
@@ -164,7 +187,7 @@ class AdaptiveWarmStart:
             observed = (self.encode(configs), np.array(values))
         # Ask for enough to skip what was asked but not told (pending or failed).
         n = 1 + len(self._asked) - len(self._told)
-        picks = self.starter.recommend(self.query, n, observed=observed)
+        picks = self.starter.recommend_given(self.query, n, observed)
         self._counts["recommended"] += 1
         fresh = [dict(p.config) for p in picks if config_key(p.config) not in self._asked]
         if not fresh:
@@ -178,6 +201,7 @@ class AdaptiveWarmStart:
     def tell(self, trial: Trial, value: float | None) -> None:
         """Tell the optimizer; a full-fidelity success also informs the starter's next picks."""
         self.optimizer.tell(trial, value)
+        self._pending.discard(trial.id)
         if not is_failure(value) and trial.fidelity >= 1.0:
             self._told.append((trial.config, float(value)))  # type: ignore[arg-type]
 
@@ -188,7 +212,3 @@ class AdaptiveWarmStart:
     def contains(self, config: Mapping[str, Any]) -> bool:
         """Return whether the wrapped optimizer may ask ``config``."""
         return self.optimizer.contains(config)
-
-    def __getattr__(self, name: str) -> Any:
-        # Everything else (n_pending, prior, ...) is the wrapped optimizer's.
-        return getattr(self.optimizer, name)

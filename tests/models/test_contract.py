@@ -1,10 +1,16 @@
-"""Contract tests run over every entry of WARM_STARTERS."""
+"""Contract tests run over every entry of WARM_STARTERS, and of every ability it declares."""
 
 import numpy as np
 import pytest
 
 from metakb.configs import canonical_json
-from metakb.models import WARM_STARTERS, TaskQuery, WarmStarter
+from metakb.models import (
+    WARM_STARTERS,
+    AdaptiveWarmStarter,
+    PredictiveWarmStarter,
+    TaskQuery,
+    WarmStarter,
+)
 from metakb.models._synthetic import synthetic_meta_dataset
 
 
@@ -91,3 +97,74 @@ def test_invalid_k_raises(name, dense):
     model = WARM_STARTERS[name](seed=0).fit(dense)
     with pytest.raises(ValueError):
         model.recommend(_query(dense, dense.task_ids[0]), 0)
+
+
+ABILITIES = (PredictiveWarmStarter, AdaptiveWarmStarter)
+"""The optional abilities a warm starter may declare (by subclassing the protocol)."""
+
+
+def _declaring(ability):
+    return [n for n in sorted(WARM_STARTERS) if ability in type(WARM_STARTERS[n](seed=0)).__mro__]
+
+
+PREDICTIVE = _declaring(PredictiveWarmStarter)
+ADAPTIVE = _declaring(AdaptiveWarmStarter)
+
+
+@pytest.mark.parametrize("name", sorted(WARM_STARTERS))
+def test_an_ability_is_had_exactly_when_declared(name, dense):
+    """isinstance only checks method names: no model may have an ability's names by accident."""
+    for model in (WARM_STARTERS[name](seed=0), WARM_STARTERS[name](seed=0).fit(dense)):
+        for ability in ABILITIES:
+            assert isinstance(model, ability) == (ability in type(model).__mro__), ability
+
+
+def test_every_ability_is_offered_by_some_model():
+    """The checks below run over the declaring models: none of them may be vacuous."""
+    assert "transfer" in PREDICTIVE and "ensemble" in PREDICTIVE
+    assert "transfer" in ADAPTIVE
+
+
+@pytest.mark.parametrize("name", PREDICTIVE)
+@pytest.mark.parametrize("observations", [0, 3])
+def test_predictive_models_predict_finite_moments_in_space(name, data, observations):
+    train, held = data.split_out(data.task_ids[1])
+    model = WARM_STARTERS[name](seed=0).fit(train)
+    query = _query(data, held.task_id, observations=observations)
+    configs = [*data.space.sample(7, seed=1), *held.configs[:3]]
+    x = data.space.encode_many(configs)
+    observed = (x[-3:], held.normalized[:3])
+    for given in (None, observed):
+        mean, std = model.predict(query, x, given)
+        assert mean.shape == std.shape == (len(configs),)
+        assert np.isfinite(mean).all() and np.isfinite(std).all() and (std >= 0).all()
+        again = model.predict(query, x, given)
+        assert np.array_equal(mean, again[0]) and np.array_equal(std, again[1])
+    pool = model.candidate_pool()
+    assert all(data.space.contains(c) for c in pool)
+    assert model.candidate_pool() == pool  # fixed at fit
+
+
+@pytest.mark.parametrize("name", ADAPTIVE)
+@pytest.mark.parametrize("candidates", [False, True])
+@pytest.mark.parametrize("n_observed", [1, 3])
+def test_adaptive_picks_are_new_distinct_and_in_space(name, data, candidates, n_observed):
+    train, held = data.split_out(data.task_ids[0])
+    model = WARM_STARTERS[name](seed=0).fit(train)
+    query = _query(data, held.task_id, candidates=candidates)
+    first = model.recommend_given(query, n_observed, None)
+    assert 1 <= len(first) <= n_observed
+    # Observe the model's own first picks (so that excluding them is not free) plus
+    # one of the task's configurations, with values higher-is-better.
+    seen = [*(r.config for r in first), held.configs[-1]]
+    x_obs = data.space.encode_many(seen)
+    y_obs = np.linspace(0.2, 0.8, len(seen))
+    picks = model.recommend_given(query, 5, (x_obs, y_obs))
+    assert 1 <= len(picks) <= 5
+    keys = [canonical_json(r.config) for r in picks]
+    assert len(set(keys)) == len(keys)
+    assert not set(keys) & {canonical_json(c) for c in seen}
+    assert all(data.space.contains(r.config) for r in picks)
+    if candidates:
+        assert set(keys) <= {canonical_json(c) for c in held.configs}
+    assert model.recommend_given(query, 5, (x_obs, y_obs)) == picks  # replayable

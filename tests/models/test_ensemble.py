@@ -6,7 +6,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from metakb.configs import canonical_json
-from metakb.models import BASE_WARM_STARTERS, EnsembleWarmStarter, TaskQuery
+from metakb.models import (
+    BASE_WARM_STARTERS,
+    WARM_STARTERS,
+    EnsembleWarmStarter,
+    PredictiveEnsembleWarmStarter,
+    PredictiveWarmStarter,
+    TaskQuery,
+    make_ensemble,
+)
 from metakb.models._ensemble import fuse_by_level
 from metakb.models._synthetic import synthetic_meta_dataset
 
@@ -86,7 +94,8 @@ def test_fusion_of_members_and_merged_sources(data):
     train, held = data.split_out(data.task_ids[2])
     query = _query(data, held.task_id)
     members = ("transfer", "knn", "cf")
-    model = EnsembleWarmStarter(members=members, seed=0).fit(train)
+    model = make_ensemble(members=members, seed=0).fit(train)
+    assert isinstance(model, PredictiveWarmStarter)
     recs = model.recommend(query, 4)
     lists = [model.members_[n].recommend(query, 4) for n in members]
     keys = [[canonical_json(r.config) for r in recs_m] for recs_m in lists]
@@ -99,26 +108,38 @@ def test_fusion_of_members_and_merged_sources(data):
         # The first score a member gave it: transfer's where transfer proposed it.
         scores = [r.predicted_score for r in proposed if r.predicted_score is not None]
         assert rec.predicted_score == (scores[0] if scores else None)
-    # Bayesian optimization gets transfer's surrogate.
+    # Bayesian optimization gets transfer's surrogate and pool.
     x = data.space.encode_many(held.configs)
+    transfer = model.members_["transfer"]
+    observed = (x[:3], held.normalized[:3])
+    for a, b in zip(model.predict(query, x), transfer.predict(query, x), strict=True):
+        np.testing.assert_allclose(a, b)
     for a, b in zip(
-        model.predict(query, x), model.members_["transfer"].predict(query, x), strict=True
+        model.predict(query, x, observed), transfer.predict(query, x, observed), strict=True
     ):
         np.testing.assert_allclose(a, b)
+    assert model.candidate_pool() == transfer.candidate_pool()
 
 
-def test_predict_needs_a_predicting_member(data):
-    model = EnsembleWarmStarter(members=("knn",), seed=0).fit(data)
+def test_only_an_ensemble_with_a_predicting_member_predicts(data):
+    """The registry's ensemble declares prediction exactly when one of its members can."""
+    assert type(WARM_STARTERS["ensemble"](seed=0)) is PredictiveEnsembleWarmStarter
+    assert type(make_ensemble(members=("knn", "transfer"))) is PredictiveEnsembleWarmStarter
+    assert type(make_ensemble(members=("knn", "cf"))) is EnsembleWarmStarter
+    model = make_ensemble(members=("knn",), seed=0).fit(data)
+    assert type(model) is EnsembleWarmStarter
+    assert not isinstance(model, PredictiveWarmStarter)
     query = _query(data, data.task_ids[0], candidates=False)
     assert all(r.predicted_score is None for r in model.recommend(query, 3))
     with pytest.raises(ValueError, match="predicts"):
-        model.predict(query, data.tasks[0].X)
+        PredictiveEnsembleWarmStarter(members=("knn",), seed=0).fit(data)
 
 
 @pytest.mark.parametrize("bad", [{"members": ()}, {"members": ("ensemble",)}])
-def test_invalid_settings_raise(data, bad):
+@pytest.mark.parametrize("factory", [EnsembleWarmStarter, make_ensemble])
+def test_invalid_settings_raise(data, bad, factory):
     with pytest.raises(ValueError):
-        EnsembleWarmStarter(**bad).fit(data)
+        factory(**bad).fit(data)
 
 
 def test_fusion_rejects_bad_k():

@@ -20,8 +20,11 @@ from metakb.search import (
     EIProposer,
     Hyperband,
     NoTrialAvailable,
+    PooledPrior,
+    PriorGuidedOptimizer,
     PriorSurrogate,
     QueryPrior,
+    QuerySurrogate,
     RandomSearch,
     SuccessiveHalving,
     config_key,
@@ -91,9 +94,12 @@ class PreferKernel:
     def __init__(self, space):
         self.column = list(space.keys()).index("kernel")
 
-    def predict(self, query, x):
+    def predict(self, query, x, observed=None):
         mean = np.where(x[:, self.column] == float(query), 1.0, 0.0)
         return mean, np.full(len(x), 0.1)
+
+    def candidate_pool(self):
+        return []
 
 
 @pytest.mark.parametrize("name", ["bo", "bohb"])
@@ -316,7 +322,7 @@ class KnowsOnePoint(PreferKernel):
         self.point = point
         self.row = encode(space, [point])[0]
 
-    def predict(self, query, x):
+    def predict(self, query, x, observed=None):
         return -np.abs(x - self.row).sum(axis=1), np.full(len(x), 0.1)
 
     def candidate_pool(self):
@@ -330,6 +336,58 @@ def test_bo_also_scores_the_priors_own_pool(space):
         space, seed=0, prior=QueryPrior(KnowsOnePoint(space, point), 0)
     )
     assert optimizer.ask().config == point
+
+
+class _PoolOnly:
+    """A prior that is not a QueryPrior: ``predict(x)`` and a pool holding one exact point."""
+
+    def __init__(self, space, point):
+        self.point, self.row = point, encode(space, [point])[0]
+
+    def predict(self, x):
+        return -np.abs(x - self.row).sum(axis=1), np.full(len(x), 0.1)
+
+    def pool(self):
+        return [self.point]
+
+
+def test_prior_abilities_are_declared_protocols(space):
+    """Each ability has a name of its own, so an isinstance check cannot mistake one for another."""
+    point = {"lr": 0.0123, "n": 7, "kernel": "rbf"}
+    bound = QueryPrior(PreferKernel(space), query=1)
+    assert isinstance(PreferKernel(space), QuerySurrogate)
+    assert all(isinstance(bound, p) for p in (PriorSurrogate, ConditionalPrior, PooledPrior))
+    assert isinstance(_Recording(), ConditionalPrior) and not isinstance(_Recording(), PooledPrior)
+    pooled = _PoolOnly(space, point)
+    assert isinstance(pooled, PooledPrior) and not isinstance(pooled, ConditionalPrior)
+    assert not isinstance(pooled, QuerySurrogate)  # predict(x) alone binds no query
+    # Any pooled prior has its pool scored (not only a QueryPrior); others have none.
+    assert BayesianOptimization(space, seed=0, prior=pooled).ask().config == point
+    assert BayesianOptimization(space, seed=0, prior=_Recording())._prior_pool == []
+
+
+def test_query_prior_passes_the_observations_to_the_model(space):
+    seen = []
+
+    class Model(PreferKernel):
+        def predict(self, query, x, observed=None):
+            seen.append(observed)
+            return super().predict(query, x)
+
+    prior = QueryPrior(Model(space), query=1)
+    x = encode(space, space.sample_configuration(4))
+    prior.predict(x)
+    prior.predict_given(x, x[:2], np.array([0.1, 0.2]))
+    assert seen[0] is None
+    assert np.array_equal(seen[1][0], x[:2]) and np.array_equal(seen[1][1], [0.1, 0.2])
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_only_optimizers_taking_a_prior_are_prior_guided(name, space):
+    optimizer = OPTIMIZERS[name](space, seed=0)
+    assert isinstance(optimizer, PriorGuidedOptimizer) == (name in ("bo", "bohb"))
+    if isinstance(optimizer, PriorGuidedOptimizer):
+        assert optimizer.prior is None
 
 
 def test_a_prior_flat_at_the_observations_is_switched_off():

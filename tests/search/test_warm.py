@@ -6,7 +6,16 @@ from typing import Any
 import numpy as np
 import pytest
 
-from metakb.search import OPTIMIZERS, AdaptiveWarmStart, WarmStartReport, warm_start
+from metakb.search import (
+    OPTIMIZERS,
+    AdaptiveStarter,
+    AdaptiveWarmStart,
+    Optimizer,
+    PriorGuidedOptimizer,
+    QueryPrior,
+    WarmStartReport,
+    warm_start,
+)
 
 
 def encode_rows(configs):
@@ -89,7 +98,7 @@ class ObservingStarter(FixedStarter):
         super().__init__(configs)
         self.seen = []
 
-    def recommend(self, query, k, observed=None):
+    def recommend_given(self, query, k, observed):
         n_seen = 0 if observed is None else len(observed[1])
         self.seen.append((n_seen, k))
         return [Rec(c) for c in self.configs[n_seen:][:k]]
@@ -109,3 +118,36 @@ def test_adaptive_warm_start_picks_one_at_a_time_from_what_was_told(space):
     assert warm.report == WarmStartReport(recommended=3, enqueued=1, duplicates=0, out_of_space=2)
     warm.ask()  # its k picks are spent: the optimizer's own from here
     assert len(starter.seen) == 3 and warm.n_pending == 2
+
+
+def test_only_a_starter_declaring_next_picks_is_adaptive():
+    assert isinstance(ObservingStarter([]), AdaptiveStarter)
+    assert not isinstance(FixedStarter([]), AdaptiveStarter)
+
+
+class FlatModel:
+    """A query-conditioned model predicting nothing in particular, with an empty pool."""
+
+    def predict(self, query, x, observed=None):
+        return np.zeros(len(x)), np.ones(len(x))
+
+    def candidate_pool(self):
+        return []
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_adaptive_warm_start_is_an_optimizer_showing_the_wrapped_prior(name, space):
+    """Without forwarding every attribute: the Optimizer protocol, its pending count, ``prior``."""
+    options = {"prior": QueryPrior(FlatModel(), None)} if name in ("bo", "bohb") else {}
+    inner = OPTIMIZERS[name](space, seed=0, **options)
+    warm = AdaptiveWarmStart(inner, ObservingStarter([GOOD]), "q", 1, encode_rows)
+    assert isinstance(warm, Optimizer) and isinstance(warm, PriorGuidedOptimizer)
+    assert warm.prior is (inner.prior if isinstance(inner, PriorGuidedOptimizer) else None)
+    assert (warm.prior is not None) == (name in ("bo", "bohb"))
+    trials = [warm.ask(), warm.ask()]
+    assert trials[0].config == GOOD and warm.n_pending == inner.n_pending == 2
+    warm.tell(trials[0], 0.1)
+    assert warm.n_pending == inner.n_pending == 1
+    with pytest.raises(ValueError):
+        warm.tell(trials[0], 0.1)  # told twice: the wrapped optimizer refuses, nothing changes
+    assert warm.n_pending == 1
