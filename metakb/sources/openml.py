@@ -57,7 +57,20 @@ from openml.tasks import TaskType
 from metakb.configs import JsonScalar, canonical_json, config_id
 from metakb.errors import OpenMLResponseError, OpenMLUnavailableError
 from metakb.sources.published import Progress, quality_family
-from metakb.store import Store, get_ingest_run, record_ingest_run, transaction, upsert
+from metakb.store import (
+    Configs,
+    Datasets,
+    Evaluations,
+    Flows,
+    MetaFeatures,
+    Rows,
+    Store,
+    Tasks,
+    get_ingest_run,
+    put_rows,
+    record_ingest_run,
+    transaction,
+)
 
 log = logging.getLogger(__name__)
 
@@ -840,17 +853,17 @@ class _Ingest:
     # phases
 
     def _flows_phase(self, flow_ids: list[int]) -> None:
-        rows = []
+        mappers = []
         for done, fid in enumerate(flow_ids, start=1):
             try:
-                rows.append(self._flow_row(self._mapper(fid)))
+                mappers.append(self._mapper(fid))
             except OpenMLResponseError as exc:
                 if exc.code in _NOT_FOUND_CODES:
                     raise OpenMLResponseError(f"OpenML has no flow {fid}", exc.code) from exc
                 raise
             self.progress("OpenML flows", done, len(flow_ids))
-        if rows:
-            self._commit([("flows", pd.DataFrame(rows))])
+        if mappers:
+            self._commit([_flows(mappers)])
 
     def _tasks_phase(self, tids: list[int]) -> None:
         for done, tid in enumerate(tids, start=1):
@@ -899,18 +912,7 @@ class _Ingest:
             self.mappers[fid] = _flow_mapper(flow)
         return self.mappers[fid]
 
-    @staticmethod
-    def _flow_row(mapper: _FlowMapper) -> dict[str, Any]:
-        return {
-            "flow_id": mapper.flow_id,
-            "openml_flow_id": mapper.openml_id,
-            "name": mapper.name,
-            "algorithm": mapper.algorithm,
-            "parameters": json.dumps(mapper.parameters()),
-            "source": SOURCE,
-        }
-
-    def _task_tables(self, tid: int) -> list[tuple[str, pd.DataFrame]]:
+    def _task_tables(self, tid: int) -> list[Rows]:
         """Fetch a task, its dataset and qualities; [] (and a counted skip) if unusable."""
         try:
             task = self.client.call(f"task {tid}", lambda: _get_task(tid, self.with_data))
@@ -936,65 +938,53 @@ class _Ingest:
         qualities = dict(dataset.qualities or {})
         file = dataset.parquet_file or dataset.data_file if self.with_data else None
         features = _number(qualities, "NumberOfFeatures")
-        datasets = pd.DataFrame(
-            [
-                {
-                    "dataset_id": f"openml:{did}",
-                    "openml_dataset_id": did,
-                    "name": dataset.name,
-                    "task_type": kind,
-                    "n_rows": _number(qualities, "NumberOfInstances"),
-                    # OpenML's NumberOfFeatures counts the target; n_features does not.
-                    "n_features": features - 1 if features else None,
-                    "n_classes": _number(qualities, "NumberOfClasses")
-                    if kind == "classification"
-                    else None,
-                    "target": task.target_name,
-                    "file_path": str(Path(file).resolve()) if file else None,
-                    "source": SOURCE,
-                }
-            ]
+        datasets = Datasets(
+            dataset_id=f"openml:{did}",
+            openml_dataset_id=did,
+            name=dataset.name,
+            task_type=kind,
+            n_rows=_number(qualities, "NumberOfInstances"),
+            # OpenML's NumberOfFeatures counts the target; n_features does not.
+            n_features=features - 1 if features else None,
+            n_classes=_number(qualities, "NumberOfClasses") if kind == "classification" else None,
+            target=task.target_name,
+            file_path=str(Path(file).resolve()) if file else None,
+            source=SOURCE,
         )
-        tasks = pd.DataFrame(
-            [
-                {
-                    "task_id": f"openml:{tid}",
-                    "openml_task_id": tid,
-                    "dataset_id": f"openml:{did}",
-                    "name": dataset.name,
-                    "task_type": kind,
-                    "target": task.target_name,
-                    "estimation_procedure": _procedure(task.estimation_procedure),
-                    "metric": task.evaluation_measure or self.metric,
-                    "source": SOURCE,
-                }
-            ]
+        tasks = Tasks(
+            task_id=f"openml:{tid}",
+            openml_task_id=tid,
+            dataset_id=f"openml:{did}",
+            name=dataset.name,
+            task_type=kind,
+            target=task.target_name,
+            estimation_procedure=_procedure(task.estimation_procedure),
+            metric=task.evaluation_measure or self.metric,
+            source=SOURCE,
         )
         known = {k: v for k, v in qualities.items() if v is not None and not math.isnan(v)}
-        meta = pd.DataFrame(
-            {
-                "dataset_id": f"openml:{did}",
-                "name": list(known),
-                "value": list(known.values()),
-                "family": [quality_family(k) for k in known],
-                "computed_by": "openml",
-                "version": SOURCE,
-            }
+        meta = MetaFeatures(
+            dataset_id=f"openml:{did}",
+            name=list(known),
+            value=list(known.values()),
+            family=[quality_family(k) for k in known],
+            computed_by="openml",
+            version=SOURCE,
         )
-        return [("datasets", datasets), ("tasks", tasks), ("meta_features", meta)]
+        return [datasets, tasks, meta]
 
-    def _unusable(self, tid: int, reason: str) -> list[tuple[str, pd.DataFrame]]:
+    def _unusable(self, tid: int, reason: str) -> list[Rows]:
         log.warning("skipping OpenML task %d: %s", tid, reason)
         self.unusable[tid] = reason
         self.summary._skip(reason)
         return []
 
-    def _page_tables(self, records: Sequence[Mapping[str, Any]]) -> list[tuple[str, pd.DataFrame]]:
+    def _page_tables(self, records: Sequence[Mapping[str, Any]]) -> list[Rows]:
         """Turn one page of evaluations-with-setups into rows; count what must be skipped."""
-        tables: list[tuple[str, pd.DataFrame]] = []
-        flows: list[dict[str, Any]] = []
-        configs: dict[str, dict[str, Any]] = {}
-        evaluations: list[dict[str, Any]] = []
+        tables: list[Rows] = []
+        flows: list[_FlowMapper] = []
+        configs: dict[str, tuple[str, str]] = {}  # config id -> (flow id, canonical params)
+        evaluations: list[tuple[int, str, float, int]] = []  # task, config, value, run
         for record in records:
             tid, fid = int(record["task_id"]), int(record["flow_id"])
             if self._needs_metadata(tid):
@@ -1019,7 +1009,7 @@ class _Ingest:
                 continue
             if fid not in self.mappers:
                 try:
-                    flows.append(self._flow_row(self._mapper(fid)))
+                    flows.append(self._mapper(fid))
                 except OpenMLResponseError as exc:
                     if exc.code not in _NOT_FOUND_CODES:
                         raise
@@ -1034,34 +1024,41 @@ class _Ingest:
                 self.summary._skip(f"setup does not fit flow {fid}")
                 continue
             cid = config_id(mapper.flow_id, params)
-            configs.setdefault(
-                cid, {"config_id": cid, "flow_id": mapper.flow_id, "params": canonical_json(params)}
-            )
-            evaluations.append(
-                {
-                    "task_id": f"openml:{tid}",
-                    "config_id": cid,
-                    "metric": self.metric,
-                    "value": float(value),
-                    "fidelity": 1.0,
-                    "source": SOURCE,
-                    "provenance": f"run:{int(record['run_id'])}",
-                }
-            )
+            configs.setdefault(cid, (mapper.flow_id, canonical_json(params)))
+            evaluations.append((tid, cid, float(value), int(record["run_id"])))
         if flows:
-            tables.append(("flows", pd.DataFrame(flows)))
+            tables.append(_flows(flows))
         if configs:
-            tables.append(("configs", pd.DataFrame(list(configs.values()))))
+            tables.append(
+                Configs(
+                    config_id=list(configs),
+                    flow_id=[flow for flow, _ in configs.values()],
+                    params=[text for _, text in configs.values()],
+                )
+            )
         if evaluations:
-            tables.append(("evaluations", pd.DataFrame(evaluations)))
+            tables.append(
+                Evaluations(
+                    task_id=[f"openml:{tid}" for tid, _, _, _ in evaluations],
+                    config_id=[cid for _, cid, _, _ in evaluations],
+                    metric=self.metric,
+                    value=[value for _, _, value, _ in evaluations],
+                    fidelity=1.0,
+                    source=SOURCE,
+                    provenance=[f"run:{run}" for _, _, _, run in evaluations],
+                )
+            )
         return tables
 
     # writing
 
-    def _commit(self, tables: list[tuple[str, pd.DataFrame]], *, status: str = "running") -> None:
+    def _commit(self, tables: list[Rows], *, status: str = "running") -> None:
         """Write rows and the checkpoint in one transaction (all or nothing)."""
         with self.store.write() as con, transaction(con):
-            added = {table: upsert(con, table, frame) for table, frame in tables if len(frame)}
+            added: dict[str, int] = {}
+            for rows in tables:
+                if len(rows):
+                    added[rows.table] = added.get(rows.table, 0) + put_rows(con, rows)
             record_ingest_run(
                 con,
                 self.summary.run_id,
@@ -1074,6 +1071,18 @@ class _Ingest:
             )
         for table, n in added.items():
             self.summary.added_rows[table] = self.summary.added_rows.get(table, 0) + n
+
+
+def _flows(mappers: Sequence[_FlowMapper]) -> Flows:
+    """Return the ``flows`` rows of OpenML flows."""
+    return Flows(
+        flow_id=[m.flow_id for m in mappers],
+        openml_flow_id=[m.openml_id for m in mappers],
+        name=[m.name for m in mappers],
+        algorithm=[m.algorithm for m in mappers],
+        parameters=[m.parameters() for m in mappers],
+        source=SOURCE,
+    )
 
 
 def _evaluations_page(
