@@ -1,61 +1,36 @@
-"""Ingest tasks, datasets, flows and runs from an OpenML server with openml-python.
-
-This is the only module of metakb that imports ``openml``. It pulls, for a
-selection of tasks (a benchmark suite and/or task ids) and flows:
-
-* tasks (type, target, estimation procedure) and their datasets, with OpenML's
-  data qualities stored as meta-features computed by ``'openml'``;
-* flows (name and parameter names);
-* evaluations of one metric with their setups' hyperparameter values
-  (``openml.evaluations.list_evaluations_setups``, one page at a time), mapped
-  onto canonical configurations. For the OpenML100 flows 6969, 6970 and 8784
-  the parameters get the names of the published OpenML100 tables, so the same
-  setting is the same ``configs`` row whichever way it arrived.
+"""The OpenML ingest loop: flows, then tasks, then pages of evaluations, each with its checkpoint.
 
 Every page is written in one transaction together with its checkpoint in
 ``ingest_runs``: an interrupted run keeps what it committed, and a rerun with
 the same selection continues after the last committed page.
-
-openml-python has no request timeout and retries failed requests with sleeps
-of its own. While an ingest runs, the client is configured (server, cache
-folder, one attempt per call) and its ``requests`` module is swapped for one
-whose sessions carry a deadline and turn HTTP 5xx into an exception; metakb
-then retries with a short exponential backoff and turns what remains into one
-line (:class:`~metakb.errors.OpenMLUnavailableError` or
-:class:`~metakb.errors.OpenMLResponseError`). Everything is restored afterwards.
-Only one ingest per process runs at a time (a lock guards the configuration).
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import hashlib
 import json
 import logging
 import math
-import os
-import re
-import threading
-import time
-import types
-import xml.parsers.expat
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-import minio
 import openml
-import openml._api_calls as _openml_api
 import pandas as pd
-import requests
-import urllib3
-from openml.exceptions import OpenMLHashException, OpenMLServerError, OpenMLServerException
 from openml.tasks import TaskType
 
-from metakb.configs import JsonScalar, canonical_json, config_id
+from metakb.configs import canonical_json, config_id
 from metakb.errors import OpenMLResponseError, OpenMLUnavailableError
+from metakb.sources.openml._client import (
+    _NOT_FOUND_CODES,
+    HttpPolicy,
+    _Client,
+    _openml_configured,
+    resolve_server,
+)
+from metakb.sources.openml._flows import _flow_mapper, _FlowMapper, _MisfitError
 from metakb.sources.published import Progress, quality_family
 from metakb.store import (
     Configs,
@@ -74,10 +49,6 @@ from metakb.store import (
 
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")
-
-DEFAULT_SERVER = "https://www.openml.org/api/v1/xml"
-SERVER_ENV = "METAKB_OPENML_SERVER"
 SOURCE = "openml"
 
 # The quickstart slice: five small OpenML100 classification tasks (kr-vs-kp,
@@ -85,103 +56,6 @@ SOURCE = "openml"
 QUICKSTART_TASKS = (3, 11, 15, 31, 37)
 QUICKSTART_FLOW = 6969
 QUICKSTART_MAX_RUNS = 100
-
-# OpenML error codes meaning "no such entity": task, dataset, flow, study.
-_NOT_FOUND_CODES = frozenset({151, 111, 181, 601, 600})
-_SERVER_BUSY_CODE = 107  # OpenML's "database connection error": worth a retry
-_PROBE_BUDGET_S = 12.0  # a dead network must be reported well within 15 s
-
-# The OpenML100 flows: published parameter name -> (estimator class fragment,
-# OpenML parameter name). A setup parameter fits a key when its owning
-# component's class name contains the fragment and the parameter name matches.
-_IMPUTER = ("imputer", "strategy")
-_PUBLISHED_FLOWS: dict[int, tuple[str, dict[str, tuple[str, str]]]] = {
-    6969: (
-        "random_forest",
-        {
-            **{
-                f"randomforestclassifier__{p}": ("randomforestclassifier", p)
-                for p in (
-                    "bootstrap",
-                    "criterion",
-                    "max_depth",
-                    "max_features",
-                    "max_leaf_nodes",
-                    "min_samples_leaf",
-                    "min_samples_split",
-                    "min_weight_fraction_leaf",
-                    "n_estimators",
-                )
-            },
-            "columntransformer__numeric__imputer__strategy": _IMPUTER,
-        },
-    ),
-    6970: (
-        "adaboost",
-        {
-            "adaboostclassifier__algorithm": ("adaboostclassifier", "algorithm"),
-            "adaboostclassifier__learning_rate": ("adaboostclassifier", "learning_rate"),
-            "adaboostclassifier__n_estimators": ("adaboostclassifier", "n_estimators"),
-            "adaboostclassifier__base_estimator__max_depth": (
-                "decisiontreeclassifier",
-                "max_depth",
-            ),
-            "columntransformer__numeric__imputer__strategy": _IMPUTER,
-        },
-    ),
-    8784: (
-        "svc",
-        {
-            **{
-                f"svc__{p}": ("svc", p)
-                for p in ("C", "coef0", "degree", "gamma", "kernel", "max_iter", "shrinking", "tol")
-            },
-            "columntransformer__numeric__imputer__strategy": _IMPUTER,
-        },
-    ),
-}
-_ALGORITHMS = {
-    "randomforestclassifier": "random_forest",
-    "randomforestregressor": "random_forest",
-    "adaboostclassifier": "adaboost",
-    "svc": "svc",
-    "lgbmclassifier": "lightgbm",
-    "lgbmregressor": "lightgbm",
-    "xgbclassifier": "xgboost",
-    "xgbregressor": "xgboost",
-}
-_FULL_NAME = re.compile(r"^(?P<owner>.*)\((?P<version>[^()]*)\)_(?P<param>[^()]+)$")
-_CONFIG_LOCK = threading.Lock()
-
-
-@dataclass(frozen=True)
-class HttpPolicy:
-    """Deadlines and retries of the requests made to OpenML.
-
-    Parameters
-    ----------
-    timeout_s : float
-        Longest wait for an answer (between bytes) to one request.
-    connect_timeout_s : float
-        Longest wait for a connection.
-    attempts : int
-        Attempts per call before giving up (timeouts, refused connections, HTTP 5xx).
-    backoff_s : float
-        Sleep before the second attempt; doubled before each further one.
-    """
-
-    timeout_s: float = 30.0
-    connect_timeout_s: float = 4.0
-    attempts: int = 3
-    backoff_s: float = 0.5
-
-    def __post_init__(self) -> None:
-        if self.timeout_s <= 0 or self.connect_timeout_s <= 0:
-            raise ValueError("timeouts must be positive")
-        if self.attempts < 1:
-            raise ValueError("attempts must be at least 1")
-        if self.backoff_s < 0:
-            raise ValueError("backoff_s must not be negative")
 
 
 @dataclass
@@ -239,33 +113,9 @@ class OpenMLIngestSummary:
         self.skipped[reason] = self.skipped.get(reason, 0) + n
 
 
-def resolve_server(server: str | None = None) -> str:
-    """Return the OpenML API URL: the argument, else ``$METAKB_OPENML_SERVER``, else openml.org."""
-    url = server or os.environ.get(SERVER_ENV) or DEFAULT_SERVER
-    if not url.startswith(("http://", "https://")):
-        raise ValueError(f"OpenML server must be an http(s) URL, got {url!r}")
-    return url.rstrip("/")
-
-
 def openml_cache_dir(store: Store) -> Path:
     """Return the folder where openml-python caches downloads for ``store`` (next to the file)."""
     return store.path.expanduser().resolve().parent / "openml_cache"
-
-
-def openml_reachable(server: str | None = None, timeout_s: float = 3.0) -> bool:
-    """Return whether the OpenML server answers within ``timeout_s`` (one quick request).
-
-    Parameters
-    ----------
-    server : str, optional
-        The API URL; defaults to :func:`resolve_server`.
-    timeout_s : float
-        Deadline for connecting and for the answer.
-    """
-    try:
-        return _probe_once(resolve_server(server), (timeout_s, timeout_s)) is None
-    except ValueError:
-        return False
 
 
 def ingest_openml(
@@ -403,337 +253,6 @@ def ingest_openml_quickstart(
     )
 
 
-# -- talking to OpenML ---------------------------------------------------------------------
-
-
-class _ServerFailureError(Exception):
-    """An HTTP 5xx answer: the server is up but failing, so the call may be retried."""
-
-    def __init__(self, status: int, url: str) -> None:
-        super().__init__(f"HTTP {status}")
-        self.status = status
-        self.url = url
-
-
-class _DeadlineSession(requests.Session):
-    """A session whose requests carry a timeout unless given one, and fail on HTTP 5xx."""
-
-    def __init__(self, timeout: tuple[float, float]) -> None:
-        super().__init__()
-        self._deadline = timeout
-
-    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:
-        if kwargs.get("timeout") is None:
-            kwargs["timeout"] = self._deadline
-        response = super().request(str(method), str(url), *args, **kwargs)
-        if response.status_code >= 500:
-            # openml-python would try to parse the error page as XML and retry with sleeps.
-            raise _ServerFailureError(response.status_code, str(url))
-        return response
-
-
-class _RequestsWithDeadline(types.ModuleType):
-    """Stands in for ``requests`` inside ``openml._api_calls``: the same, with deadlines."""
-
-    def __init__(self, timeout: tuple[float, float]) -> None:
-        super().__init__(requests.__name__)
-        self._deadline = timeout
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(requests, name)
-
-    def Session(self) -> requests.Session:  # noqa: N802 (mirrors requests.Session)
-        return _DeadlineSession(self._deadline)
-
-
-class _MinioWithDeadline(types.ModuleType):
-    """Stands in for ``minio`` inside ``openml._api_calls``: Parquet downloads get deadlines.
-
-    minio's default HTTP client waits minutes and retries on its own; openml
-    falls back to the ARFF file when the Parquet download fails.
-    """
-
-    def __init__(self, policy: HttpPolicy) -> None:
-        super().__init__(minio.__name__)
-        self._policy = policy
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(minio, name)
-
-    def Minio(self, *args: Any, **kwargs: Any) -> minio.Minio:  # noqa: N802 (mirrors minio.Minio)
-        if kwargs.get("http_client") is None:
-            kwargs["http_client"] = urllib3.PoolManager(
-                timeout=urllib3.Timeout(
-                    connect=self._policy.connect_timeout_s, read=self._policy.timeout_s
-                ),
-                retries=urllib3.Retry(
-                    total=self._policy.attempts - 1, backoff_factor=self._policy.backoff_s
-                ),
-            )
-        return minio.Minio(*args, **kwargs)
-
-
-@contextlib.contextmanager
-def _openml_configured(server: str, cache_dir: Path, policy: HttpPolicy) -> Iterator[None]:
-    """Point openml-python at ``server`` and ``cache_dir`` with deadlines; restore it after."""
-    config = openml.config
-    with _CONFIG_LOCK:
-        saved = config.get_config_as_dict()
-        saved_requests, saved_minio = _openml_api.requests, _openml_api.minio
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        try:
-            config.server = server
-            config.set_root_cache_directory(cache_dir)
-            # One attempt per call inside openml: metakb retries, without openml's long sleeps.
-            config.set_retry_policy("human", 1)
-            deadline = (policy.connect_timeout_s, policy.timeout_s)
-            _openml_api.requests = _RequestsWithDeadline(deadline)
-            _openml_api.minio = _MinioWithDeadline(policy)
-            yield
-        finally:
-            _openml_api.requests, _openml_api.minio = saved_requests, saved_minio
-            config.server = saved["server"]
-            config.set_root_cache_directory(saved["cachedir"])
-            config.set_retry_policy(saved["retry_policy"], saved["connection_n_retries"])
-
-
-def _probe_once(server: str, timeout: tuple[float, float]) -> str | None:
-    """Ask the server for its (small) list of measures; return why it failed, or None."""
-    try:
-        response = requests.get(f"{server}/evaluationmeasure/list", timeout=timeout)
-    except requests.Timeout:
-        return f"no answer within {max(timeout):g} s"
-    except requests.RequestException as exc:
-        return _reason(exc)
-    if response.status_code >= 500:
-        return f"HTTP {response.status_code}"
-    return None
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
-
-
-def _reason(exc: BaseException) -> str:
-    """Return a short reason for a network failure (requests nests whole tracebacks)."""
-    text = str(exc)
-    for marker in (
-        "Connection refused",
-        "Name or service not known",
-        "No route to host",
-        "Network is unreachable",
-        "Temporary failure in name resolution",
-        "timed out",
-        "Connection reset",
-    ):
-        if marker in text:
-            return marker.lower()
-    return type(exc).__name__
-
-
-class _Client:
-    """Calls into openml-python with bounded retries; failures become one-line errors."""
-
-    def __init__(self, server: str, policy: HttpPolicy) -> None:
-        self.server = server
-        self.policy = policy
-
-    def ensure_reachable(self) -> None:
-        """Fail fast, and within ``_PROBE_BUDGET_S``, when the server is not there."""
-        deadline = time.monotonic() + _PROBE_BUDGET_S
-        attempt = 0
-        while True:
-            attempt += 1
-            remaining = max(0.1, deadline - time.monotonic())
-            timeout = (
-                min(self.policy.connect_timeout_s, remaining),
-                min(self.policy.timeout_s, remaining),
-            )
-            reason = _probe_once(self.server, timeout)
-            if reason is None:
-                return
-            delay = self.policy.backoff_s * 2 ** (attempt - 1)
-            if attempt >= self.policy.attempts or time.monotonic() + delay >= deadline:
-                raise OpenMLUnavailableError(
-                    f"OpenML server unreachable at {self.server} ({reason}, {attempt} attempt(s))"
-                )
-            time.sleep(delay)
-
-    def call(self, what: str, fn: Callable[[], T]) -> T:
-        """Run ``fn`` (an openml-python call), retrying transient failures.
-
-        Raises
-        ------
-        OpenMLUnavailableError
-            Timeouts, refused connections or HTTP 5xx on every attempt.
-        OpenMLResponseError
-            OpenML refused the request, or its answer could not be parsed.
-        """
-        failure = ""
-        for attempt in range(1, self.policy.attempts + 1):
-            try:
-                return fn()
-            except _ServerFailureError as exc:
-                failure = f"OpenML server at {self.server} failed: HTTP {exc.status} on {what}"
-            except requests.Timeout:
-                failure = (
-                    f"OpenML server unreachable at {self.server}: no answer within "
-                    f"{self.policy.timeout_s:g} s on {what}"
-                )
-            except (requests.ConnectionError, OpenMLHashException) as exc:
-                failure = f"OpenML server unreachable at {self.server} ({_reason(exc)} on {what})"
-            except OpenMLServerException as exc:
-                if exc.code != _SERVER_BUSY_CODE:
-                    raise OpenMLResponseError(
-                        f"OpenML refused {what}: {_one_line(exc.message)} (code {exc.code})",
-                        exc.code,
-                    ) from exc
-                failure = f"OpenML server at {self.server} is busy (code 107) on {what}"
-            except (
-                xml.parsers.expat.ExpatError,
-                OpenMLServerError,
-                KeyError,
-                IndexError,
-                TypeError,
-                ValueError,
-                AssertionError,
-            ) as exc:
-                # openml-python parses with xmltodict and indexes into the result, so a
-                # malformed answer surfaces as any of these.
-                log.debug("malformed answer on %s", what, exc_info=True)
-                raise OpenMLResponseError(
-                    f"malformed answer from OpenML at {self.server} on {what} "
-                    f"({type(exc).__name__}: {_one_line(str(exc))[:120]})"
-                ) from exc
-            if attempt < self.policy.attempts:
-                log.info("%s; retrying (attempt %d)", failure, attempt + 1)
-                time.sleep(self.policy.backoff_s * 2 ** (attempt - 1))
-        raise OpenMLUnavailableError(f"{failure} ({self.policy.attempts} attempt(s))")
-
-
-# -- mapping OpenML entities onto the knowledge base ---------------------------------------
-
-
-class _MisfitError(Exception):
-    """A setup whose parameters cannot be mapped onto its flow's parameters."""
-
-
-def _decode(raw: Any) -> JsonScalar:
-    """Turn an OpenML parameter value (JSON text for scikit-learn flows) into a scalar."""
-    if raw is None or not isinstance(raw, str):
-        return raw
-    try:
-        value = json.loads(raw)
-    except ValueError:
-        return raw  # not JSON: a plain string value (e.g. Weka options)
-    if isinstance(value, dict | list):
-        return json.dumps(value, sort_keys=True, separators=(",", ":"))
-    return value
-
-
-def _split_full_name(full_name: str) -> tuple[str, str]:
-    """Split ``'pkg.Class(3)_param'`` into the owning flow's class name and the parameter.
-
-    A name that does not have this form gives ``('', full_name)``.
-    """
-    match = _FULL_NAME.match(full_name)
-    if match is None:
-        return "", full_name
-    owner = match.group("owner").split("(", 1)[0].rsplit(".", 1)[-1]
-    return owner.lower(), match.group("param")
-
-
-@dataclass(frozen=True)
-class _FlowMapper:
-    """How the setups of one flow become configurations."""
-
-    openml_id: int
-    name: str
-    algorithm: str
-    # full parameter name -> step path key (``classifier__max_depth``) from the flow's tree
-    keys: Mapping[str, str]
-    # published key -> (class fragment, parameter), for the OpenML100 flows
-    published: Mapping[str, tuple[str, str]] | None = None
-
-    @property
-    def flow_id(self) -> str:
-        return f"openml:{self.openml_id}"
-
-    def parameters(self) -> list[str]:
-        """Return the parameter names configurations of this flow are keyed by."""
-        return (
-            sorted(self.published)
-            if self.published is not None
-            else sorted(set(self.keys.values()))
-        )
-
-    def map(self, setup: Mapping[str, Any]) -> dict[str, JsonScalar]:
-        """Return the configuration of one setup (full parameter name -> raw value)."""
-        if self.published is not None:
-            return self._map_published(setup, self.published)
-        params: dict[str, JsonScalar] = {}
-        for full_name, raw in setup.items():
-            key = self.keys.get(full_name)
-            if key is None:
-                raise _MisfitError(f"parameter {full_name!r} is not in flow {self.openml_id}")
-            params[key] = _decode(raw)
-        return params
-
-    def _map_published(
-        self, setup: Mapping[str, Any], published: Mapping[str, tuple[str, str]]
-    ) -> dict[str, JsonScalar]:
-        parsed = [(*_split_full_name(full), raw) for full, raw in setup.items()]
-        by_step_names = {self.keys.get(full): raw for full, raw in setup.items()}
-        params: dict[str, JsonScalar] = {}
-        for key, (fragment, name) in published.items():
-            if key in by_step_names:
-                # Newer pipelines name their steps as the published tables do (e.g. the
-                # numeric, not the nominal, imputer of a ColumnTransformer).
-                params[key] = _decode(by_step_names[key])
-                continue
-            for owner, param, raw in parsed:
-                if param == name and owner and fragment in owner:
-                    params[key] = _decode(raw)
-                    break
-            else:
-                raise _MisfitError(f"setup of flow {self.openml_id} has no value for {key}")
-        if self.openml_id == 8784:
-            # The published SVC tables leave parameters the kernel ignores empty.
-            kernel = params.get("svc__kernel")
-            if kernel != "poly":
-                params["svc__degree"] = None
-            if kernel not in ("poly", "sigmoid"):
-                params["svc__coef0"] = None
-        return params
-
-
-def _flow_mapper(flow: Any) -> _FlowMapper:
-    """Build the mapper of an ``openml.flows.OpenMLFlow`` (components included)."""
-    fid = int(flow.flow_id)
-    keys: dict[str, str] = {}
-
-    def walk(node: Any, prefix: str) -> None:
-        for param in node.parameters:
-            keys[f"{node.name}({node.version})_{param}"] = prefix + param
-        for ident, sub in node.components.items():
-            walk(sub, f"{prefix}{ident}__")
-
-    walk(flow, "")
-    if fid in _PUBLISHED_FLOWS:
-        algorithm, published = _PUBLISHED_FLOWS[fid]
-        return _FlowMapper(fid, flow.name, algorithm, keys, published)
-    last = flow
-    while last.components:  # the estimator is the last step of a pipeline
-        last = list(last.components.values())[-1]
-    owner = last.name.split("(", 1)[0].rsplit(".", 1)[-1]
-    algorithm = _ALGORITHMS.get(owner.lower(), _snake(owner))
-    return _FlowMapper(fid, flow.name, algorithm, keys)
-
-
-def _snake(name: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower() or "unknown"
-
-
 def _procedure(estimation: Mapping[str, Any] | None) -> str | None:
     """Name an estimation procedure as OpenML does (e.g. ``'10-fold Crossvalidation'``)."""
     if not estimation:
@@ -767,9 +286,6 @@ def _ids(values: Iterable[int], what: str) -> list[int]:
         if number not in out:
             out.append(number)
     return out
-
-
-# -- the ingest itself ---------------------------------------------------------------------
 
 
 @dataclass
