@@ -73,6 +73,9 @@ _view_names = (f"_metakb_rows_{i}" for i in itertools.count())
 def upsert(con: duckdb.DuckDBPyConnection, table: str, rows: pd.DataFrame | Any) -> int:
     """Insert ``rows`` into ``table``, skipping rows whose natural key is already stored.
 
+    The generic write behind the typed writers; nothing outside ``metakb.store``
+    calls it (tests/store/test_sql_audit.py checks).
+
     Parameters
     ----------
     con : duckdb.DuckDBPyConnection
