@@ -14,7 +14,7 @@ loop), :mod:`metakb.spaces`, :mod:`metakb.warmstart` (trained meta-models) and
 Keys written to the knowledge base
 ----------------------------------
 * dataset ``local:<content hash>`` (:func:`metakb.datasets.kb_dataset_id`);
-* task ``local:<content hash[:16]>:<target>`` (:func:`local_task_id`);
+* task ``local:<content hash[:16]>:<target>`` (:func:`metakb.sources.local.local_task_id`);
 * configurations under the flow's own parameter names with the flow's
   constants (:meth:`~metakb.spaces.SearchSpace.to_flow_params`), so a setting
   is the same ``configs`` row as in the published runs;
@@ -38,7 +38,6 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from metakb.configs import canonical_json, config_id
 from metakb.datasets import DEFAULT_MAX_BYTES, Table, kb_dataset_id, load_table
 from metakb.errors import MetakbError
 from metakb.kb import Layout, extrapolation_notes
@@ -69,8 +68,9 @@ from metakb.search import (
     successive_halving_rungs,
     warm_start,
 )
+from metakb.sources.local import KB_METRICS, register_table, write_trials
 from metakb.spaces import SPACES, SearchSpace, get_space
-from metakb.store import Store, transaction, upsert
+from metakb.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -79,16 +79,6 @@ WARM_START_METHODS = (*WARM_STARTERS, "none")
 
 SEARCH_METHODS = ("bo", "hyperband", "bohb", "random", "sh")
 """``--method`` choices (keys of :data:`~metakb.search.OPTIMIZERS`)."""
-
-SOURCE = "local"
-
-# The CV objective's metric -> (knowledge-base metric, sign turning the score into its value).
-KB_METRICS: dict[str, tuple[str, float]] = {
-    "accuracy": ("predictive_accuracy", 1.0),
-    "roc_auc": ("area_under_roc_curve", 1.0),
-    "roc_auc_ovr": ("area_under_roc_curve", 1.0),
-    "neg_rmse": ("root_mean_squared_error", -1.0),
-}
 
 # The imputer is part of the OpenML flows' pipelines, so it is a hyperparameter of the spaces.
 _IMPUTER = "columntransformer__numeric__imputer__strategy"
@@ -192,11 +182,6 @@ class TableSearch:
         return curve
 
 
-def local_task_id(table: Table) -> str:
-    """Return the knowledge-base key of a search task: ``local:<hash[:16]>:<target>``."""
-    return f"local:{table.content_hash[:16]}:{table.target}"
-
-
 class SpaceEstimators:
     """Build the pipeline for a configuration of a space (picklable, for Dask workers).
 
@@ -289,122 +274,6 @@ def load_starter(
     See :meth:`metakb.kb.KnowledgeBase.starter`.
     """
     return _load_starter(store, Layout(store.path), algorithm, method, seed=seed, notes=notes)
-
-
-def _flow_frame(space: SearchSpace) -> pd.DataFrame:
-    flow_id = space.flow_ids[0]
-    openml = int(flow_id.split(":")[1]) if flow_id.startswith("openml:") else None
-    return pd.DataFrame(
-        {
-            "flow_id": [flow_id],
-            "openml_flow_id": pd.array([openml], dtype="Int64"),
-            "name": [space.estimator],
-            "algorithm": [space.name],
-            "parameters": [json.dumps(sorted(space.to_flow_params(space.default())))],
-            "source": [SOURCE],
-        }
-    )
-
-
-def register_table(
-    store: Store, table: Table, meta_features: pd.DataFrame, space: SearchSpace, metric: str
-) -> tuple[str, str]:
-    """Write the table's dataset, task, flow and meta-feature rows (idempotent).
-
-    Returns
-    -------
-    (str, str)
-        The dataset and task keys.
-    """
-    dataset_id = kb_dataset_id(table)
-    task_id = local_task_id(table)
-    classify = table.task_type == "classification"
-    dataset = pd.DataFrame(
-        {
-            "dataset_id": [dataset_id],
-            "name": [table.name],
-            "task_type": [table.task_type],
-            "n_rows": [len(table.X)],
-            "n_features": [table.X.shape[1]],
-            "n_classes": pd.array([table.y.nunique() if classify else None], dtype="Int64"),
-            "target": [table.target],
-            "file_path": [table.path],
-            "content_hash": [table.content_hash],
-            "source": [SOURCE],
-        }
-    )
-    task = pd.DataFrame(
-        {
-            "task_id": [task_id],
-            "dataset_id": [dataset_id],
-            "name": [table.name],
-            "task_type": [table.task_type],
-            "target": [table.target],
-            "estimation_procedure": ["stratified k-fold CV" if classify else "k-fold CV"],
-            "metric": [KB_METRICS[metric][0]],
-            "source": [SOURCE],
-        }
-    )
-    with store.write() as con, transaction(con):
-        upsert(con, "datasets", dataset)
-        upsert(con, "tasks", task)
-        upsert(con, "flows", _flow_frame(space))
-        if len(meta_features):
-            upsert(con, "meta_features", meta_features)
-    return dataset_id, task_id
-
-
-def trial_rows(
-    records: list[TrialRecord], *, space: SearchSpace, task_id: str, metric: str, provenance: str
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Return ``configs`` and ``evaluations`` rows for finished trials (failed ones too, NULL).
-
-    Configurations are stored with the flow's constants under the flow's
-    parameter names, so their ``config_id`` is the published runs' one.
-    """
-    flow_id = space.flow_ids[0]
-    kb_metric, sign = KB_METRICS[metric]
-    configs, evaluations = [], []
-    for record in records:
-        params = space.to_flow_params(record.config)
-        cid = config_id(flow_id, params)
-        configs.append({"config_id": cid, "flow_id": flow_id, "params": canonical_json(params)})
-        evaluations.append(
-            {
-                "task_id": task_id,
-                "config_id": cid,
-                "metric": kb_metric,
-                "value": None if record.score is None else sign * record.score,
-                "fidelity": record.fidelity,
-                "runtime_s": record.seconds,
-                "source": SOURCE,
-                "provenance": provenance,
-            }
-        )
-    frame = pd.DataFrame(evaluations)
-    if len(frame):
-        frame = frame.astype({"value": "float64", "fidelity": "float64", "runtime_s": "float64"})
-    return pd.DataFrame(configs), frame
-
-
-def write_trials(
-    store: Store,
-    records: list[TrialRecord],
-    *,
-    space: SearchSpace,
-    task_id: str,
-    metric: str,
-    provenance: str,
-) -> int:
-    """Upsert finished trials in one short write transaction; return evaluations added."""
-    if not records:
-        return 0
-    configs, evaluations = trial_rows(
-        records, space=space, task_id=task_id, metric=metric, provenance=provenance
-    )
-    with store.write() as con, transaction(con):
-        upsert(con, "configs", configs)
-        return upsert(con, "evaluations", evaluations)
 
 
 def min_fidelity(budget: int, eta: int = 3) -> float:

@@ -41,6 +41,7 @@ SEARCH = [
 SEARCH_CHILD = textwrap.dedent("""
     import sys, time
     import metakb.searching as searching
+    import metakb.sources.local as local
     from metakb.cli import main
 
     db, table, when, stop_at, executor = sys.argv[1:6]
@@ -53,8 +54,8 @@ SEARCH_CHILD = textwrap.dedent("""
             print("stopped", flush=True)
             time.sleep(60)
 
-    real_call, real_write, real_upsert = (
-        searching.CVObjective.__call__, searching.write_trials, searching.upsert
+    real_call, real_write, real_put = (
+        searching.CVObjective.__call__, searching.write_trials, local.put_evaluations
     )
 
     def call(self, config, fidelity=1.0):
@@ -65,14 +66,13 @@ SEARCH_CHILD = textwrap.dedent("""
         count("logged")
         return real_write(store, records, **kwargs)
 
-    def upsert(con, table, rows):
-        added = real_upsert(con, table, rows)
-        if table == "evaluations":
-            count("inside")
+    def put_evaluations(con, rows):
+        added = real_put(con, rows)
+        count("inside")
         return added
 
     searching.CVObjective.__call__ = call
-    searching.write_trials, searching.upsert = write_trials, upsert
+    searching.write_trials, local.put_evaluations = write_trials, put_evaluations
     if executor != "inprocess":
         searching.executor_spec = lambda dask: executor
     main(["search", table, "--db", db, *sys.argv[6:]])

@@ -40,7 +40,7 @@ from metakb.kb import train
 from metakb.metafeatures import extract, extract_table, featurize_all, featurize_file
 from metakb.searching import search_table
 from metakb.sources.published import import_published
-from metakb.store import Store, get_stats, transaction, upsert
+from metakb.store import Datasets, Store, get_stats, put_datasets, transaction
 from tests.conftest import write_tiny_data
 
 RNG_ROWS = 40
@@ -259,7 +259,7 @@ def kb(tmp_path: Path) -> Store:
     """A knowledge base with one dataset, to prove that featurizing a file leaves it alone."""
     store = Store(tmp_path / "kb.duckdb")
     with store.write() as con, transaction(con):
-        upsert(con, "datasets", pd.DataFrame({"dataset_id": ["pmlb:x"], "source": ["test"]}))
+        put_datasets(con, Datasets(dataset_id="pmlb:x", source="test"))
     return store
 
 
@@ -500,9 +500,10 @@ def test_featurize_all_reports_each_hostile_file_and_stores_the_rest(tmp_path: P
         folder = tmp_path / f"case{i:02d}"
         folder.mkdir()
         rows.append((f"pmlb:{i:02d}", str(case.write(folder)), case.target, case.id))
-    frame = pd.DataFrame(rows, columns=["dataset_id", "file_path", "target", "name"])
+    ids, paths, targets, names = (list(column) for column in zip(*rows, strict=True))
+    datasets = Datasets(dataset_id=ids, file_path=paths, target=targets, name=names, source="test")
     with store.write() as con, transaction(con):
-        upsert(con, "datasets", frame.assign(source="test"))
+        put_datasets(con, datasets)
     summary = featurize_all(store, families=["simple"], n_jobs=1)
     expected = {
         f"pmlb:{i:02d}": case.error
@@ -517,7 +518,7 @@ def test_featurize_all_reports_each_hostile_file_and_stores_the_rest(tmp_path: P
         stored = {
             r[0] for r in con.execute("SELECT DISTINCT dataset_id FROM meta_features").fetchall()
         }
-    assert stored == set(frame["dataset_id"]) - set(expected)
+    assert stored == set(ids) - set(expected)
 
 
 def test_gzip_bomb_is_refused_by_its_expanded_size(tmp_path: Path) -> None:

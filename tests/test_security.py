@@ -28,7 +28,8 @@ from metakb.kb._artifacts import (
     PENDING_MODEL_FILE,
 )
 from metakb.sources.published import import_published
-from metakb.store import TABLES, Store, get_stats, upsert
+from metakb.store import TABLES, Store, get_stats
+from metakb.store._write import upsert  # the generic writer the typed ones go through
 from tests.conftest import TINY_COUNTS, write_tiny_data
 
 DROP_TASKS = "x'); DROP TABLE tasks; --"

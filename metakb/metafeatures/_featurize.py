@@ -20,8 +20,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from metakb._workers import exit_with_parent
 from metakb.datasets import Table, load_table
 from metakb.errors import DatasetError, MetakbError
@@ -33,12 +31,13 @@ from metakb.metafeatures._extract import (
     extract,
 )
 from metakb.store import (
+    MetaFeatures,
     Store,
     delete_outdated_meta_features,
     list_dataset_files,
     list_featurized,
+    put_meta_features,
     transaction,
-    upsert,
 )
 
 log = logging.getLogger(__name__)
@@ -119,23 +118,20 @@ def extract_table(
     )
 
 
-def result_rows(dataset_id: str, result: MetaFeatureResult) -> pd.DataFrame:
-    """Return ``meta_features`` rows for one dataset's result."""
-    rows = [
-        {
-            "dataset_id": dataset_id,
-            "name": name,
-            "value": None if math.isnan(value) else value,
-            "family": result.family[name],
-            "computed_by": COMPUTED_BY,
-            "version": METAFEATURES_VERSION,
-            "seconds": result.seconds.get(result.family[name]),
-            "reason": result.skipped.get(name),
-        }
-        for name, value in sorted(result.values.items())
-    ]
-    frame = pd.DataFrame(rows, columns=list(rows[0]) if rows else ["dataset_id", "name"])
-    return frame.astype({"value": "float64", "seconds": "float64"}) if rows else frame
+def result_rows(dataset_id: str, result: MetaFeatureResult) -> MetaFeatures:
+    """Return the ``meta_features`` rows of one dataset's result (a missing value is null)."""
+    names = sorted(result.values)
+    families = [result.family[name] for name in names]
+    return MetaFeatures(
+        dataset_id=[dataset_id] * len(names),
+        name=names,
+        value=[None if math.isnan(result.values[name]) else result.values[name] for name in names],
+        family=families,
+        computed_by=COMPUTED_BY,
+        version=METAFEATURES_VERSION,
+        seconds=[result.seconds.get(family) for family in families],
+        reason=[result.skipped.get(name) for name in names],
+    )
 
 
 def _text(value: Any) -> str | None:
@@ -156,7 +152,7 @@ def _load_kb_table(job: dict[str, Any]) -> Table:
 
 def _featurize_job(
     job: dict[str, Any], families: list[str], budget_s: float, seed: int
-) -> tuple[str, pd.DataFrame | None, str | None]:
+) -> tuple[str, MetaFeatures | None, str | None]:
     """Featurize one knowledge-base dataset (runs in a worker process)."""
     try:
         from threadpoolctl import threadpool_limits
@@ -224,29 +220,29 @@ def featurize_all(
     report = progress or (lambda description, done, total: None)
     report("featurizing", 0, total)
 
-    pending: list[pd.DataFrame] = []
+    pending: list[MetaFeatures] = []
     last_flush = time.perf_counter()
 
     def flush() -> None:
         nonlocal added, last_flush
         if pending:
             # One short write transaction per batch: opening the file costs ~0.1 s.
-            batch = pd.concat(pending, ignore_index=True)
+            batch = MetaFeatures.concat(pending)
             with store.write() as con, transaction(con):
                 # Rows of an older version share the new rows' keys, and upsert keeps
                 # what is stored: drop them first.
                 delete_outdated_meta_features(con, batch)
-                added += upsert(con, "meta_features", batch)
+                added += put_meta_features(con, batch)
             pending.clear()
         last_flush = time.perf_counter()
 
-    def store_one(dataset_id: str, rows: pd.DataFrame | None, error: str | None) -> None:
+    def store_one(dataset_id: str, rows: MetaFeatures | None, error: str | None) -> None:
         nonlocal missing
         if rows is None:
             failed[dataset_id] = error or "failed"
             log.warning("%s: %s", dataset_id, error)
             return
-        missing += int(rows["value"].isna().sum())
+        missing += rows.n_missing()
         pending.append(rows)
         if len(pending) >= FLUSH_DATASETS or time.perf_counter() - last_flush > FLUSH_SECONDS:
             flush()

@@ -17,7 +17,6 @@ base as it was, and a second import adds nothing.
 from __future__ import annotations
 
 import csv
-import json
 import logging
 import os
 import time
@@ -35,7 +34,19 @@ import pyarrow as pa
 from metakb.configs import config_ids_and_json
 from metakb.datasets import file_hash
 from metakb.errors import DataSourceError
-from metakb.store import Store, record_ingest_run, transaction, upsert
+from metakb.store import (
+    Configs,
+    Datasets,
+    Evaluations,
+    Flows,
+    MetaFeatures,
+    Rows,
+    Store,
+    Tasks,
+    put_rows,
+    record_ingest_run,
+    transaction,
+)
 
 log = logging.getLogger(__name__)
 
@@ -137,7 +148,7 @@ class _Batch:
     source: str
     path: Path
     rows: int
-    tables: list[tuple[str, pd.DataFrame]]
+    tables: list[Rows]
 
 
 def resolve_data_dir(data_dir: str | Path | None) -> Path:
@@ -199,7 +210,10 @@ def import_published(
         if not folder.is_dir():
             summary.skipped_sources.append(source)
             continue
-        batches.extend(readers[source](folder))
+        try:
+            batches.extend(readers[source](folder))
+        except ValueError as exc:  # a batch record refused the rows read (e.g. a null key)
+            raise DataSourceError(f"{folder}: {exc}") from exc
     if not batches:
         raise DataSourceError(f"{root} holds none of the published sources ({', '.join(SOURCES)})")
     report = progress or (lambda description, done, total: None)
@@ -215,8 +229,8 @@ def _write_batch(con: duckdb.DuckDBPyConnection, batch: _Batch) -> FileResult:
     start = time.perf_counter()
     result = FileResult(source=batch.source, file=str(batch.path), rows=batch.rows)
     with transaction(con):
-        for table, frame in batch.tables:
-            result.added[table] = result.added.get(table, 0) + upsert(con, table, frame)
+        for rows in batch.tables:
+            result.added[rows.table] = result.added.get(rows.table, 0) + put_rows(con, rows)
         record_ingest_run(
             con,
             f"published:{batch.source}/{batch.path.name}",
@@ -269,32 +283,37 @@ def _key(prefix: str, ids: pd.Series) -> pd.Series:
     return prefix + ids.astype("Int64").astype(str)
 
 
-def _flow_frame(
+def _flow(
     flow_id: str,
     openml_flow_id: int | None,
     name: str,
     algorithm: str,
     params: list[str],
     source: str,
-) -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "flow_id": [flow_id],
-            "openml_flow_id": pd.array([openml_flow_id], dtype="Int64"),
-            "name": [name],
-            "algorithm": [algorithm],
-            "parameters": [json.dumps(sorted(params))],
-            "source": [source],
-        }
+) -> Flows:
+    return Flows(
+        flow_id=flow_id,
+        openml_flow_id=openml_flow_id,
+        name=name,
+        algorithm=algorithm,
+        parameters=[params],
+        source=source,
     )
 
 
-def _configs_frame(flow_id: str, params: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+def _configs(
+    flow_id: str, params: pd.DataFrame, keep: np.ndarray | None = None, **columns: Any
+) -> tuple[Configs, list[str]]:
+    """Return the configurations of ``params``' rows and every row's id.
+
+    Only the rows in the mask ``keep`` are kept; without one, the first row of each id.
+    """
     ids, texts = config_ids_and_json(flow_id, params)
-    frame = pd.DataFrame(
-        {"config_id": _strings(ids), "flow_id": flow_id, "params": _strings(texts)}
-    )
-    return frame, ids
+    config_ids, params_json = _strings(ids), _strings(texts)
+    if keep is None:
+        keep = ~config_ids.duplicated().to_numpy()
+    config_ids, params_json = config_ids[keep], params_json[keep]
+    return Configs(config_id=config_ids, flow_id=flow_id, params=params_json, **columns), ids
 
 
 def _strings(values: list[str]) -> pd.Series:
@@ -303,13 +322,13 @@ def _strings(values: list[str]) -> pd.Series:
     return pd.Series(pd.array(pa.array(values, type=pa.large_string()), dtype="str"))
 
 
-def _tasks_frame(task_ids: pd.Series, source: str, **columns: Any) -> pd.DataFrame:
-    frame = pd.DataFrame({"task_id": _key("openml:", task_ids).to_numpy()})
-    frame["openml_task_id"] = task_ids.astype("Int64").to_numpy()
-    for name, value in columns.items():
-        frame[name] = value.to_numpy() if isinstance(value, pd.Series) else value
-    frame["source"] = source
-    return frame
+def _tasks(task_ids: pd.Series, source: str, **columns: Any) -> Tasks:
+    return Tasks(
+        task_id=_key("openml:", task_ids).to_numpy(),
+        openml_task_id=task_ids.astype("Int64").to_numpy(),
+        source=source,
+        **columns,
+    )
 
 
 # --- OpenML100 scikit-learn runs -------------------------------------------------------
@@ -340,22 +359,18 @@ def _read_openml100(folder: Path) -> list[_Batch]:
     )
     dataset_of = _openml100_dataset_keys(manifest, manifest_path)
     tid = _int_column(manifest, "task_id", manifest_path)
-    datasets = pd.DataFrame(
-        {
-            "dataset_id": dataset_of.to_numpy(),
-            "openml_dataset_id": _int_column(
-                manifest, "openml_dataset_id", manifest_path
-            ).to_numpy(),
-            "name": manifest["dataset_name"].to_numpy(),
-            "task_type": "classification",
-            "n_rows": _int_column(manifest, "NumberOfInstances", manifest_path).to_numpy(),
-            # OpenML's NumberOfFeatures counts the target; n_features does not.
-            "n_features": (_int_column(manifest, "NumberOfFeatures", manifest_path) - 1).to_numpy(),
-            "n_classes": _int_column(manifest, "NumberOfClasses", manifest_path).to_numpy(),
-            "source": OPENML100,
-        }
+    datasets = Datasets(
+        dataset_id=dataset_of.to_numpy(),
+        openml_dataset_id=_int_column(manifest, "openml_dataset_id", manifest_path).to_numpy(),
+        name=manifest["dataset_name"].to_numpy(),
+        task_type="classification",
+        n_rows=_int_column(manifest, "NumberOfInstances", manifest_path).to_numpy(),
+        # OpenML's NumberOfFeatures counts the target; n_features does not.
+        n_features=(_int_column(manifest, "NumberOfFeatures", manifest_path) - 1).to_numpy(),
+        n_classes=_int_column(manifest, "NumberOfClasses", manifest_path).to_numpy(),
+        source=OPENML100,
     )
-    tasks = _tasks_frame(
+    tasks = _tasks(
         tid,
         OPENML100,
         dataset_id=dataset_of.loc[tid.to_numpy()],
@@ -364,9 +379,7 @@ def _read_openml100(folder: Path) -> list[_Batch]:
         estimation_procedure="10-fold Crossvalidation",
         metric="predictive_accuracy",
     )
-    batches = [
-        _Batch(OPENML100, manifest_path, len(manifest), [("datasets", datasets), ("tasks", tasks)])
-    ]
+    batches = [_Batch(OPENML100, manifest_path, len(manifest), [datasets, tasks])]
     for spec in OPENML100_RUNS:
         batches.append(_read_run_table(folder / spec.file, spec))
     batches.append(_read_qualities(folder / "task_qualities.csv", dataset_of))
@@ -382,18 +395,16 @@ def _read_run_table(path: Path, spec: RunTable) -> _Batch:
     if task_ids.isna().any():
         raise DataSourceError(f"{path}: empty task_id in row {int(task_ids.isna().argmax()) + 2}")
     values = pd.to_numeric(frame[spec.metric], errors="coerce")
-    configs, ids = _configs_frame(spec.flow_id, params)
-    evaluations = pd.DataFrame(
-        {
-            "task_id": _key("openml:", task_ids).to_numpy(),
-            "config_id": _strings(ids),
-            "metric": spec.metric,
-            "value": values.to_numpy(dtype=float),
-            "source": OPENML100,
-            "provenance": path.name,
-        }
+    configs, ids = _configs(spec.flow_id, params)
+    evaluations = Evaluations(
+        task_id=_key("openml:", task_ids).to_numpy(),
+        config_id=_strings(ids),
+        metric=spec.metric,
+        value=values.to_numpy(dtype=float),
+        source=OPENML100,
+        provenance=path.name,
     )
-    flow = _flow_frame(
+    flow = _flow(
         spec.flow_id,
         spec.openml_flow_id,
         spec.flow_name,
@@ -401,18 +412,8 @@ def _read_run_table(path: Path, spec: RunTable) -> _Batch:
         list(params.columns),
         OPENML100,
     )
-    tasks = _tasks_frame(pd.Series(task_ids.unique()), OPENML100, task_type="classification")
-    return _Batch(
-        OPENML100,
-        path,
-        len(frame),
-        [
-            ("flows", flow),
-            ("configs", configs.drop_duplicates("config_id")),
-            ("tasks", tasks),
-            ("evaluations", evaluations),
-        ],
-    )
+    tasks = _tasks(pd.Series(task_ids.unique()), OPENML100, task_type="classification")
+    return _Batch(OPENML100, path, len(frame), [flow, configs, tasks, evaluations])
 
 
 def quality_family(name: str) -> str:
@@ -441,16 +442,20 @@ def quality_family(name: str) -> str:
     return "general"
 
 
-def _qualities_frame(wide: pd.DataFrame, dataset_ids: np.ndarray, source: str) -> pd.DataFrame:
+def _qualities(wide: pd.DataFrame, dataset_ids: np.ndarray, source: str) -> MetaFeatures:
     """Turn one row of qualities per dataset into one row per (dataset, quality)."""
     numeric = wide.apply(pd.to_numeric, errors="coerce")
     numeric.insert(0, "dataset_id", dataset_ids)
-    long = numeric.melt(id_vars="dataset_id", var_name="name", value_name="value")
-    long = long.dropna(subset=["value"]).drop_duplicates(["dataset_id", "name"])
-    long["family"] = long["name"].map(quality_family)
-    long["computed_by"] = "openml"
-    long["version"] = source
-    return long.reset_index(drop=True)
+    long = numeric.melt(id_vars="dataset_id", var_name="_quality", value_name="_value")
+    long = long.dropna(subset=["_value"]).drop_duplicates(["dataset_id", "_quality"])
+    return MetaFeatures(
+        dataset_id=long["dataset_id"],
+        name=long["_quality"],
+        value=long["_value"],
+        family=long["_quality"].map(quality_family),
+        computed_by="openml",
+        version=source,
+    )
 
 
 def _read_qualities(path: Path, dataset_of: pd.Series) -> _Batch:
@@ -461,10 +466,8 @@ def _read_qualities(path: Path, dataset_of: pd.Series) -> _Batch:
     keys = [dataset_of.get(t, f"task:{t}") if not pd.isna(t) else None for t in task_ids.tolist()]
     if unknown:
         log.warning("%s: %d task(s) not in tasks.csv", path, len(unknown))
-    long = _qualities_frame(
-        frame.drop(columns=["task_id"]), np.asarray(keys, dtype=object), OPENML100
-    )
-    return _Batch(OPENML100, path, len(frame), [("meta_features", long)])
+    long = _qualities(frame.drop(columns=["task_id"]), np.asarray(keys, dtype=object), OPENML100)
+    return _Batch(OPENML100, path, len(frame), [long])
 
 
 # --- TabRepo LightGBM ----------------------------------------------------------------
@@ -523,20 +526,18 @@ def _read_tabrepo(folder: Path) -> list[_Batch]:
         "classification",
     )
     classes = _int_column(meta, "NumberOfClasses", meta_path)
-    datasets = pd.DataFrame(
-        {
-            "dataset_id": _key("openml:", did).to_numpy(),
-            "openml_dataset_id": did.to_numpy(),
-            "name": meta["name"].to_numpy(),
-            "task_type": kind,
-            "n_rows": _int_column(meta, "NumberOfInstances", meta_path).to_numpy(),
-            "n_features": (_int_column(meta, "NumberOfFeatures", meta_path) - 1).to_numpy(),
-            "n_classes": classes.where(classes > 0).to_numpy(),
-            "target": meta["target_feature"].to_numpy(),
-            "source": TABREPO,
-        }
+    datasets = Datasets(
+        dataset_id=_key("openml:", did).to_numpy(),
+        openml_dataset_id=did.to_numpy(),
+        name=meta["name"].to_numpy(),
+        task_type=kind,
+        n_rows=_int_column(meta, "NumberOfInstances", meta_path).to_numpy(),
+        n_features=(_int_column(meta, "NumberOfFeatures", meta_path) - 1).to_numpy(),
+        n_classes=classes.where(classes > 0).to_numpy(),
+        target=meta["target_feature"].to_numpy(),
+        source=TABREPO,
     )
-    tasks = _tasks_frame(
+    tasks = _tasks(
         tid,
         TABREPO,
         dataset_id=_key("openml:", did),
@@ -546,7 +547,7 @@ def _read_tabrepo(folder: Path) -> list[_Batch]:
         estimation_procedure=meta["estimation_procedure"],
         metric=meta["evaluation_measures"],
     )
-    qualities = _qualities_frame(
+    qualities = _qualities(
         _harmonize_tabrepo(meta[list(_TABREPO_QUALITIES)], kind == "classification"),
         _key("openml:", did).to_numpy(dtype=object),
         TABREPO,
@@ -560,7 +561,7 @@ def _read_tabrepo(folder: Path) -> list[_Batch]:
             TABREPO,
             meta_path,
             len(meta),
-            [("datasets", datasets), ("tasks", tasks), ("meta_features", qualities)],
+            [datasets, tasks, qualities],
         ),
         configs_batch,
         results,
@@ -571,9 +572,9 @@ def _tabrepo_configs(flat: pd.DataFrame, path: Path) -> tuple[dict[str, str], _B
     params = flat[list(TABREPO_DEFAULTS)].copy()
     for name, default in TABREPO_DEFAULTS.items():
         params[name] = params[name].astype(object).where(params[name].notna(), default)
-    configs, ids = _configs_frame(TABREPO_FLOW, params)
-    configs["name"] = flat["config"].to_numpy()
-    flow = _flow_frame(
+    used = flat["used_in_results"].astype(str).str.lower().eq("true").to_numpy()
+    configs, ids = _configs(TABREPO_FLOW, params, used, name=flat["config"].to_numpy()[used])
+    flow = _flow(
         TABREPO_FLOW,
         None,
         "AutoGluon LightGBM (TabRepo 2022)",
@@ -581,9 +582,8 @@ def _tabrepo_configs(flat: pd.DataFrame, path: Path) -> tuple[dict[str, str], _B
         list(TABREPO_DEFAULTS),
         TABREPO,
     )
-    used = flat["used_in_results"].astype(str).str.lower().eq("true").to_numpy()
     config_ids = dict(zip(flat["config"], ids, strict=True))
-    batch = _Batch(TABREPO, path, len(flat), [("flows", flow), ("configs", configs[used])])
+    batch = _Batch(TABREPO, path, len(flat), [flow, configs])
     return config_ids, batch
 
 
@@ -596,20 +596,18 @@ def _read_tabrepo_results(path: Path, config_ids: dict[str, str]) -> _Batch:
             f"{', '.join(map(str, unknown[:5]))}"
         )
     task_ids = _int_column(frame, "task_id", path)
-    evaluations = pd.DataFrame(
-        {
-            "task_id": _key("openml:", task_ids).to_numpy(),
-            "config_id": frame["config"].map(config_ids).to_numpy(),
-            "metric": "metric_error",
-            "value": pd.to_numeric(frame["metric_error"], errors="coerce").to_numpy(float),
-            "runtime_s": pd.to_numeric(frame["time_train_s"], errors="coerce").to_numpy(float),
-            "infer_s": pd.to_numeric(frame["time_infer_s"], errors="coerce").to_numpy(float),
-            "source": TABREPO,
-            "provenance": path.name,
-        }
+    evaluations = Evaluations(
+        task_id=_key("openml:", task_ids).to_numpy(),
+        config_id=frame["config"].map(config_ids).to_numpy(),
+        metric="metric_error",
+        value=pd.to_numeric(frame["metric_error"], errors="coerce").to_numpy(float),
+        runtime_s=pd.to_numeric(frame["time_train_s"], errors="coerce").to_numpy(float),
+        infer_s=pd.to_numeric(frame["time_infer_s"], errors="coerce").to_numpy(float),
+        source=TABREPO,
+        provenance=path.name,
     )
-    tasks = _tasks_frame(pd.Series(task_ids.unique()), TABREPO)
-    return _Batch(TABREPO, path, len(frame), [("tasks", tasks), ("evaluations", evaluations)])
+    tasks = _tasks(pd.Series(task_ids.unique()), TABREPO)
+    return _Batch(TABREPO, path, len(frame), [tasks, evaluations])
 
 
 # --- PMLB dataset files -------------------------------------------------------------
@@ -638,19 +636,17 @@ def _read_pmlb(folder: Path) -> list[_Batch]:
     keys = "pmlb:" + manifest["name"].astype(str)
     keys[did.notna()] = _key("openml:", did[did.notna()])
     classes = _int_column(manifest, "n_classes", path)
-    datasets = pd.DataFrame(
-        {
-            "dataset_id": keys.to_numpy(),
-            "openml_dataset_id": did.to_numpy(),
-            "name": manifest["name"].to_numpy(),
-            "task_type": manifest["task_type"].to_numpy(),
-            "n_rows": _int_column(manifest, "n_rows", path).to_numpy(),
-            "n_features": _int_column(manifest, "n_features", path).to_numpy(),
-            "n_classes": classes.where(classes > 0).to_numpy(),
-            "target": manifest["target_column"].to_numpy(),
-            "file_path": [str(f.resolve()) for f in files],
-            "content_hash": [file_hash(f) for f in files],
-            "source": PMLB,
-        }
+    datasets = Datasets(
+        dataset_id=keys.to_numpy(),
+        openml_dataset_id=did.to_numpy(),
+        name=manifest["name"].to_numpy(),
+        task_type=manifest["task_type"].to_numpy(),
+        n_rows=_int_column(manifest, "n_rows", path).to_numpy(),
+        n_features=_int_column(manifest, "n_features", path).to_numpy(),
+        n_classes=classes.where(classes > 0).to_numpy(),
+        target=manifest["target_column"].to_numpy(),
+        file_path=[str(f.resolve()) for f in files],
+        content_hash=[file_hash(f) for f in files],
+        source=PMLB,
     )
-    return [_Batch(PMLB, path, len(manifest), [("datasets", datasets)])]
+    return [_Batch(PMLB, path, len(manifest), [datasets])]

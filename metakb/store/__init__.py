@@ -1,6 +1,9 @@
 """The DuckDB knowledge base: schema, connections, writes and queries.
 
-This package is the only place in metakb that holds SQL.
+This package is the only place in metakb that holds SQL and names table
+columns: writes go through the typed writers (``put_datasets``, ``put_tasks``,
+``put_flows``, ``put_configs``, ``put_evaluations``, ``put_meta_features``, or
+``put_rows`` for any batch), which take the frozen batch records below.
 """
 
 from metakb.store._browse import (
@@ -37,13 +40,30 @@ from metakb.store._read import (
     list_tasks,
     resolve_flow,
 )
+from metakb.store._records import (
+    Column,
+    Configs,
+    Datasets,
+    Evaluations,
+    Flows,
+    MetaFeatures,
+    Rows,
+    Tasks,
+    Values,
+)
 from metakb.store._schema import KNOWN_METRICS, SCHEMA_VERSION, TABLES
 from metakb.store._write import (
     delete_outdated_meta_features,
     get_ingest_run,
+    put_configs,
+    put_datasets,
+    put_evaluations,
+    put_flows,
+    put_meta_features,
+    put_rows,
+    put_tasks,
     read_table_file,
     record_ingest_run,
-    upsert,
 )
 
 __all__ = [
@@ -51,8 +71,17 @@ __all__ = [
     "KNOWN_METRICS",
     "SCHEMA_VERSION",
     "TABLES",
+    "Column",
+    "Configs",
+    "Datasets",
+    "Evaluations",
+    "Flows",
+    "MetaFeatures",
     "MetaFrames",
+    "Rows",
     "Store",
+    "Tasks",
+    "Values",
     "default_db_path",
     "delete_outdated_meta_features",
     "expand_params",
@@ -75,10 +104,16 @@ __all__ = [
     "list_tasks",
     "load_meta_frames",
     "migrate",
+    "put_configs",
+    "put_datasets",
+    "put_evaluations",
+    "put_flows",
+    "put_meta_features",
+    "put_rows",
+    "put_tasks",
     "read_table_file",
     "record_ingest_run",
     "resolve_flow",
     "schema_version",
     "transaction",
-    "upsert",
 ]

@@ -123,7 +123,7 @@ _V1 = [
 # evaluations, by far the largest table, has no PRIMARY KEY and no index: DuckDB's
 # ART indexes make bulk inserts 3-4x slower, and its zone maps serve the per-task
 # scans. Its natural key (task_id, config_id, metric, fidelity, source,
-# provenance) is enforced by store.upsert, the only write path, with an anti-join.
+# provenance) is enforced with an anti-join by _write.upsert, behind every typed writer.
 
 # MIGRATIONS[v] upgrades a knowledge base at version v - 1 to version v; version 1
 # creates everything from an empty file. A new version adds one entry here and

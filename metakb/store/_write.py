@@ -1,7 +1,8 @@
 """Bulk, idempotent writes: every table has a natural key, every write is an upsert.
 
-Rows arrive as pandas DataFrames (or Arrow tables) and reach DuckDB through a
-registered view, so an import of 100,000 evaluations is one ``INSERT ...
+Callers hand the typed writers (``put_datasets``, ``put_evaluations``...) frozen
+batch records (:mod:`metakb.store._records`); their columns reach DuckDB as a
+DataFrame through a registered view, so an import of 100,000 evaluations is one ``INSERT ...
 SELECT``, not 100,000 statements. Nothing already stored is overwritten:
 conflicting rows are skipped, except that empty columns of an existing row may
 be filled in (a dataset first seen without its OpenML id gets it later).
@@ -18,6 +19,15 @@ import duckdb
 import pandas as pd
 
 from metakb.store._connection import first_row
+from metakb.store._records import (
+    Configs,
+    Datasets,
+    Evaluations,
+    Flows,
+    MetaFeatures,
+    Rows,
+    Tasks,
+)
 from metakb.store._schema import TABLES
 
 # Natural key of every table that takes upserts, and the columns an upsert may
@@ -62,6 +72,9 @@ _view_names = (f"_metakb_rows_{i}" for i in itertools.count())
 
 def upsert(con: duckdb.DuckDBPyConnection, table: str, rows: pd.DataFrame | Any) -> int:
     """Insert ``rows`` into ``table``, skipping rows whose natural key is already stored.
+
+    The generic write behind the typed writers; nothing outside ``metakb.store``
+    calls it (tests/store/test_sql_audit.py checks).
 
     Parameters
     ----------
@@ -124,7 +137,56 @@ def upsert(con: duckdb.DuckDBPyConnection, table: str, rows: pd.DataFrame | Any)
         con.unregister(view)
 
 
-def delete_outdated_meta_features(con: duckdb.DuckDBPyConnection, rows: pd.DataFrame) -> int:
+def put_rows(con: duckdb.DuckDBPyConnection, rows: Rows) -> int:
+    """Write a batch into its table, skipping rows whose natural key is stored; return rows added.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        A write connection (the caller owns the transaction).
+    rows : Datasets, Tasks, Flows, Configs, Evaluations or MetaFeatures
+        The batch; its type names the table.
+
+    Returns
+    -------
+    int
+        How many new rows were added. Empty columns of stored rows are filled in
+        from the batch (datasets, tasks, flows, configs); nothing else changes.
+    """
+    return upsert(con, rows.table, rows._frame())
+
+
+def put_datasets(con: duckdb.DuckDBPyConnection, rows: Datasets) -> int:
+    """Write ``datasets`` rows (see :func:`put_rows`); return how many were new."""
+    return put_rows(con, rows)
+
+
+def put_tasks(con: duckdb.DuckDBPyConnection, rows: Tasks) -> int:
+    """Write ``tasks`` rows (see :func:`put_rows`); return how many were new."""
+    return put_rows(con, rows)
+
+
+def put_flows(con: duckdb.DuckDBPyConnection, rows: Flows) -> int:
+    """Write ``flows`` rows (see :func:`put_rows`); return how many were new."""
+    return put_rows(con, rows)
+
+
+def put_configs(con: duckdb.DuckDBPyConnection, rows: Configs) -> int:
+    """Write ``configs`` rows (see :func:`put_rows`); return how many were new."""
+    return put_rows(con, rows)
+
+
+def put_evaluations(con: duckdb.DuckDBPyConnection, rows: Evaluations) -> int:
+    """Write ``evaluations`` rows (see :func:`put_rows`); return how many were new."""
+    return put_rows(con, rows)
+
+
+def put_meta_features(con: duckdb.DuckDBPyConnection, rows: MetaFeatures) -> int:
+    """Write ``meta_features`` rows (see :func:`put_rows`); return how many were new."""
+    return put_rows(con, rows)
+
+
+def delete_outdated_meta_features(con: duckdb.DuckDBPyConnection, rows: MetaFeatures) -> int:
     """Delete a producer's meta-features of another version for the families in ``rows``.
 
     ``rows`` are ``meta_features`` rows about to be written (one producer and
@@ -132,7 +194,9 @@ def delete_outdated_meta_features(con: duckdb.DuckDBPyConnection, rows: pd.DataF
     version go, so a name a new version no longer computes does not linger.
     Returns the number of rows deleted.
     """
-    keys = rows[["dataset_id", "family", "computed_by", "version"]].drop_duplicates()
+    frame = rows._frame()
+    keys = frame.reindex(columns=["dataset_id", "family", "computed_by", "version"])
+    keys = keys.drop_duplicates()
     con.register("_metakb_new_meta_features", keys)
     try:
         row = first_row(

@@ -131,27 +131,17 @@ def test_benchmarks_page_lists_reports(kb: Path) -> None:
 
 
 def test_search_page_runs_warm_and_cold_and_writes_back(kb: Path, tmp_path: Path) -> None:
-    import pandas as pd
     from sklearn.datasets import load_iris
 
     from metakb.kb import train
-    from metakb.store import transaction, upsert
+    from metakb.store import Datasets, put_datasets, transaction
 
     iris = load_iris(as_frame=True).frame.rename(columns={"target": "target"})
     csv = tmp_path / "iris.csv"
     iris.to_csv(csv, index=False)
     with Store(kb).write() as con, transaction(con):
-        upsert(
-            con,
-            "datasets",
-            pd.DataFrame(
-                {
-                    "dataset_id": ["pmlb:iris"],
-                    "name": ["iris"],
-                    "file_path": [str(csv)],
-                    "source": ["test"],
-                }
-            ),
+        put_datasets(
+            con, Datasets(dataset_id="pmlb:iris", name="iris", file_path=str(csv), source="test")
         )
     train(kb, ["random_forest"], ["knn"], min_configs=2)
     at = _app()

@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from metakb.metafeatures import featurize_all
-from metakb.store import Store, get_stats, transaction, upsert
+from metakb.store import Datasets, Store, get_stats, put_datasets, transaction
 from tests.killing import assert_gone, kill_when_stopped
 
 FAMILIES = ("simple", "info_theory")
@@ -34,7 +34,7 @@ CHILD = textwrap.dedent("""
         print("stopped", flush=True)
         time.sleep(60)
 
-    real_extract, real_upsert = featurize.extract_table, featurize.upsert
+    real_extract, real_put = featurize.extract_table, featurize.put_meta_features
 
     def extract_table(table, **kwargs):
         calls["compute"] += 1
@@ -42,16 +42,16 @@ CHILD = textwrap.dedent("""
             stop()
         return real_extract(table, **kwargs)
 
-    def upsert(con, table, rows):
+    def put_meta_features(con, rows):
         calls["write"] += 1
         if when == "before" and calls["write"] == stop_at:
             stop()
-        added = real_upsert(con, table, rows)
+        added = real_put(con, rows)
         if when == "inside" and calls["write"] == stop_at:
             stop()
         return added
 
-    featurize.extract_table, featurize.upsert = extract_table, upsert
+    featurize.extract_table, featurize.put_meta_features = extract_table, put_meta_features
     argv = ["featurize", "--all", "--db", db, "--jobs", jobs, "--json"]
     for family in sys.argv[5:]:
         argv += ["--families", family]
@@ -77,9 +77,11 @@ def _write_kb(path: Path, files: Path) -> Store:
     (files / "broken.csv").write_text("one column only\n1\n")
     rows.append(("pmlb:e_broken", str(files / "broken.csv")))
     store = Store(path)
-    frame = pd.DataFrame(rows, columns=["dataset_id", "file_path"]).assign(source="test")
+    datasets = Datasets(
+        dataset_id=[key for key, _ in rows], file_path=[path for _, path in rows], source="test"
+    )
     with store.write() as con, transaction(con):
-        upsert(con, "datasets", frame)
+        put_datasets(con, datasets)
     return store
 
 

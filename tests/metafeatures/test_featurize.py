@@ -18,7 +18,15 @@ from metakb.metafeatures import (
     featurize_all,
     featurize_file,
 )
-from metakb.store import Store, get_meta_features, transaction, upsert
+from metakb.store import (
+    Datasets,
+    MetaFeatures,
+    Store,
+    get_meta_features,
+    put_datasets,
+    put_meta_features,
+    transaction,
+)
 
 
 def write_tables(root: Path) -> dict[str, Path]:
@@ -40,18 +48,17 @@ def write_tables(root: Path) -> dict[str, Path]:
 def tiny_store(tmp_path: Path) -> Store:
     paths = write_tables(tmp_path)
     store = Store(tmp_path / "kb.duckdb")
-    rows = pd.DataFrame(
-        [
-            # The stored target may be OpenML's name for it; the file calls it 'target'.
-            ("pmlb:cls", "cls", "classification", "class", str(paths["cls"])),
-            ("pmlb:reg", "reg", "regression", "target", str(paths["reg"])),
-            ("pmlb:broken", "broken", "classification", "target", str(paths["broken"])),
-            ("openml:1", "no file", "classification", "class", None),
-        ],
-        columns=["dataset_id", "name", "task_type", "target", "file_path"],
-    ).assign(source="test")
+    rows = Datasets(
+        dataset_id=["pmlb:cls", "pmlb:reg", "pmlb:broken", "openml:1"],
+        name=["cls", "reg", "broken", "no file"],
+        task_type=["classification", "regression", "classification", "classification"],
+        # The stored target may be OpenML's name for it; the file calls it 'target'.
+        target=["class", "target", "target", "class"],
+        file_path=[str(paths["cls"]), str(paths["reg"]), str(paths["broken"]), None],
+        source="test",
+    )
     with store.write() as con, transaction(con):
-        upsert(con, "datasets", rows)
+        put_datasets(con, rows)
     return store
 
 
@@ -98,18 +105,16 @@ def test_featurize_all_in_parallel_adds_only_missing_families(tiny_store: Store)
 
 
 def test_a_new_version_replaces_the_old_rows_of_its_families(tiny_store: Store) -> None:
-    old = pd.DataFrame(
-        {
-            "dataset_id": ["pmlb:cls"] * 3,
-            "name": ["NumberOfInstances", "metakb.retired", "kNN1NAUC"],
-            "value": [1.0, 2.0, 3.0],
-            "family": ["simple", "simple", "landmarking"],
-            "computed_by": [COMPUTED_BY] * 3,
-            "version": ["0"] * 3,
-        }
+    old = MetaFeatures(
+        dataset_id="pmlb:cls",
+        name=["NumberOfInstances", "metakb.retired", "kNN1NAUC"],
+        value=[1.0, 2.0, 3.0],
+        family=["simple", "simple", "landmarking"],
+        computed_by=COMPUTED_BY,
+        version="0",
     )
     with tiny_store.write() as con, transaction(con):
-        upsert(con, "meta_features", old)
+        put_meta_features(con, old)
     featurize_all(tiny_store, families=["simple"], n_jobs=1)
     with tiny_store.read() as con:
         rows = get_meta_features(con, "pmlb:cls").set_index("name")

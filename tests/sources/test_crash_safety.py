@@ -13,28 +13,28 @@ from metakb.sources.published import import_published
 from metakb.store import Store, get_stats
 
 # The child imports the tiny data folder and stops (announcing it on stdout) at the
-# n-th call of `upsert`, either before it (between writes) or after it (inside the
-# file's open transaction), so the parent can kill it at a known point.
+# n-th call of `put_rows` (one table's rows), either before it (between writes) or
+# after it (inside the file's open transaction), so the parent can kill it at a known point.
 CHILD = textwrap.dedent("""
     import sys, time
     import metakb.sources.published as published
     from metakb.store import Store
 
     db, data, stop_at, when = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
-    real = published.upsert
+    real = published.put_rows
     calls = 0
 
-    def upsert(con, table, rows):
+    def put_rows(con, rows):
         global calls
         calls += 1
         if calls == stop_at and when == "before":
             print("stopped", flush=True); time.sleep(60)
-        added = real(con, table, rows)
+        added = real(con, rows)
         if calls == stop_at and when == "inside":
             print("stopped", flush=True); time.sleep(60)
         return added
 
-    published.upsert = upsert
+    published.put_rows = put_rows
     published.import_published(Store(db), data)
     print("finished", flush=True)
 """)

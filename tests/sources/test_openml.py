@@ -28,12 +28,11 @@ from metakb.configs import config_id
 from metakb.errors import OpenMLResponseError, OpenMLUnavailableError
 from metakb.sources.openml import (
     HttpPolicy,
-    _decode,
-    _flow_mapper,
     ingest_openml,
     openml_cache_dir,
     openml_reachable,
 )
+from metakb.sources.openml._flows import _decode, _flow_mapper
 from metakb.store import Store, get_ingest_run
 from tests.sources.fake_openml import FakeOpenML, _rf_flow
 
@@ -206,25 +205,25 @@ def test_resume_after_failure_between_pages(tmp_path: Path, fake: FakeOpenML) ->
 
 
 # The child ingests from the parent's loopback server; with stop_at > 0 it stops (and
-# says so) right after the stop_at-th upsert, inside that write's transaction.
+# says so) right after the stop_at-th write of one table's rows, inside that write's transaction.
 CHILD = textwrap.dedent("""
     import sys, time
-    import metakb.sources.openml as source
+    import metakb.sources.openml._ingest as source
     from metakb.store import Store
 
     db, url, stop_at = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    real = source.upsert
+    real = source.put_rows
     calls = 0
 
-    def upsert(con, table, rows):
+    def put_rows(con, rows):
         global calls
         calls += 1
-        added = real(con, table, rows)
+        added = real(con, rows)
         if calls == stop_at:
             print("stopped", flush=True); time.sleep(60)
         return added
 
-    source.upsert = upsert
+    source.put_rows = put_rows
     source.ingest_openml(Store(db), server=url, suite=14, flows=[6969], page_size=3)
 """)
 

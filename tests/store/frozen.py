@@ -24,10 +24,9 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import pandas as pd
 
 from metakb.sources.published import import_published
-from metakb.store import SCHEMA_VERSION, Store, transaction, upsert
+from metakb.store import SCHEMA_VERSION, MetaFeatures, Store, put_meta_features, transaction
 from tests.conftest import write_tiny_data
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -85,19 +84,17 @@ def tiny_kb(path: Path) -> Store:
     data = write_tiny_data(path.parent / "frozen_data")
     store = Store(path)
     import_published(store, data, sources=("openml100_sklearn_hpo_runs", "tabrepo_lightgbm_2022"))
-    local = pd.DataFrame(
-        {
-            "dataset_id": ["local:abc"] * 2,
-            "name": ["NumberOfInstances", "kNN1NErrRate"],
-            "value": [3.0, None],
-            "family": ["simple", "landmarking"],
-            "computed_by": ["metakb"] * 2,
-            "version": ["1"] * 2,
-            "reason": [None, "needs at least two classes"],
-        }
+    local = MetaFeatures(
+        dataset_id="local:abc",
+        name=["NumberOfInstances", "kNN1NErrRate"],
+        value=[3.0, None],
+        family=["simple", "landmarking"],
+        computed_by="metakb",
+        version="1",
+        reason=[None, "needs at least two classes"],
     )
     with store.write() as con, transaction(con):
-        upsert(con, "meta_features", local)
+        put_meta_features(con, local)
         # Fixed timestamps keep the frozen file stable when it is regenerated.
         con.execute("UPDATE schema_version SET applied_at = TIMESTAMP '2026-01-01 00:00:00'")
         for table in ("datasets", "tasks", "flows", "configs", "evaluations", "meta_features"):

@@ -64,3 +64,38 @@ def test_f_string_sql_only_at_audited_sites() -> None:
     found = _f_string_sql_sites()
     assert found <= AUDITED, f"audit these f-string SQL sites: {sorted(found - AUDITED)}"
     assert found, "the scan found nothing: has the code moved?"
+
+
+def _outside_store() -> list[tuple[str, ast.Module]]:
+    return [
+        (path.relative_to(ROOT).as_posix(), ast.parse(path.read_text(encoding="utf-8")))
+        for path in ROOT.rglob("*.py")
+        if path.relative_to(ROOT).parts[0] != "store"
+    ]
+
+
+def test_only_store_writes_by_table_name() -> None:
+    """Outside store/, writes go through the typed writers: no upsert, no table name spelled."""
+    from metakb.store import TABLES
+
+    found = []
+    for name, tree in _outside_store():
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("metakb.store"):
+                private = (node.module or "") != "metakb.store"
+                generic = [a.name for a in node.names if a.name == "upsert"]
+                if private or generic:
+                    found.append(f"{name}:{node.lineno} imports {node.module} {generic}")
+            if isinstance(node, ast.Call):
+                callee = node.func.attr if isinstance(node.func, ast.Attribute) else None
+                callee = callee or (node.func.id if isinstance(node.func, ast.Name) else "")
+                tables = [
+                    a.value
+                    for a in node.args
+                    if isinstance(a, ast.Constant)
+                    and isinstance(a.value, str)
+                    and a.value in TABLES
+                ]
+                if callee == "upsert" or (tables and callee.startswith(("put", "upsert", "write"))):
+                    found.append(f"{name}:{node.lineno} calls {callee}{tables}")
+    assert not found, f"writes by table name outside metakb/store/: {found}"
