@@ -1,0 +1,457 @@
+"""A warm-started search on a user's table, written back to the knowledge base.
+
+``metakb search`` in four steps, each a function of its own:
+
+1. :func:`plan_search`: check the settings and load the table; nothing is
+   written, so a bad input leaves the knowledge base as it was;
+2. :func:`prepare_search`: load (or fit) the warm starter, compute the
+   table's meta-features (the warm start's query), register the table in the
+   knowledge base, and set up the optimizer and the cross-validation objective
+   (:mod:`metakb.search._setup` decides how the search starts);
+3. :func:`run_prepared`: cross-validate each asked configuration; after every
+   trial append it to the resume log and write it back
+   (:func:`metakb.sources.local.write_trials`, source ``local``, provenance
+   ``search:<search id>``).
+
+What is written where is :mod:`metakb.sources.local`'s business: a rerun or
+a resume adds nothing twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from metakb.datasets import DEFAULT_MAX_BYTES, Table, kb_dataset_id, load_table
+from metakb.errors import MetakbError
+from metakb.kb._layout import Layout
+from metakb.kb._recommend import extrapolation_notes
+from metakb.kb._train import load_starter, space_of
+from metakb.metafeatures import METAFEATURES_VERSION, extract_table
+from metakb.metafeatures import result_rows as meta_feature_rows
+from metakb.models import WARM_STARTERS, TaskQuery, WarmStarter
+from metakb.search import (
+    OPTIMIZERS,
+    CVObjective,
+    SearchResult,
+    SpaceEstimators,
+    StartedOptimizer,
+    TrialLog,
+    TrialRecord,
+    WarmStartReport,
+    fidelity_kind,
+    load_trials,
+    run_search,
+    start_optimizer,
+)
+from metakb.sources.local import KB_METRICS, register_table, write_trials
+from metakb.spaces import ALGORITHMS, Algorithm, SearchSpace, get_algorithm
+from metakb.store import Store
+
+log = logging.getLogger(__name__)
+
+NO_WARM_START = "none"
+"""The ``--warm-start`` value of a cold search."""
+
+Progress = Callable[[TrialRecord, SearchResult], None]
+
+
+@dataclass(frozen=True)
+class SearchSettings:
+    """What identifies a search: the same settings on the same file are the same search.
+
+    Attributes
+    ----------
+    content_hash, target, algorithm, method, warm_start, seed, budget
+        As given to :func:`plan_search` (``content_hash`` of the table's file).
+    """
+
+    content_hash: str
+    target: str
+    algorithm: str
+    method: str
+    warm_start: str
+    seed: int
+    budget: int
+
+    @property
+    def search_id(self) -> str:
+        """Return a short stable hash of the settings (names the resume log and provenance)."""
+        text = json.dumps(
+            [
+                self.content_hash,
+                self.target,
+                self.algorithm,
+                self.method,
+                self.warm_start,
+                self.seed,
+                self.budget,
+            ]
+        )
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class TableSearch:
+    """The outcome of a search on a table.
+
+    Attributes
+    ----------
+    search_id : str
+        See :attr:`SearchSettings.search_id`.
+    result : SearchResult
+        Every finished trial (replayed ones of a resume included).
+    space : SearchSpace
+        The algorithm's space; ``space.to_estimator_params(config)`` gives kwargs.
+    dataset_id, task_id : str
+        Knowledge-base keys the trials were written under.
+    metric : str
+        The CV objective's metric (a key of :data:`~metakb.search.SCORERS`).
+    warm : WarmStartReport
+        What the warm start enqueued.
+    log_path : Path
+        The resume log.
+    evaluations_added : int
+        New ``evaluations`` rows written by this call.
+    notes : list of str
+        What the user should know (a model fitted on the fly, nothing to resume).
+    """
+
+    search_id: str
+    result: SearchResult
+    space: SearchSpace
+    dataset_id: str
+    task_id: str
+    metric: str
+    warm: WarmStartReport
+    log_path: Path
+    evaluations_added: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def best_estimator_params(self) -> dict[str, Any] | None:
+        """Return the best configuration as the estimator's keyword arguments (None if none)."""
+        best = self.result.best
+        return None if best is None else self.space.to_estimator_params(best.config)
+
+    def best_imputer(self) -> str | None:
+        """Return the best configuration's numeric imputer strategy (part of the OpenML flows)."""
+        best = self.result.best
+        param = get_algorithm(self.space.name).imputer_param
+        return None if best is None or param is None else best.config.get(param)
+
+    def best_curve(self) -> list[float | None]:
+        """Return the best full-fidelity score after each trial (None before the first)."""
+        curve: list[float | None] = []
+        best: float | None = None
+        for record in self.result.trials:
+            if record.status == "ok" and record.score is not None and record.fidelity >= 1.0:
+                best = record.score if best is None else max(best, record.score)
+            curve.append(best)
+        return curve
+
+
+# -- 1. plan: settings checked, table loaded, nothing written ---------------------------
+
+
+@dataclass(frozen=True)
+class SearchPlan:
+    """A search's checked settings and its table."""
+
+    table: Table
+    algorithm: Algorithm
+    task_type: str
+    method: str
+    warm_start: str
+    budget: int
+    metric: str
+    n_splits: int
+    seed: int
+
+    @property
+    def settings(self) -> SearchSettings:
+        """What identifies the search."""
+        return SearchSettings(
+            self.table.content_hash,
+            self.table.target,
+            self.algorithm.name,
+            self.method,
+            self.warm_start,
+            self.seed,
+            self.budget,
+        )
+
+
+def plan_search(
+    path: str | Path,
+    *,
+    target: str | None,
+    algorithm: str,
+    budget: int,
+    method: str,
+    warm_start: str,
+    n_splits: int = 5,
+    metric: str | None = None,
+    seed: int = 0,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> SearchPlan:
+    """Check a search's settings and load its table; nothing is written.
+
+    Raises
+    ------
+    MetakbError
+        A bad file, target, algorithm, method or warm start; a task type the
+        algorithm does not support; a table too small to cross-validate or
+        with infinite values (:func:`check_searchable`).
+    """
+    if budget < 1:
+        raise MetakbError("the budget must be at least one trial")
+    record = ALGORITHMS[space_of(algorithm).name]
+    if method not in OPTIMIZERS:
+        raise MetakbError(f"unknown method {method!r}; known: {', '.join(OPTIMIZERS)}")
+    if warm_start not in (*WARM_STARTERS, NO_WARM_START):
+        known = ", ".join((*WARM_STARTERS, NO_WARM_START))
+        raise MetakbError(f"unknown warm start {warm_start!r}; known: {known}")
+    table = load_table(path, target, max_bytes=max_bytes)
+    check_searchable(table, n_splits)
+    try:
+        task_type = record.check_task_type(table.task_type)
+    except ValueError as error:
+        others = [a.name for a in ALGORITHMS.values() if table.task_type in a.task_types]
+        raise MetakbError(
+            f"{error}; use {' or '.join(others)} for a {table.task_type} target"
+        ) from None
+    metric = metric or ("accuracy" if task_type == "classification" else "neg_rmse")
+    if metric not in KB_METRICS:
+        raise MetakbError(f"unknown metric {metric!r}; known: {sorted(KB_METRICS)}")
+    return SearchPlan(
+        table, record, task_type, method, warm_start, budget, metric, n_splits, seed
+    )
+
+
+def check_searchable(table: Table, n_splits: int) -> None:
+    """Refuse a table no configuration can be cross-validated on, before anything is stored.
+
+    Such a search would only fill the knowledge base with failed trials: too
+    few rows (or, for classification, no class with a row in every fold) for
+    ``n_splits`` folds, or infinite values, which every space's imputer refuses.
+
+    Raises
+    ------
+    MetakbError
+        Saying which, in one line.
+    """
+    n_rows = len(table.y)
+    if n_rows < n_splits:
+        raise MetakbError(
+            f"{table.name}: {n_rows} row(s) cannot be split into {n_splits} folds; "
+            "a search needs at least one row per fold"
+        )
+    if table.task_type == "classification" and table.y.value_counts().max() < n_splits:
+        raise MetakbError(
+            f"{table.name}: no class has {n_splits} rows, one per fold of the stratified "
+            "cross-validation; use fewer folds or more rows"
+        )
+    numeric = [c for c in table.X.columns if table.kinds.get(c) == "numeric"]
+    values = table.X[numeric].to_numpy(dtype="float64", na_value=np.nan)
+    infinite = [numeric[j] for j in np.flatnonzero(np.isinf(values).any(axis=0))]
+    if infinite:
+        raise MetakbError(
+            f"{table.name}: infinite values in column(s) {', '.join(map(str, infinite[:5]))}; "
+            "no model of the search spaces accepts them: replace or drop them"
+        )
+
+
+# -- 2. prepare: warm starter, meta-features, table registered, optimizer ----------------
+
+
+@dataclass(frozen=True)
+class PreparedSearch:
+    """A planned search with its optimizer and objective, its table in the knowledge base."""
+
+    plan: SearchPlan
+    started: StartedOptimizer
+    objective: CVObjective
+    dataset_id: str
+    task_id: str
+    notes: list[str]
+
+
+def prepare_search(
+    store: Store,
+    layout: Layout,
+    plan: SearchPlan,
+    *,
+    n_warm: int | None = None,
+    time_limit: float | None = None,
+) -> PreparedSearch:
+    """Load the warm starter, register the table and set up the optimizer and objective.
+
+    Raises
+    ------
+    MetakbError
+        A warm start without a trained model or runs to fit one (raised
+        before anything is written).
+    """
+    space, seed = plan.algorithm.space, plan.seed
+    notes: list[str] = []
+    starter: WarmStarter | None = None
+    ranges: Mapping[str, Sequence[float]] = {}
+    if plan.warm_start != NO_WARM_START:  # before anything is written: it may fail
+        starter, ranges = load_starter(
+            store, layout, space.name, plan.warm_start, seed=seed, notes=notes
+        )
+    features = extract_table(plan.table, seed=seed)
+    dataset_id, task_id = register_table(
+        store,
+        plan.table,
+        meta_feature_rows(kb_dataset_id(plan.table), features),
+        space,
+        plan.metric,
+    )
+    log.info(
+        "search %s on %s (meta-features %s)",
+        plan.settings.search_id,
+        task_id,
+        METAFEATURES_VERSION,
+    )
+    query = TaskQuery(
+        {k: v for k, v in features.values.items() if math.isfinite(v)}, task_id=task_id
+    )
+    notes.extend(extrapolation_notes(query.meta_features, ranges, space.name))
+    started = start_optimizer(
+        space, plan.method, plan.budget, starter=starter, query=query, n_warm=n_warm, seed=seed
+    )
+    objective = CVObjective(
+        plan.table.X,
+        plan.table.y,
+        SpaceEstimators(plan.algorithm, plan.task_type, seed),
+        task_type=plan.task_type,  # type: ignore[arg-type]
+        metric=plan.metric,
+        n_splits=plan.n_splits,
+        fidelity_kind=fidelity_kind(plan.algorithm, plan.method),
+        time_limit=time_limit,
+        seed=seed,
+    )
+    return PreparedSearch(plan, started, objective, dataset_id, task_id, notes)
+
+
+# -- 3. run and write back ---------------------------------------------------------------
+
+
+def run_prepared(
+    store: Store,
+    layout: Layout,
+    prepared: PreparedSearch,
+    *,
+    executor: str = "inprocess",
+    resume: bool = False,
+    time_limit: float | None = None,
+    on_trial: Progress | None = None,
+) -> TableSearch:
+    """Run a prepared search; log and write back every trial as it finishes."""
+    plan, notes = prepared.plan, list(prepared.notes)
+    search_id = plan.settings.search_id
+    space = plan.algorithm.space
+    log_path = layout.search_log(search_id)
+    previous = load_trials(log_path) if resume else []
+    if resume and not previous:
+        notes.append("nothing to resume for these settings: started afresh")
+    if not resume and log_path.exists():
+        log_path.unlink()  # a fresh run of the same settings starts its log over
+    trial_log = TrialLog(log_path)
+    added = 0
+
+    def write_back(records: list[TrialRecord]) -> int:
+        return write_trials(
+            store,
+            records,
+            space=space,
+            task_id=prepared.task_id,
+            metric=plan.metric,
+            provenance=f"search:{search_id}",
+        )
+
+    def after_trial(record: TrialRecord, result: SearchResult) -> None:
+        nonlocal added
+        trial_log(record, result)
+        added += write_back([record])
+        if on_trial is not None:
+            on_trial(record, result)
+
+    result = run_search(
+        prepared.started.optimizer,
+        prepared.objective,
+        plan.budget,
+        executor=executor,
+        on_trial=after_trial,
+        previous=previous,
+        trial_timeout=None if time_limit is None else 2 * time_limit,
+    )
+    # Replayed trials were stored by the interrupted run; this catches one that was
+    # logged but not stored (an interruption between the two writes).
+    added += write_back(result.trials)
+    return TableSearch(
+        search_id=search_id,
+        result=result,
+        space=space,
+        dataset_id=prepared.dataset_id,
+        task_id=prepared.task_id,
+        metric=plan.metric,
+        warm=prepared.started.report,
+        log_path=log_path,
+        evaluations_added=added,
+        notes=notes,
+    )
+
+
+def search_table(
+    store: Store,
+    layout: Layout,
+    path: str | Path,
+    *,
+    target: str | None,
+    algorithm: str,
+    budget: int,
+    method: str,
+    warm_start: str,
+    executor: str = "inprocess",
+    seed: int = 0,
+    resume: bool = False,
+    time_limit: float | None = None,
+    n_warm: int | None = None,
+    n_splits: int = 5,
+    metric: str | None = None,
+    on_trial: Progress | None = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> TableSearch:
+    """Plan, prepare and run a search; see :meth:`metakb.kb.KnowledgeBase.search`."""
+    plan = plan_search(
+        path,
+        target=target,
+        algorithm=algorithm,
+        budget=budget,
+        method=method,
+        warm_start=warm_start,
+        n_splits=n_splits,
+        metric=metric,
+        seed=seed,
+        max_bytes=max_bytes,
+    )
+    prepared = prepare_search(store, layout, plan, n_warm=n_warm, time_limit=time_limit)
+    return run_prepared(
+        store,
+        layout,
+        prepared,
+        executor=executor,
+        resume=resume,
+        time_limit=time_limit,
+        on_trial=on_trial,
+    )
