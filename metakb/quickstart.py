@@ -180,8 +180,8 @@ def build_local_knowledge_base(
     """
     from metakb.metafeatures import extract_table
     from metakb.metafeatures import result_rows as meta_feature_rows
-    from metakb.search import CVObjective, TrialRecord
-    from metakb.searching import SpaceEstimators, register_table, write_trials
+    from metakb.search import CVObjective, SpaceEstimators, TrialRecord
+    from metakb.searching import register_table, write_trials
 
     folder = store.path.parent / "examples"
     total = len(algorithms) * len(datasets) * n_configs

@@ -19,10 +19,9 @@ from metakb.metafeatures import extract_table
 from metakb.metafeatures import result_rows as meta_feature_rows
 from metakb.models import TaskQuery
 from metakb.quickstart import example_table
-from metakb.search import TrialRecord
+from metakb.search import SpaceEstimators, TrialRecord
 from metakb.searching import (
     PRIOR_WARM,
-    SpaceEstimators,
     build_optimizer,
     default_n_warm,
     executor_spec,

@@ -30,13 +30,12 @@ from metakb.search._hyperband import (
     successive_halving_rungs,
 )
 from metakb.search._objectives import (
-    ALGORITHMS,
     SCORERS,
     CVObjective,
     DefaultEstimators,
     LookupObjective,
+    SpaceEstimators,
     SurrogateObjective,
-    categorical_columns,
 )
 from metakb.search._registry import MULTI_FIDELITY, OPTIMIZERS
 from metakb.search._run import (
@@ -62,9 +61,9 @@ from metakb.search._types import (
     Trial,
 )
 from metakb.search._warm import AdaptiveWarmStart, WarmStartReport, warm_start
+from metakb.spaces import categorical_columns
 
 __all__ = [
-    "ALGORITHMS",
     "BOHB",
     "MULTI_FIDELITY",
     "OPTIMIZERS",
@@ -94,6 +93,7 @@ __all__ = [
     "Rung",
     "SearchError",
     "SearchResult",
+    "SpaceEstimators",
     "Starter",
     "SuccessiveHalving",
     "SurrogateObjective",

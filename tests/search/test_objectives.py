@@ -8,7 +8,6 @@ import pytest
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris
 
 from metakb.search import (
-    ALGORITHMS,
     CVObjective,
     DefaultEstimators,
     LookupObjective,
@@ -16,6 +15,7 @@ from metakb.search import (
     categorical_columns,
 )
 from metakb.search._space import SpaceSampler
+from metakb.spaces import ALGORITHMS
 from tests.search.conftest import toy_value
 
 SMALL = {
