@@ -260,6 +260,20 @@ def test_bad_input_is_a_metakb_error(
         search_table(tiny_csv, **{**args, **change})
 
 
+def test_a_classification_only_algorithm_refuses_a_regression_target(
+    tmp_path: Path, db: Path
+) -> None:
+    rng = np.random.default_rng(0)
+    table = tmp_path / "reg.csv"
+    rows = [f"{a:.4f},{t:.4f}" for a, t in rng.normal(size=(40, 2))]
+    table.write_text("\n".join(["a,target", *rows]) + "\n")
+    with pytest.raises(MetakbError, match="classification only") as info:
+        search_table(
+            table, target="target", algorithm="adaboost", budget=1, warm_start_method="none", db=db
+        )
+    assert "\n" not in str(info.value) and "use svc or lightgbm" in str(info.value)
+
+
 def test_executor_spec() -> None:
     assert executor_spec(None) == "inprocess"
     assert executor_spec("local:2") == "dask:local:2"

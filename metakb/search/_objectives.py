@@ -104,21 +104,8 @@ class DefaultEstimators(_Estimators):
     parameter names (for AdaBoost, ``max_depth`` sets the base tree's depth);
     absent ones keep the library's defaults. ``DefaultEstimators(name,
     task_type)({}, x)`` is the algorithm's default pipeline, see
-    :meth:`~metakb.spaces.Algorithm.default_pipeline`.
-
-    Parameters
-    ----------
-    algorithm : Algorithm or str
-        The record, or a name or flow key for :func:`~metakb.spaces.get_algorithm`.
-    task_type : {'classification', 'regression'}
-        One of the algorithm's task types.
-    seed : int
-        Model seed.
-
-    Raises
-    ------
-    ValueError
-        An unknown algorithm, or a task type it does not support.
+    :meth:`~metakb.spaces.Algorithm.default_pipeline`. Parameters and
+    errors as for :class:`SpaceEstimators`.
     """
 
     def model(self, params: Mapping[str, Any]) -> BaseEstimator:

@@ -136,6 +136,8 @@ class Algorithm:
             raise ValueError(f"algorithm {self.name!r} has the space of {self.space.name!r}")
         if not self.estimators:
             raise ValueError(f"{self.name}: no estimator for any task type")
+        if self.base is not None and set(self.base.estimators) != set(self.estimators):
+            raise ValueError(f"{self.name}: the base model must cover the same task types")
         missing = [
             f"openml:{i}" for i in self.openml_flow_ids if f"openml:{i}" not in self.space.flow_ids
         ]

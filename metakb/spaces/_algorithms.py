@@ -284,17 +284,6 @@ SPACES: dict[str, SearchSpace] = {name: algorithm.space for name, algorithm in A
 """Every search space metakb knows, by algorithm name (the records' spaces)."""
 
 
-def _find(ref: str | int) -> Algorithm | None:
-    text = str(ref).strip().lower()
-    if text in ALGORITHMS:
-        return ALGORITHMS[text]
-    for algorithm in ALGORITHMS.values():
-        flows = algorithm.space.flow_ids
-        if text in flows or f"openml:{text}" in flows:
-            return algorithm
-    return None
-
-
 def get_algorithm(ref: str | int) -> Algorithm:
     """Return the algorithm for a name, a flow key or an OpenML flow id.
 
@@ -308,26 +297,22 @@ def get_algorithm(ref: str | int) -> Algorithm:
     KeyError
         No algorithm matches ``ref``.
     """
-    found = _find(ref)
-    if found is None:
-        raise KeyError(f"no algorithm for {ref!r}; known: {sorted(ALGORITHMS)}")
-    return found
+    text = str(ref).strip().lower()
+    if text in ALGORITHMS:
+        return ALGORITHMS[text]
+    for algorithm in ALGORITHMS.values():
+        flows = algorithm.space.flow_ids
+        if text in flows or f"openml:{text}" in flows:
+            return algorithm
+    raise KeyError(f"no algorithm for {ref!r}; known: {sorted(ALGORITHMS)}")
 
 
 def get_space(ref: str | int) -> SearchSpace:
-    """Return the space for an algorithm name, a flow key or an OpenML flow id.
-
-    Parameters
-    ----------
-    ref : str or int
-        ``"random_forest"``, ``"openml:6969"``, ``6969`` or ``"6969"``.
+    """Return the search space of :func:`get_algorithm`'s algorithm for ``ref``.
 
     Raises
     ------
     KeyError
-        No space matches ``ref``.
+        No algorithm matches ``ref``.
     """
-    found = _find(ref)
-    if found is None:
-        raise KeyError(f"no search space for {ref!r}; known: {sorted(SPACES)}")
-    return found.space
+    return get_algorithm(ref).space

@@ -2,7 +2,11 @@
 
 The snapshot holds the ``get_params()`` of the pipelines that the if/elif
 ``DefaultEstimators`` and ``searching.SpaceEstimators`` built before the
-algorithms became records (metakb e046525), normalized by :func:`normalize`.
+algorithms became records (metakb e046525), normalized by :func:`normalize`:
+for every case of :func:`cases`, ``SpaceEstimators(name, task_type, 3)(config, x)``
+("space") or ``DefaultEstimators(name, task_type, 3)(config, x)`` ("native"),
+one case per line under :func:`case_key`. It is a fixed record of the old
+behaviour: do not regenerate it from the current code.
 """
 
 from __future__ import annotations

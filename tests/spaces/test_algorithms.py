@@ -123,6 +123,11 @@ def test_the_openml_map_names_flow_parameters(algorithm):
         assert fragment == fragment.lower() and name
 
 
+def test_the_space_names_one_of_the_estimators(algorithm):
+    assert algorithm.space.estimator in algorithm.estimators.values()
+    assert algorithm.space.name == algorithm.name
+
+
 def test_size_dependent_parameters_are_hyperparameters(algorithm):
     assert set(algorithm.size_dependent) <= set(algorithm.space.names)
 
