@@ -15,7 +15,6 @@ from metakb.search import (
     categorical_columns,
 )
 from metakb.search._space import SpaceSampler
-from metakb.spaces import ALGORITHMS
 from tests.search.conftest import toy_value
 
 SMALL = {
@@ -37,7 +36,8 @@ def iris_mixed():
     return x, y
 
 
-@pytest.mark.parametrize("algorithm", ALGORITHMS)
+# Every record is fitted by tests/spaces/test_algorithms.py; these are native-kwargs cases.
+@pytest.mark.parametrize("algorithm", sorted(SMALL))
 def test_cv_fits_every_algorithm_on_mixed_columns(algorithm, iris_mixed):
     x, y = iris_mixed
     kind = "rounds" if algorithm == "lightgbm" else "rows"
