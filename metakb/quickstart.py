@@ -180,8 +180,7 @@ def build_local_knowledge_base(
     """
     from metakb.metafeatures import extract_table
     from metakb.metafeatures import result_rows as meta_feature_rows
-    from metakb.search import CVObjective, TrialRecord
-    from metakb.searching import SpaceEstimators
+    from metakb.search import CVObjective, SpaceEstimators, TrialRecord
     from metakb.sources.local import register_table, write_trials
 
     folder = store.path.parent / "examples"

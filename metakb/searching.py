@@ -36,7 +36,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-import pandas as pd
 
 from metakb.datasets import DEFAULT_MAX_BYTES, Table, kb_dataset_id, load_table
 from metakb.errors import MetakbError
@@ -56,10 +55,10 @@ from metakb.search import (
     OPTIMIZERS,
     AdaptiveWarmStart,
     CVObjective,
-    DefaultEstimators,
     PriorGuidedOptimizer,
     QueryPrior,
     SearchResult,
+    SpaceEstimators,
     TrialLog,
     TrialRecord,
     WarmStartReport,
@@ -69,7 +68,7 @@ from metakb.search import (
     warm_start,
 )
 from metakb.sources.local import KB_METRICS, register_table, write_trials
-from metakb.spaces import SPACES, SearchSpace, get_space
+from metakb.spaces import ALGORITHMS, SPACES, SearchSpace, get_space
 from metakb.store import Store
 
 log = logging.getLogger(__name__)
@@ -82,9 +81,6 @@ SEARCH_METHODS = ("bo", "hyperband", "bohb", "random", "sh")
 
 # The imputer is part of the OpenML flows' pipelines, so it is a hyperparameter of the spaces.
 _IMPUTER = "columntransformer__numeric__imputer__strategy"
-
-# Spaces whose estimator keyword arguments only fit a classifier (OpenML classification flows).
-_CLASSIFICATION_ONLY = frozenset({"random_forest", "adaboost"})
 
 Progress = Callable[[TrialRecord, SearchResult], None]
 
@@ -180,43 +176,6 @@ class TableSearch:
                 best = record.score if best is None else max(best, record.score)
             curve.append(best)
         return curve
-
-
-class SpaceEstimators:
-    """Build the pipeline for a configuration of a space (picklable, for Dask workers).
-
-    The configuration is keyed by the flow's parameter names; the model gets
-    :meth:`~metakb.spaces.SearchSpace.to_estimator_params`, the numeric
-    imputer the configuration's strategy (as in the OpenML flows).
-
-    Parameters
-    ----------
-    algorithm : str
-        A key of :data:`~metakb.spaces.SPACES`.
-    task_type : {'classification', 'regression'}
-    seed : int
-        Model seed.
-    """
-
-    def __init__(self, algorithm: str, task_type: str, seed: int = 0) -> None:
-        self.algorithm = algorithm
-        self.task_type = task_type
-        self.seed = seed
-
-    def __call__(self, config: Mapping[str, Any], x: pd.DataFrame) -> Any:
-        """Return the unfitted pipeline for ``config`` on ``x``'s column kinds."""
-        kwargs = get_space(self.algorithm).to_estimator_params(config)
-        if self.algorithm == "adaboost":
-            # DefaultEstimators builds the base tree itself (a regressor for regression).
-            kwargs["max_depth"] = kwargs.pop("estimator").max_depth
-        if self.algorithm == "lightgbm":
-            kwargs.pop("verbose", None)
-        factory = DefaultEstimators(self.algorithm, self.task_type, self.seed)  # type: ignore[arg-type]
-        pipeline = factory(kwargs, x)
-        pipeline.set_params(model=factory.model(kwargs))
-        if _IMPUTER in config:
-            pipeline.set_params(prep__numeric__simpleimputer__strategy=config[_IMPUTER])
-        return pipeline
 
 
 def _space(algorithm: str) -> SearchSpace:
@@ -416,11 +375,14 @@ def search_table(
     _check_choices(method, warm_start_method)
     table = load_table(path, target, max_bytes=max_bytes)
     check_searchable(table, n_splits)
-    if table.task_type == "regression" and space.name in _CLASSIFICATION_ONLY:
+    record = ALGORITHMS[space.name]
+    try:
+        task_type = record.check_task_type(table.task_type)
+    except ValueError as error:
+        others = [a.name for a in ALGORITHMS.values() if table.task_type in a.task_types]
         raise MetakbError(
-            f"the {space.name} space is OpenML's classification flow; "
-            "use svc or lightgbm for a regression target"
-        )
+            f"{error}; use {' or '.join(others)} for a {table.task_type} target"
+        ) from None
     metric = metric or ("accuracy" if table.task_type == "classification" else "neg_rmse")
     if metric not in KB_METRICS:
         raise MetakbError(f"unknown metric {metric!r}; known: {sorted(KB_METRICS)}")
@@ -456,13 +418,13 @@ def search_table(
 
     # Multi-fidelity trials shrink the ensemble where there is one, else the training rows.
     fidelity_kind: Literal["rows", "rounds"] = (
-        "rounds" if method in MULTI_FIDELITY and space.name != "svc" else "rows"
+        record.fidelity if method in MULTI_FIDELITY else "rows"
     )
     objective = CVObjective(
         table.X,
         table.y,
-        SpaceEstimators(space.name, table.task_type, seed),
-        task_type=table.task_type,  # type: ignore[arg-type]
+        SpaceEstimators(record, task_type, seed),
+        task_type=task_type,
         metric=metric,
         n_splits=n_splits,
         fidelity_kind=fidelity_kind,

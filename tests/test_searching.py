@@ -20,10 +20,9 @@ from metakb.metafeatures import extract_table
 from metakb.metafeatures import result_rows as meta_feature_rows
 from metakb.models import PredictiveWarmStarter, TaskQuery
 from metakb.quickstart import example_table
-from metakb.search import TrialRecord
+from metakb.search import SpaceEstimators, TrialRecord
 from metakb.searching import (
     PRIOR_WARM,
-    SpaceEstimators,
     build_optimizer,
     default_n_warm,
     executor_spec,
@@ -259,6 +258,20 @@ def test_bad_input_is_a_metakb_error(
     )
     with pytest.raises(MetakbError, match=message):
         search_table(tiny_csv, **{**args, **change})
+
+
+def test_a_classification_only_algorithm_refuses_a_regression_target(
+    tmp_path: Path, db: Path
+) -> None:
+    rng = np.random.default_rng(0)
+    table = tmp_path / "reg.csv"
+    rows = [f"{a:.4f},{t:.4f}" for a, t in rng.normal(size=(40, 2))]
+    table.write_text("\n".join(["a,target", *rows]) + "\n")
+    with pytest.raises(MetakbError, match="classification only") as info:
+        search_table(
+            table, target="target", algorithm="adaboost", budget=1, warm_start_method="none", db=db
+        )
+    assert "\n" not in str(info.value) and "use svc or lightgbm" in str(info.value)
 
 
 def test_executor_spec() -> None:

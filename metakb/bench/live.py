@@ -48,9 +48,16 @@ from sklearn.model_selection import train_test_split
 from metakb.datasets import load_table
 from metakb.metafeatures import extract
 from metakb.models import TaskQuery
-from metakb.search import CVObjective, DefaultEstimators, EvalResult, config_key, run_search
+from metakb.search import (
+    CVObjective,
+    DefaultEstimators,
+    EvalResult,
+    SpaceEstimators,
+    config_key,
+    run_search,
+)
 from metakb.search import warm_start as enqueue_warm_start
-from metakb.searching import SpaceEstimators, build_optimizer, load_starter
+from metakb.searching import build_optimizer, load_starter
 from metakb.spaces import Params, get_space
 from metakb.store import Store
 from metakb.warmstart import DEFAULT_METHOD, recommend

@@ -231,9 +231,7 @@ def plan_search(
     metric = metric or ("accuracy" if task_type == "classification" else "neg_rmse")
     if metric not in KB_METRICS:
         raise MetakbError(f"unknown metric {metric!r}; known: {sorted(KB_METRICS)}")
-    return SearchPlan(
-        table, record, task_type, method, warm_start, budget, metric, n_splits, seed
-    )
+    return SearchPlan(table, record, task_type, method, warm_start, budget, metric, n_splits, seed)
 
 
 def check_searchable(table: Table, n_splits: int) -> None:

@@ -39,13 +39,12 @@ from metakb.search._hyperband import (
     successive_halving_rungs,
 )
 from metakb.search._objectives import (
-    ALGORITHMS,
     SCORERS,
     CVObjective,
     DefaultEstimators,
     LookupObjective,
+    SpaceEstimators,
     SurrogateObjective,
-    categorical_columns,
 )
 from metakb.search._registry import DEFAULT_OPTIMIZER, MULTI_FIDELITY, OPTIMIZERS
 from metakb.search._run import (
@@ -56,6 +55,16 @@ from metakb.search._run import (
     replay,
     result_rows,
     run_search,
+)
+from metakb.search._setup import (
+    PRIOR_WARM,
+    StartedOptimizer,
+    build_optimizer,
+    default_n_warm,
+    executor_spec,
+    fidelity_kind,
+    min_fidelity,
+    start_optimizer,
 )
 from metakb.search._space import encode, in_space
 from metakb.search._types import (
@@ -69,13 +78,14 @@ from metakb.search._types import (
     Trial,
 )
 from metakb.search._warm import AdaptiveWarmStart, WarmStartReport, warm_start
+from metakb.spaces import categorical_columns
 
 __all__ = [
-    "ALGORITHMS",
     "BOHB",
     "DEFAULT_OPTIMIZER",
     "MULTI_FIDELITY",
     "OPTIMIZERS",
+    "PRIOR_WARM",
     "SCORERS",
     "AdaptiveStarter",
     "AdaptiveWarmStart",
@@ -106,6 +116,8 @@ __all__ = [
     "Rung",
     "SearchError",
     "SearchResult",
+    "SpaceEstimators",
+    "StartedOptimizer",
     "Starter",
     "SuccessiveHalving",
     "SurrogateObjective",
@@ -113,17 +125,23 @@ __all__ = [
     "TrialLog",
     "TrialRecord",
     "WarmStartReport",
+    "build_optimizer",
     "categorical_columns",
     "config_key",
+    "default_n_warm",
     "encode",
+    "executor_spec",
     "expected_improvement",
+    "fidelity_kind",
     "hyperband_brackets",
     "in_space",
     "load_trials",
+    "min_fidelity",
     "open_executor",
     "replay",
     "result_rows",
     "run_search",
+    "start_optimizer",
     "successive_halving_rungs",
     "warm_start",
 ]

@@ -10,34 +10,21 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Literal
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
 from ConfigSpace import ConfigurationSpace
 from sklearn.base import BaseEstimator, clone
-from sklearn.compose import ColumnTransformer
-from sklearn.ensemble import (
-    AdaBoostClassifier,
-    AdaBoostRegressor,
-    RandomForestClassifier,
-    RandomForestRegressor,
-)
-from sklearn.impute import SimpleImputer
 from sklearn.metrics import get_scorer, make_scorer, roc_auc_score
 from sklearn.model_selection import KFold, StratifiedKFold
-from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
-from sklearn.svm import SVC, SVR
-from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
+from sklearn.pipeline import Pipeline
 
 from metakb.search._base import config_key
 from metakb.search._bo import ForestSurrogate
 from metakb.search._space import encode
 from metakb.search._types import EvalResult
-
-TaskType = Literal["classification", "regression"]
-FidelityKind = Literal["rows", "rounds"]
+from metakb.spaces import Algorithm, FidelityKind, TaskType, get_algorithm
 
 # Task metric -> scikit-learn scorer (higher is better; RMSE is negated).
 SCORERS: dict[str, str] = {
@@ -47,41 +34,10 @@ SCORERS: dict[str, str] = {
     "neg_rmse": "neg_root_mean_squared_error",
 }
 DEFAULT_METRIC: dict[str, str] = {"classification": "accuracy", "regression": "neg_rmse"}
-ALGORITHMS = ("random_forest", "adaboost", "svc", "lightgbm")
 
 
 class TrialTimeout(Exception):  # noqa: N818 - a signal inside the objective, never surfaced
     """A fit ran past the per-trial time limit."""
-
-
-def categorical_columns(x: pd.DataFrame) -> list[str]:
-    """Return the columns that are not numeric (object, string, category, bool)."""
-    return [
-        str(c)
-        for c in x.columns
-        if not pd.api.types.is_numeric_dtype(x[c]) or pd.api.types.is_bool_dtype(x[c])
-    ]
-
-
-def _preprocessor(x: pd.DataFrame, *, one_hot: bool, scale: bool) -> ColumnTransformer:
-    categorical = categorical_columns(x)
-    numeric = [str(c) for c in x.columns if str(c) not in categorical]
-    numeric_steps: list[Any] = [SimpleImputer(strategy="median")]
-    if scale:
-        numeric_steps.append(StandardScaler())
-    encoder: Any = (
-        OneHotEncoder(handle_unknown="infrequent_if_exist", max_categories=32)
-        if one_hot
-        else OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1)
-    )
-    categorical_steps = make_pipeline(
-        SimpleImputer(strategy="most_frequent", missing_values=pd.NA), encoder
-    )
-    return ColumnTransformer(
-        [("numeric", make_pipeline(*numeric_steps), numeric)]
-        + ([("categorical", categorical_steps, categorical)] if categorical else []),
-        sparse_threshold=0.0,
-    )
 
 
 def _multiclass_auc(y_true: Any, y_score: np.ndarray, labels: np.ndarray) -> float:
@@ -93,54 +49,72 @@ def _multiclass_auc(y_true: Any, y_score: np.ndarray, labels: np.ndarray) -> flo
     return float(roc_auc_score(y_true, scores, multi_class="ovr", labels=labels))
 
 
-class DefaultEstimators:
-    """Build a preprocessing + model pipeline for one of the four algorithms.
+def _algorithm(algorithm: Algorithm | str) -> Algorithm:
+    if isinstance(algorithm, Algorithm):
+        return algorithm
+    try:
+        return get_algorithm(algorithm)
+    except KeyError:
+        raise ValueError(f"unknown algorithm {algorithm!r}") from None
 
-    The configuration's keys are the model's own scikit-learn / LightGBM
-    parameter names; ``max_depth`` for AdaBoost sets the base tree's depth.
-    Categorical columns are one-hot encoded (ordinal for LightGBM), numeric
-    ones imputed with the median (and standardized for SVC).
+
+class _Estimators:
+    """A picklable ``(config, x) -> pipeline`` factory of one algorithm and task type."""
+
+    def __init__(self, algorithm: Algorithm | str, task_type: str, seed: int = 0) -> None:
+        self.algorithm = _algorithm(algorithm)
+        self.task_type = self.algorithm.check_task_type(task_type)
+        self.seed = seed
+
+
+class SpaceEstimators(_Estimators):
+    """Build the pipeline for a configuration of an algorithm's space (picklable).
+
+    ``(config, x) -> pipeline``: the configuration is keyed by the space's
+    (flow) parameter names; the pipeline is
+    :meth:`~metakb.spaces.Algorithm.pipeline`, preprocessing for ``x``'s
+    column kinds plus the model, the numeric imputer taking the
+    configuration's strategy where the space has one. Pickles by algorithm
+    name, so process pools and Dask workers rebuild it cheaply.
 
     Parameters
     ----------
-    algorithm : {'random_forest', 'adaboost', 'svc', 'lightgbm'}
+    algorithm : Algorithm or str
+        The record, or a name or flow key for :func:`~metakb.spaces.get_algorithm`.
     task_type : {'classification', 'regression'}
+        One of the algorithm's task types.
     seed : int
         Model seed.
+
+    Raises
+    ------
+    ValueError
+        An unknown algorithm, or a task type it does not support.
     """
 
-    def __init__(self, algorithm: str, task_type: TaskType, seed: int = 0) -> None:
-        if algorithm not in ALGORITHMS:
-            raise ValueError(f"unknown algorithm {algorithm!r}; choose from {ALGORITHMS}")
-        if task_type not in ("classification", "regression"):
-            raise ValueError("task_type must be 'classification' or 'regression'")
-        self.algorithm = algorithm
-        self.task_type = task_type
-        self.seed = seed
+    def __call__(self, config: Mapping[str, Any], x: pd.DataFrame) -> Pipeline:
+        """Return the unfitted pipeline for ``config`` on ``x``'s column kinds."""
+        return self.algorithm.pipeline(config, x, self.task_type, self.seed)
 
-    def model(self, config: Mapping[str, Any]) -> BaseEstimator:
-        """Return the bare model for ``config``."""
-        params = dict(config)
-        classify = self.task_type == "classification"
-        if self.algorithm == "random_forest":
-            forest = RandomForestClassifier if classify else RandomForestRegressor
-            return forest(random_state=self.seed, n_jobs=1, **params)
-        if self.algorithm == "adaboost":
-            depth = params.pop("max_depth", 1)
-            tree = (DecisionTreeClassifier if classify else DecisionTreeRegressor)(max_depth=depth)
-            boost = AdaBoostClassifier if classify else AdaBoostRegressor
-            return boost(estimator=tree, random_state=self.seed, **params)
-        if self.algorithm == "svc":
-            return SVC(**params) if classify else SVR(**params)
-        import lightgbm  # heavy: imported only when LightGBM is asked for
 
-        booster = lightgbm.LGBMClassifier if classify else lightgbm.LGBMRegressor
-        return booster(random_state=self.seed, n_jobs=1, verbose=-1, **params)
+class DefaultEstimators(_Estimators):
+    """Build a pipeline from the estimator's own keyword arguments (library defaults elsewhere).
+
+    ``(params, x) -> pipeline``: the keys are the scikit-learn / LightGBM
+    parameter names (for AdaBoost, ``max_depth`` sets the base tree's depth);
+    absent ones keep the library's defaults. ``DefaultEstimators(name,
+    task_type)({}, x)`` is the algorithm's default pipeline, see
+    :meth:`~metakb.spaces.Algorithm.default_pipeline`. Parameters and
+    errors as for :class:`SpaceEstimators`.
+    """
+
+    def model(self, params: Mapping[str, Any]) -> BaseEstimator:
+        """Return the bare model for ``params``."""
+        return cast(BaseEstimator, self.algorithm.estimator(params, self.task_type, self.seed))
 
     def __call__(self, config: Mapping[str, Any], x: pd.DataFrame) -> Pipeline:
         """Return preprocessing + model for ``config`` fitted to ``x``'s column kinds."""
-        prep = _preprocessor(x, one_hot=self.algorithm != "lightgbm", scale=self.algorithm == "svc")
-        return Pipeline([("prep", prep), ("model", self.model(config))])
+        return self.algorithm.default_pipeline(x, self.task_type, self.seed, config)
 
 
 EstimatorFactory = Callable[[Mapping[str, Any], pd.DataFrame], Any]
@@ -166,9 +140,9 @@ class CVObjective:
     y : array-like
         Target.
     make_estimator : callable
-        ``(config, x) -> estimator`` (e.g. `DefaultEstimators`, or one built
-        from ``metakb.spaces``'s ``to_estimator_params``). Must be picklable
-        for process and Dask executors.
+        ``(config, x) -> estimator`` (e.g. `SpaceEstimators` for configurations
+        of a space, `DefaultEstimators` for estimator keyword arguments).
+        Must be picklable for process and Dask executors.
     task_type : {'classification', 'regression'}
     metric : str, optional
         A key of `SCORERS` (default accuracy / neg_rmse); ``roc_auc`` on more

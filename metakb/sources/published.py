@@ -34,6 +34,7 @@ import pyarrow as pa
 from metakb.configs import config_ids_and_json
 from metakb.datasets import file_hash
 from metakb.errors import DataSourceError
+from metakb.spaces import ALGORITHMS
 from metakb.store import (
     Configs,
     Datasets,
@@ -100,16 +101,12 @@ OPENML100_RUNS = (
     ),
 )
 
-TABREPO_FLOW = "tabrepo:lightgbm"
-# AutoGluon's LightGBM defaults, which TabRepo's configurations leave implicit
-# when a parameter is absent; filled in so every configuration is explicit.
-TABREPO_DEFAULTS: dict[str, Any] = {
-    "learning_rate": 0.05,
-    "num_leaves": 31,
-    "feature_fraction": 1.0,
-    "min_data_in_leaf": 20,
-    "extra_trees": False,
-}
+_TABREPO_SPACE = ALGORITHMS["lightgbm"].space
+TABREPO_FLOW = _TABREPO_SPACE.flow_ids[0]
+# AutoGluon's LightGBM defaults (the space's defaults), which TabRepo's
+# configurations leave implicit when a parameter is absent; filled in so every
+# configuration is explicit.
+TABREPO_DEFAULTS: dict[str, Any] = dict(_TABREPO_SPACE.configspace.get_default_configuration())
 
 
 @dataclass

@@ -1,9 +1,35 @@
-"""Search spaces per algorithm (ConfigSpace), mapped to OpenML flow parameters and estimators."""
+"""One record per algorithm: search space (ConfigSpace), estimators, OpenML flow mapping."""
 
-from metakb.spaces._algorithms import SPACES, get_space
+from metakb.spaces._algorithm import (
+    Algorithm,
+    BaseModel,
+    FidelityKind,
+    FlowParameterMap,
+    TaskType,
+    categorical_columns,
+)
+from metakb.spaces._algorithms import (
+    ALGORITHMS,
+    DEFAULT_ALGORITHM,
+    SPACES,
+    get_algorithm,
+    get_space,
+)
 from metakb.spaces._space import INACTIVE_VALUE, Params, SearchSpace
 
-DEFAULT_ALGORITHM = "lightgbm"
-"""The algorithm recommendations and searches use unless told otherwise."""
-
-__all__ = ["DEFAULT_ALGORITHM", "INACTIVE_VALUE", "SPACES", "Params", "SearchSpace", "get_space"]
+__all__ = [
+    "ALGORITHMS",
+    "DEFAULT_ALGORITHM",
+    "INACTIVE_VALUE",
+    "SPACES",
+    "Algorithm",
+    "BaseModel",
+    "FidelityKind",
+    "FlowParameterMap",
+    "Params",
+    "SearchSpace",
+    "TaskType",
+    "categorical_columns",
+    "get_algorithm",
+    "get_space",
+]

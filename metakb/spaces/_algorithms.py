@@ -1,4 +1,4 @@
-"""The search spaces of the algorithms in the knowledge base.
+"""The algorithms metakb knows: one :class:`~metakb.spaces.Algorithm` record each.
 
 Ranges follow the published runs the knowledge base is built from:
 
@@ -26,6 +26,7 @@ from ConfigSpace import (
     Integer,
 )
 
+from metakb.spaces._algorithm import Algorithm, BaseModel
 from metakb.spaces._space import Params, SearchSpace
 
 _IMPUTER = "columntransformer__numeric__imputer__strategy"
@@ -40,7 +41,22 @@ def _strip(params: dict[str, Any], prefix: str) -> dict[str, Any]:
     return {k.removeprefix(prefix): v for k, v in params.items() if k.startswith(prefix)}
 
 
-def _random_forest() -> SearchSpace:
+def _component_params(component: str, prefix: str, names: list[str]) -> dict[str, tuple[str, str]]:
+    """Map ``prefix + name`` to ``(component, name)`` for parameters of one OpenML component."""
+    return {f"{prefix}{name}": (component, name) for name in names}
+
+
+# Every OpenML100 flow's pipeline starts with a column transformer whose numeric imputer is tuned.
+_OPENML_IMPUTER = {_IMPUTER: ("imputer", "strategy")}
+
+
+def _flow_names(space: SearchSpace, prefix: str) -> list[str]:
+    """Return the space's hyperparameters and constants of one component, without its prefix."""
+    names = [*space.names, *space.constants]
+    return sorted(name.removeprefix(prefix) for name in names if name.startswith(prefix))
+
+
+def _random_forest() -> Algorithm:
     cs = ConfigurationSpace(
         name="random_forest",
         space=[
@@ -63,7 +79,7 @@ def _random_forest() -> SearchSpace:
     def to_estimator(params: dict[str, Any]) -> dict[str, Any]:
         return {**_strip(constants, _RF), **_strip(params, _RF)}
 
-    return SearchSpace(
+    space = SearchSpace(
         "random_forest",
         ["openml:6969"],
         cs,
@@ -71,9 +87,29 @@ def _random_forest() -> SearchSpace:
         to_estimator=to_estimator,
         estimator="sklearn.ensemble.RandomForestClassifier",
     )
+    return Algorithm(
+        "random_forest",
+        space,
+        # OpenML's classification flow: its criteria only exist for classifiers.
+        estimators={"classification": "sklearn.ensemble.RandomForestClassifier"},
+        fidelity="rounds",
+        fixed_params={"n_jobs": 1},
+        imputer_param=_IMPUTER,
+        openml_flow_ids=(6969,),
+        openml_params={
+            **_component_params("randomforestclassifier", _RF, _flow_names(space, _RF)),
+            **_OPENML_IMPUTER,
+        },
+        openml_classes=("randomforestclassifier", "randomforestregressor"),
+        size_dependent=(f"{_RF}min_samples_leaf", f"{_RF}min_samples_split"),
+    )
 
 
-def _adaboost() -> SearchSpace:
+# The base model of estimator-native AdaBoost arguments; the space builds the same tree.
+_TREE = "sklearn.tree.DecisionTreeClassifier"
+
+
+def _adaboost() -> Algorithm:
     cs = ConfigurationSpace(
         name="adaboost",
         space=[
@@ -99,16 +135,34 @@ def _adaboost() -> SearchSpace:
             "n_estimators": params[f"{_ADA}n_estimators"],
         }
 
-    return SearchSpace(
+    space = SearchSpace(
         "adaboost",
         ["openml:6970"],
         cs,
         to_estimator=to_estimator,
         estimator="sklearn.ensemble.AdaBoostClassifier",
     )
+    return Algorithm(
+        "adaboost",
+        space,
+        estimators={"classification": "sklearn.ensemble.AdaBoostClassifier"},
+        fidelity="rounds",
+        # Boosted stumps unless a depth is given (the OpenML flow's default).
+        base=BaseModel("estimator", {"classification": _TREE}, {"max_depth": 1}),
+        imputer_param=_IMPUTER,
+        openml_flow_ids=(6970,),
+        openml_params={
+            **_component_params(
+                "adaboostclassifier", _ADA, ["algorithm", "learning_rate", "n_estimators"]
+            ),
+            f"{_ADA}base_estimator__max_depth": ("decisiontreeclassifier", "max_depth"),
+            **_OPENML_IMPUTER,
+        },
+        openml_classes=("adaboostclassifier",),
+    )
 
 
-def _svc() -> SearchSpace:
+def _svc() -> Algorithm:
     kernel = Categorical(f"{_SVC}kernel", ["rbf", "poly", "sigmoid"], default="rbf")
     coef0 = Float(f"{_SVC}coef0", (-1.0, 1.0), default=0.0)
     degree = Integer(f"{_SVC}degree", (1, 5), default=3)
@@ -138,13 +192,29 @@ def _svc() -> SearchSpace:
     def to_estimator(params: dict[str, Any]) -> dict[str, Any]:
         return {**_strip(constants, _SVC), **_strip(params, _SVC)}
 
-    return SearchSpace(
+    space = SearchSpace(
         "svc",
         ["openml:8784"],
         cs,
         constants=constants,
         to_estimator=to_estimator,
         estimator="sklearn.svm.SVC",
+    )
+    return Algorithm(
+        "svc",
+        space,
+        estimators={"classification": "sklearn.svm.SVC", "regression": "sklearn.svm.SVR"},
+        # No ensemble to shrink: a multi-fidelity search subsamples the rows.
+        fidelity="rows",
+        scale=True,
+        seed_param=None,
+        imputer_param=_IMPUTER,
+        openml_flow_ids=(8784,),
+        openml_params={
+            **_component_params("svc", _SVC, _flow_names(space, _SVC)),
+            **_OPENML_IMPUTER,
+        },
+        openml_classes=("svc",),
     )
 
 
@@ -155,7 +225,7 @@ _LGBM_ROUNDS_TIMES_RATE = 10.0
 _LGBM_MAX_ROUNDS = 10_000
 
 
-def _lightgbm() -> SearchSpace:
+def _lightgbm() -> Algorithm:
     cs = ConfigurationSpace(
         name="lightgbm",
         space=[
@@ -179,7 +249,7 @@ def _lightgbm() -> SearchSpace:
             "verbose": -1,
         }
 
-    return SearchSpace(
+    space = SearchSpace(
         "lightgbm",
         ["tabrepo:lightgbm"],
         cs,
@@ -187,19 +257,35 @@ def _lightgbm() -> SearchSpace:
         estimator="lightgbm.LGBMClassifier",
         absent_means_default=True,
     )
+    return Algorithm(
+        "lightgbm",
+        space,
+        estimators={
+            "classification": "lightgbm.LGBMClassifier",
+            "regression": "lightgbm.LGBMRegressor",
+        },
+        fidelity="rounds",
+        categoricals="ordinal",
+        fixed_params={"n_jobs": 1, "verbose": -1},
+        openml_classes=("lgbmclassifier", "lgbmregressor"),
+        size_dependent=("min_data_in_leaf", "num_leaves"),
+    )
 
 
-SPACES: dict[str, SearchSpace] = {
-    "random_forest": _random_forest(),
-    "adaboost": _adaboost(),
-    "svc": _svc(),
-    "lightgbm": _lightgbm(),
+ALGORITHMS: dict[str, Algorithm] = {
+    algorithm.name: algorithm for algorithm in (_random_forest(), _adaboost(), _svc(), _lightgbm())
 }
-"""Every search space metakb knows, by algorithm name."""
+"""Every algorithm metakb knows, by name."""
+
+DEFAULT_ALGORITHM = "lightgbm"
+"""The algorithm used when none is named."""
+
+SPACES: dict[str, SearchSpace] = {name: algorithm.space for name, algorithm in ALGORITHMS.items()}
+"""Every search space metakb knows, by algorithm name (the records' spaces)."""
 
 
-def get_space(ref: str | int) -> SearchSpace:
-    """Return the space for an algorithm name, a flow key or an OpenML flow id.
+def get_algorithm(ref: str | int) -> Algorithm:
+    """Return the algorithm for a name, a flow key or an OpenML flow id.
 
     Parameters
     ----------
@@ -209,12 +295,24 @@ def get_space(ref: str | int) -> SearchSpace:
     Raises
     ------
     KeyError
-        No space matches ``ref``.
+        No algorithm matches ``ref``.
     """
     text = str(ref).strip().lower()
-    if text in SPACES:
-        return SPACES[text]
-    for space in SPACES.values():
-        if text in space.flow_ids or f"openml:{text}" in space.flow_ids:
-            return space
-    raise KeyError(f"no search space for {ref!r}; known: {sorted(SPACES)}")
+    if text in ALGORITHMS:
+        return ALGORITHMS[text]
+    for algorithm in ALGORITHMS.values():
+        flows = algorithm.space.flow_ids
+        if text in flows or f"openml:{text}" in flows:
+            return algorithm
+    raise KeyError(f"no algorithm for {ref!r}; known: {sorted(ALGORITHMS)}")
+
+
+def get_space(ref: str | int) -> SearchSpace:
+    """Return the search space of :func:`get_algorithm`'s algorithm for ``ref``.
+
+    Raises
+    ------
+    KeyError
+        No algorithm matches ``ref``.
+    """
+    return get_algorithm(ref).space

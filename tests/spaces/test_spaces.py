@@ -1,20 +1,18 @@
+import importlib
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from lightgbm import LGBMClassifier
-from sklearn.ensemble import AdaBoostClassifier, RandomForestClassifier
-from sklearn.svm import SVC
 
 from metakb.configs import canonicalize
 from metakb.spaces import INACTIVE_VALUE, SPACES, get_space
 
-ESTIMATORS = {
-    "random_forest": RandomForestClassifier,
-    "adaboost": AdaBoostClassifier,
-    "svc": SVC,
-    "lightgbm": LGBMClassifier,
-}
+
+def estimator_class(path: str) -> type:
+    """Return the class a space names as its estimator (``"sklearn.svm.SVC"``)."""
+    module, _, name = path.rpartition(".")
+    return getattr(importlib.import_module(module), name)
 
 
 def assert_same_config(a, b):
@@ -55,7 +53,8 @@ def test_estimator_params_construct_and_fit(name):
     x = rng.normal(size=(60, 4))
     y = (x[:, 0] > 0).astype(int)
     for config in [space.default(), *space.sample(2, seed=1)]:
-        est = ESTIMATORS[name](**space.to_estimator_params(config))
+        # The shown keyword arguments are usable as shown, with the estimator the space names.
+        est = estimator_class(space.estimator)(**space.to_estimator_params(config))
         est.fit(x, y)
 
 

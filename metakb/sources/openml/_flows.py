@@ -14,63 +14,22 @@ from dataclasses import dataclass
 from typing import Any
 
 from metakb.configs import JsonScalar
+from metakb.spaces import ALGORITHMS
 
-# The OpenML100 flows: published parameter name -> (estimator class fragment,
-# OpenML parameter name). A setup parameter fits a key when its owning
-# component's class name contains the fragment and the parameter name matches.
-_IMPUTER = ("imputer", "strategy")
+# The OpenML flows of the algorithm records: flow id -> (algorithm, published
+# parameter name -> (component class fragment, OpenML parameter name)), so the
+# same setting gets the parameter names of the published OpenML100 tables.
 _PUBLISHED_FLOWS: dict[int, tuple[str, dict[str, tuple[str, str]]]] = {
-    6969: (
-        "random_forest",
-        {
-            **{
-                f"randomforestclassifier__{p}": ("randomforestclassifier", p)
-                for p in (
-                    "bootstrap",
-                    "criterion",
-                    "max_depth",
-                    "max_features",
-                    "max_leaf_nodes",
-                    "min_samples_leaf",
-                    "min_samples_split",
-                    "min_weight_fraction_leaf",
-                    "n_estimators",
-                )
-            },
-            "columntransformer__numeric__imputer__strategy": _IMPUTER,
-        },
-    ),
-    6970: (
-        "adaboost",
-        {
-            "adaboostclassifier__algorithm": ("adaboostclassifier", "algorithm"),
-            "adaboostclassifier__learning_rate": ("adaboostclassifier", "learning_rate"),
-            "adaboostclassifier__n_estimators": ("adaboostclassifier", "n_estimators"),
-            "adaboostclassifier__base_estimator__max_depth": (
-                "decisiontreeclassifier",
-                "max_depth",
-            ),
-            "columntransformer__numeric__imputer__strategy": _IMPUTER,
-        },
-    ),
-    8784: (
-        "svc",
-        {
-            **{
-                f"svc__{p}": ("svc", p)
-                for p in ("C", "coef0", "degree", "gamma", "kernel", "max_iter", "shrinking", "tol")
-            },
-            "columntransformer__numeric__imputer__strategy": _IMPUTER,
-        },
-    ),
+    flow: (algorithm.name, dict(algorithm.openml_params))
+    for algorithm in ALGORITHMS.values()
+    for flow in algorithm.openml_flow_ids
 }
+# Lower-case component class name -> algorithm name, for the other flows. XGBoost
+# has no record (no space): its flows are named, never searched.
 _ALGORITHMS = {
-    "randomforestclassifier": "random_forest",
-    "randomforestregressor": "random_forest",
-    "adaboostclassifier": "adaboost",
-    "svc": "svc",
-    "lgbmclassifier": "lightgbm",
-    "lgbmregressor": "lightgbm",
+    **{
+        cls: algorithm.name for algorithm in ALGORITHMS.values() for cls in algorithm.openml_classes
+    },
     "xgbclassifier": "xgboost",
     "xgbregressor": "xgboost",
 }

@@ -1,0 +1,285 @@
+"""One record per algorithm: everything metakb knows about it, in one place.
+
+An :class:`Algorithm` joins the algorithm's search space to what is needed to
+evaluate, import and describe its configurations: the estimator per task type,
+the preprocessing it needs, the fidelity a multi-fidelity search shrinks, the
+OpenML flows whose runs are its configurations and how their setup parameters
+map onto the space, and the hyperparameters whose meaning depends on the
+training size. Adding an algorithm means adding one record to
+:data:`~metakb.spaces.ALGORITHMS`; the contract test in ``tests/spaces`` runs
+over every record.
+
+scikit-learn and LightGBM are imported only when an estimator is built: the
+records are read by the CLI and the importers, which never fit a model.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal, cast
+
+import pandas as pd
+
+from metakb.configs import JsonScalar
+from metakb.spaces._space import SearchSpace
+
+if TYPE_CHECKING:
+    from sklearn.compose import ColumnTransformer
+    from sklearn.pipeline import Pipeline
+
+TaskType = Literal["classification", "regression"]
+FidelityKind = Literal["rows", "rounds"]
+Categoricals = Literal["one_hot", "ordinal"]
+FlowParameterMap = Mapping[str, tuple[str, str]]
+"""Published parameter name -> (component class fragment, OpenML parameter name)."""
+
+# The default numeric imputer of every pipeline; an OpenML flow's configurations
+# choose their own strategy (see `Algorithm.imputer_param`).
+_NUMERIC_STRATEGY = "median"
+
+
+def categorical_columns(x: pd.DataFrame) -> list[str]:
+    """Return the columns that are not numeric (object, string, category, bool)."""
+    return [
+        str(c)
+        for c in x.columns
+        if not pd.api.types.is_numeric_dtype(x[c]) or pd.api.types.is_bool_dtype(x[c])
+    ]
+
+
+@dataclass(frozen=True, eq=False)
+class BaseModel:
+    """The model an ensemble algorithm is made of (AdaBoost's decision trees).
+
+    Attributes
+    ----------
+    param : str
+        The ensemble's keyword argument that takes the base model (``"estimator"``).
+    estimators : mapping
+        Task type -> import path of the base model's class.
+    params : mapping
+        Estimator-native keyword arguments that belong to the base model,
+        with the values used when they are absent (``{"max_depth": 1}``).
+    """
+
+    param: str
+    estimators: Mapping[str, str]
+    params: Mapping[str, JsonScalar] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, eq=False)
+class Algorithm:
+    """Everything about one algorithm: space, estimators, preprocessing, fidelity, OpenML map.
+
+    Records are compared by identity (there is one per algorithm) and pickle
+    by name, as :class:`~metakb.spaces.SearchSpace` does: a loaded object uses
+    this metakb's definition of the algorithm.
+
+    Attributes
+    ----------
+    name : str
+        The algorithm's name, the key of :data:`~metakb.spaces.ALGORITHMS`.
+    space : SearchSpace
+        Its search space (configurations keyed by the flow's parameter names).
+    estimators : mapping
+        Task type -> import path of the estimator class; its keys are the
+        task types the algorithm supports.
+    fidelity : {'rounds', 'rows'}
+        What a multi-fidelity search shrinks: the ensemble's ``n_estimators``
+        or the training rows.
+    categoricals : {'one_hot', 'ordinal'}
+        How categorical columns are encoded.
+    scale : bool
+        Whether numeric columns are standardized (kernel methods).
+    seed_param : str or None
+        The estimator's seed argument, None when it takes no seed.
+    fixed_params : mapping
+        Estimator keyword arguments of every fit (one thread, no logging).
+    base : BaseModel or None
+        The base model of an ensemble, for estimator-native keyword arguments.
+    imputer_param : str or None
+        The hyperparameter holding the numeric imputer's strategy (part of
+        the OpenML flows' pipelines), None when the imputer is fixed.
+    openml_flow_ids : tuple of int
+        OpenML flows whose runs are configurations of the space.
+    openml_params : mapping
+        For those flows: published parameter name -> (component class
+        fragment, OpenML parameter name). A setup parameter fits a key when
+        its owning component's class name contains the fragment and the
+        parameter name matches.
+    openml_classes : tuple of str
+        Lower-case OpenML component class names that mean this algorithm.
+    size_dependent : tuple of str
+        Hyperparameters whose effect depends on the number of training rows
+        (leaf sizes, leaf counts).
+    """
+
+    name: str
+    space: SearchSpace
+    estimators: Mapping[str, str]
+    fidelity: FidelityKind
+    categoricals: Categoricals = "one_hot"
+    scale: bool = False
+    seed_param: str | None = "random_state"
+    fixed_params: Mapping[str, JsonScalar] = field(default_factory=dict)
+    base: BaseModel | None = None
+    imputer_param: str | None = None
+    openml_flow_ids: tuple[int, ...] = ()
+    openml_params: FlowParameterMap = field(default_factory=dict)
+    openml_classes: tuple[str, ...] = ()
+    size_dependent: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.space.name != self.name:
+            raise ValueError(f"algorithm {self.name!r} has the space of {self.space.name!r}")
+        if not self.estimators:
+            raise ValueError(f"{self.name}: no estimator for any task type")
+        if self.base is not None and set(self.base.estimators) != set(self.estimators):
+            raise ValueError(f"{self.name}: the base model must cover the same task types")
+        missing = [
+            f"openml:{i}" for i in self.openml_flow_ids if f"openml:{i}" not in self.space.flow_ids
+        ]
+        if missing:
+            raise ValueError(f"{self.name}: flows {missing} are not flows of the space")
+        hyperparameters = set(self.space.names)
+        unknown = sorted(set(self.size_dependent) - hyperparameters)
+        if self.imputer_param is not None and self.imputer_param not in hyperparameters:
+            unknown.append(self.imputer_param)
+        if unknown:
+            raise ValueError(f"{self.name}: {unknown} are not hyperparameters of the space")
+
+    def __reduce__(self) -> tuple[Any, tuple[str]]:
+        return (_registered_algorithm, (self.name,))
+
+    def __repr__(self) -> str:
+        return f"Algorithm({self.name!r}, task_types={list(self.task_types)})"
+
+    @property
+    def task_types(self) -> tuple[str, ...]:
+        """The task types the algorithm supports."""
+        return tuple(self.estimators)
+
+    def check_task_type(self, task_type: str) -> TaskType:
+        """Return ``task_type`` if the algorithm supports it.
+
+        Raises
+        ------
+        ValueError
+            The algorithm has no estimator for ``task_type``; the one-line
+            message names the task types it supports.
+        """
+        if task_type not in self.estimators:
+            supported = " and ".join(self.task_types)
+            raise ValueError(f"{self.name} supports {supported} only, not {task_type!r}")
+        return cast(TaskType, task_type)
+
+    # -- estimators -----------------------------------------------------------------
+
+    def estimator(self, params: Mapping[str, Any], task_type: str, seed: int = 0) -> Any:
+        """Return the bare estimator for estimator-native keyword arguments.
+
+        Parameters
+        ----------
+        params : mapping
+            The estimator's own keyword arguments (absent ones keep the
+            library's defaults); for an ensemble with a :attr:`base` model,
+            the base model's arguments (``max_depth``) may be given too.
+        task_type : {'classification', 'regression'}
+        seed : int
+            The model's seed (when it takes one).
+        """
+        task_type = self.check_task_type(task_type)
+        kwargs = dict(params)
+        if self.base is not None and self.base.param not in kwargs:
+            base_kwargs = {k: kwargs.pop(k, v) for k, v in self.base.params.items()}
+            kwargs[self.base.param] = _load(self.base.estimators[task_type])(**base_kwargs)
+        seeded = {} if self.seed_param is None else {self.seed_param: seed}
+        return _load(self.estimators[task_type])(**{**seeded, **self.fixed_params, **kwargs})
+
+    def model(self, config: Mapping[str, Any], task_type: str, seed: int = 0) -> Any:
+        """Return the bare estimator for a configuration of the space (flow parameter names)."""
+        return self.estimator(self.space.to_estimator_params(config), task_type, seed)
+
+    def preprocessor(
+        self, x: pd.DataFrame, numeric_strategy: str | None = None
+    ) -> ColumnTransformer:
+        """Return the column transformer the algorithm's estimator needs for ``x``'s columns.
+
+        Numeric columns are imputed (with ``numeric_strategy``, default the
+        median) and standardized when :attr:`scale`; categorical ones imputed
+        with the most frequent value and one-hot or ordinal encoded.
+        """
+        from sklearn.compose import ColumnTransformer
+        from sklearn.impute import SimpleImputer
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
+
+        categorical = categorical_columns(x)
+        numeric = [str(c) for c in x.columns if str(c) not in categorical]
+        numeric_steps: list[Any] = [SimpleImputer(strategy=numeric_strategy or _NUMERIC_STRATEGY)]
+        if self.scale:
+            numeric_steps.append(StandardScaler())
+        encoder: Any = (
+            OneHotEncoder(handle_unknown="infrequent_if_exist", max_categories=32)
+            if self.categoricals == "one_hot"
+            else OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1)
+        )
+        categorical_steps = make_pipeline(
+            SimpleImputer(strategy="most_frequent", missing_values=pd.NA), encoder
+        )
+        return ColumnTransformer(
+            [("numeric", make_pipeline(*numeric_steps), numeric)]
+            + ([("categorical", categorical_steps, categorical)] if categorical else []),
+            sparse_threshold=0.0,
+        )
+
+    def pipeline(
+        self, config: Mapping[str, Any], x: pd.DataFrame, task_type: str, seed: int = 0
+    ) -> Pipeline:
+        """Return preprocessing + model for a configuration of the space, unfitted.
+
+        The numeric imputer takes the configuration's strategy when the space
+        has one (:attr:`imputer_param`, as in the OpenML flows).
+        """
+        from sklearn.pipeline import Pipeline
+
+        valid = self.space.validate(config)
+        strategy = None if self.imputer_param is None else valid.get(self.imputer_param)
+        model = self.model(valid, task_type, seed)
+        return Pipeline(
+            [
+                ("prep", self.preprocessor(x, None if strategy is None else str(strategy))),
+                ("model", model),
+            ]
+        )
+
+    def default_pipeline(
+        self,
+        x: pd.DataFrame,
+        task_type: str,
+        seed: int = 0,
+        params: Mapping[str, Any] | None = None,
+    ) -> Pipeline:
+        """Return preprocessing + the estimator with the library's defaults, unfitted.
+
+        ``params`` (estimator-native keyword arguments, see :meth:`estimator`)
+        override the defaults.
+        """
+        from sklearn.pipeline import Pipeline
+
+        model = self.estimator(params or {}, task_type, seed)
+        return Pipeline([("prep", self.preprocessor(x)), ("model", model)])
+
+
+def _load(path: str) -> Any:
+    """Return the class at an import path (``"sklearn.svm.SVC"``), importing its module now."""
+    module, _, name = path.rpartition(".")
+    return getattr(importlib.import_module(module), name)
+
+
+def _registered_algorithm(name: str) -> Algorithm:
+    from metakb.spaces._algorithms import ALGORITHMS
+
+    return ALGORITHMS[name]

@@ -1,0 +1,154 @@
+"""The contract every algorithm record keeps: a new record is checked for free."""
+
+from __future__ import annotations
+
+import math
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from metakb.search import CVObjective, DefaultEstimators, SpaceEstimators
+from metakb.spaces import (
+    ALGORITHMS,
+    DEFAULT_ALGORITHM,
+    SPACES,
+    Algorithm,
+    get_algorithm,
+    get_space,
+)
+from tests.spaces.pipeline_cases import normalize
+
+TASK_TYPES = ("classification", "regression")
+RECORDS = sorted(ALGORITHMS)
+SUPPORTED = [(name, t) for name in RECORDS for t in ALGORITHMS[name].task_types]
+
+
+def tiny_table(task_type: str) -> tuple[pd.DataFrame, pd.Series]:
+    """Return 30 rows: two numeric columns (one with a gap) and a categorical one."""
+    rng = np.random.default_rng(0)
+    x = pd.DataFrame(rng.normal(size=(30, 2)), columns=["a", "b"])
+    x["kind"] = pd.Series(rng.choice(["u", "v", "w"], size=30), dtype="category")
+    x.loc[4, "a"] = np.nan
+    signal = x["b"] + (x["kind"] == "u")
+    y = (signal > signal.median()).astype(int) if task_type == "classification" else signal
+    return x, pd.Series(y)
+
+
+def small(algorithm: Algorithm) -> dict:
+    """Return the default configuration, with a few rounds when the fidelity is rounds."""
+    config = algorithm.space.default()
+    rounds = [name for name in algorithm.space.names if name.endswith("n_estimators")]
+    return {**config, **{name: 50 for name in rounds}}
+
+
+@pytest.fixture(params=RECORDS)
+def algorithm(request: pytest.FixtureRequest) -> Algorithm:
+    return ALGORITHMS[request.param]
+
+
+def test_the_registry_is_keyed_by_name_and_the_spaces_are_its_views():
+    assert all(ALGORITHMS[name].name == name for name in ALGORITHMS)
+    assert {name: a.space for name, a in ALGORITHMS.items()} == SPACES
+    assert DEFAULT_ALGORITHM in ALGORITHMS
+
+
+def test_lookup_by_name_flow_key_and_openml_id(algorithm):
+    assert get_algorithm(algorithm.name) is algorithm
+    assert get_space(algorithm.name) is algorithm.space
+    for flow in algorithm.space.flow_ids:
+        assert get_algorithm(flow) is algorithm
+    for flow_id in algorithm.openml_flow_ids:
+        assert get_algorithm(flow_id) is algorithm
+        assert get_algorithm(str(flow_id)) is algorithm
+    with pytest.raises(KeyError, match="no algorithm"):
+        get_algorithm("no_such_algorithm")
+
+
+def test_the_default_validates_and_round_trips(algorithm):
+    space = algorithm.space
+    default = space.default()
+    assert space.contains(default)
+    assert space.decode(space.encode(default)) == pytest.approx(default)
+    assert space.from_flow_params(space.to_flow_params(default)) == default
+
+
+@pytest.mark.parametrize(("name", "task_type"), SUPPORTED)
+def test_the_pipeline_fits_and_cross_validates(name, task_type):
+    algorithm = ALGORITHMS[name]
+    x, y = tiny_table(task_type)
+    config = small(algorithm)
+    pipeline = algorithm.pipeline(config, x, task_type, seed=0)
+    assert len(pipeline.fit(x, y).predict(x)) == len(x)
+    assert len(algorithm.default_pipeline(x, task_type, seed=0).fit(x, y).predict(x)) == len(x)
+    objective = CVObjective(
+        x,
+        y,
+        SpaceEstimators(algorithm, task_type, seed=0),
+        task_type=task_type,
+        n_splits=3,
+        fidelity_kind=algorithm.fidelity,
+    )
+    for fidelity in (1.0, 0.5):
+        result = objective(config, fidelity)
+        assert result.status == "ok", result.error
+        assert math.isfinite(result.score)
+
+
+def test_an_unsupported_task_type_names_the_supported_ones(algorithm):
+    for task_type in algorithm.task_types:
+        assert algorithm.check_task_type(task_type) == task_type
+    for task_type in [*(t for t in TASK_TYPES if t not in algorithm.task_types), "ranking"]:
+        with pytest.raises(ValueError) as error:
+            algorithm.check_task_type(task_type)
+        message = str(error.value)
+        assert "\n" not in message
+        assert all(t in message for t in algorithm.task_types)
+        with pytest.raises(ValueError):
+            SpaceEstimators(algorithm, task_type)
+        with pytest.raises(ValueError):
+            DefaultEstimators(algorithm, task_type)
+
+
+def test_the_openml_map_names_flow_parameters(algorithm):
+    flow_params = {*algorithm.space.names, *algorithm.space.constants}
+    assert set(algorithm.openml_params) <= flow_params
+    if algorithm.openml_flow_ids:
+        # A published flow maps every parameter configurations are stored under.
+        assert set(algorithm.openml_params) == flow_params
+        assert algorithm.openml_classes
+    assert all(cls == cls.lower() for cls in algorithm.openml_classes)
+    for fragment, name in algorithm.openml_params.values():
+        assert fragment == fragment.lower() and name
+
+
+def test_the_space_names_one_of_the_estimators(algorithm):
+    assert algorithm.space.estimator in algorithm.estimators.values()
+    assert algorithm.space.name == algorithm.name
+
+
+def test_size_dependent_parameters_are_hyperparameters(algorithm):
+    assert set(algorithm.size_dependent) <= set(algorithm.space.names)
+
+
+def test_the_rounds_fidelity_has_rounds_to_shrink(algorithm):
+    x, _ = tiny_table("classification")
+    params = algorithm.pipeline(algorithm.space.default(), x, "classification").get_params()
+    has_rounds = any(key.split("__")[-1] == "n_estimators" for key in params)
+    assert has_rounds or algorithm.fidelity == "rows"
+
+
+def test_records_and_factories_pickle(algorithm):
+    assert pickle.loads(pickle.dumps(algorithm)) is algorithm
+    task_type = algorithm.task_types[0]
+    factory = pickle.loads(pickle.dumps(SpaceEstimators(algorithm.name, task_type, seed=2)))
+    assert factory.algorithm is algorithm and factory.seed == 2
+    x, _ = tiny_table(task_type)
+    config = algorithm.space.default()
+    assert normalize(factory(config, x)) == normalize(algorithm.pipeline(config, x, task_type, 2))
+
+
+def test_an_unknown_algorithm_is_a_value_error_of_the_factories():
+    with pytest.raises(ValueError, match="unknown algorithm"):
+        SpaceEstimators("xgboost", "classification")
