@@ -723,7 +723,7 @@ def search_command(
     resume log next to it; the best configuration is printed as estimator
     keyword arguments.
     """
-    from metakb.searching import executor_spec
+    from metakb.search import executor_spec
 
     with _search_progress(budget, enabled=not as_json) as on_trial:
         found = _kb(db).search(

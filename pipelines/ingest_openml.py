@@ -13,8 +13,7 @@ import logging
 import sys
 
 from metakb.errors import MetakbError
-from metakb.sources.openml import ingest_openml
-from metakb.store import Store
+from metakb.kb import KnowledgeBase
 
 
 def main() -> int:
@@ -30,8 +29,7 @@ def main() -> int:
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     try:
-        summary = ingest_openml(
-            Store(args.db),
+        summary = KnowledgeBase(args.db).ingest_openml(
             suite=args.suite,
             tasks=args.task,
             flows=args.flow,

@@ -11,8 +11,7 @@ import logging
 import sys
 
 from metakb.errors import MetakbError
-from metakb.sources.published import import_published
-from metakb.store import Store
+from metakb.kb import KnowledgeBase
 
 
 def main() -> int:
@@ -22,7 +21,7 @@ def main() -> int:
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     try:
-        summary = import_published(Store(args.db), args.data_dir)
+        summary = KnowledgeBase(args.db).ingest_published(args.data_dir)
     except MetakbError as exc:
         logging.error("%s", exc)
         return 1

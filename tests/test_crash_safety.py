@@ -40,7 +40,8 @@ SEARCH = [
 # trials run in a pool of worker processes.
 SEARCH_CHILD = textwrap.dedent("""
     import sys, time
-    import metakb.searching as searching
+    import metakb.kb._search as searching
+    import metakb.search
     import metakb.sources.local as local
     from metakb.cli import main
 
@@ -74,7 +75,7 @@ SEARCH_CHILD = textwrap.dedent("""
     searching.CVObjective.__call__ = call
     searching.write_trials, local.put_evaluations = write_trials, put_evaluations
     if executor != "inprocess":
-        searching.executor_spec = lambda dask: executor
+        metakb.search.executor_spec = lambda dask: executor
     main(["search", table, "--db", db, *sys.argv[6:]])
     print("finished", flush=True)
 """)

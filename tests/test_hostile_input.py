@@ -36,9 +36,8 @@ import metakb
 from metakb.cli import main
 from metakb.datasets import DEFAULT_MAX_BYTES, load_table
 from metakb.errors import DatasetError, MetakbError
-from metakb.kb import train
+from metakb.kb import KnowledgeBase, train
 from metakb.metafeatures import extract, extract_table, featurize_all, featurize_file
-from metakb.searching import search_table
 from metakb.sources.published import import_published
 from metakb.store import Datasets, Store, get_stats, put_datasets, transaction
 from tests.conftest import write_tiny_data
@@ -150,7 +149,7 @@ class Case:
     ``error`` is a fragment of the one-line error; None means the table loads and
     ``check`` is run on the JSON result (``meta_features``, ``skipped``).
     ``search_error`` is the one-line error of a search on a table that loads
-    but cannot be cross-validated (:func:`metakb.searching.check_searchable`).
+    but cannot be cross-validated (:func:`metakb.kb._search.check_searchable`).
     """
 
     id: str
@@ -400,13 +399,12 @@ def test_python_search_table(case: Case, tmp_path: Path) -> None:
     path = case.write(tmp_path)
     db = tmp_path / "kb" / "kb.duckdb"
     with pytest.raises(MetakbError, match=re.escape(case.error or case.search_error or "")) as info:
-        search_table(
+        KnowledgeBase(db).search(
             path,
             target=case.target,
             algorithm="random_forest",
             budget=2,
-            warm_start_method="none",
-            db=db,
+            warm_start="none",
             n_splits=2,
         )
     assert "\n" not in str(info.value)
@@ -532,7 +530,7 @@ def test_gzip_bomb_is_refused_by_its_expanded_size(tmp_path: Path) -> None:
     # The app's search page passes its upload limit the same way.
     db = tmp_path / "kb" / "kb.duckdb"
     with pytest.raises(DatasetError, match="decompresses to over the limit"):
-        search_table(path, target=None, algorithm="svc", budget=1, db=db, max_bytes=100_000)
+        KnowledgeBase(db).search(path, target=None, algorithm="svc", budget=1, max_bytes=100_000)
     assert not db.parent.exists()
 
 

@@ -11,16 +11,19 @@ from metakb.kb._artifacts import ArtifactError, Manifest, clear_model_cache
 from metakb.kb._facade import KnowledgeBase, recommend, train
 from metakb.kb._layout import Layout
 from metakb.kb._recommend import ExtrapolationWarning, extrapolation_notes, recommendations_json
+from metakb.kb._search import NO_WARM_START, TableSearch
 from metakb.kb._train import MIN_CONFIGS
 from metakb.store import expand_params
 
 __all__ = [
     "MIN_CONFIGS",
+    "NO_WARM_START",
     "ArtifactError",
     "ExtrapolationWarning",
     "KnowledgeBase",
     "Layout",
     "Manifest",
+    "TableSearch",
     "clear_model_cache",
     "expand_params",
     "extrapolation_notes",

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from metakb.datasets import DEFAULT_MAX_BYTES
 from metakb.errors import MetakbError
 from metakb.kb import _recommend, _train
 from metakb.kb._artifacts import Manifest, load_model
@@ -29,13 +30,15 @@ from metakb.store import (
 )
 
 if TYPE_CHECKING:
+    from metakb.kb._quickstart import QuickstartResult, SearchComparison
+    from metakb.kb._search import TableSearch
     from metakb.metafeatures import FeaturizeSummary
-    from metakb.quickstart import QuickstartResult, SearchComparison
-    from metakb.searching import TableSearch
+    from metakb.search import SearchResult, TrialRecord
     from metakb.sources.openml import OpenMLIngestSummary
     from metakb.sources.published import ImportSummary
 
 Progress = Callable[[str, int, int], None]
+SearchProgress = Callable[["TrialRecord", "SearchResult"], None]
 
 
 class KnowledgeBase:
@@ -166,7 +169,7 @@ class KnowledgeBase:
         # Imported here: openml-python is slow to import and only this verb needs it.
         from metakb.sources.openml import ingest_openml
 
-        return ingest_openml(self.store, **options)
+        return ingest_openml(self.store, cache_dir=self.layout.openml_cache, **options)
 
     def featurize(
         self,
@@ -330,41 +333,110 @@ class KnowledgeBase:
         self,
         path: str | Path,
         *,
+        target: str | None = None,
         algorithm: str | None = None,
+        budget: int = 20,
         method: str | None = None,
         warm_start: str | None = None,
-        **options: Any,
+        executor: str = "inprocess",
+        seed: int = 0,
+        resume: bool = False,
+        time_limit: float | None = None,
+        n_warm: int | None = None,
+        n_splits: int = 5,
+        metric: str | None = None,
+        on_trial: SearchProgress | None = None,
+        max_bytes: int = DEFAULT_MAX_BYTES,
     ) -> TableSearch:
         """Run a warm-started search on a table file; every trial is written back.
 
-        ``algorithm``, ``method`` (the optimizer) and ``warm_start`` default to
-        :data:`~metakb.spaces.DEFAULT_ALGORITHM`, :data:`~metakb.search.DEFAULT_OPTIMIZER`
-        and :data:`~metakb.models.DEFAULT_WARM_STARTER`; see
-        :func:`metakb.searching.search_table` for the other options.
+        Parameters
+        ----------
+        path : str or Path
+            The table (CSV, TSV, Parquet, ARFF).
+        target : str, optional
+            Target column (default: ``target`` or ``class``).
+        algorithm : str, optional
+            A name of :data:`~metakb.spaces.ALGORITHMS` (default
+            :data:`~metakb.spaces.DEFAULT_ALGORITHM`).
+        budget : int
+            Number of trials (a multi-fidelity trial counts as one; the lowest
+            fidelity follows the budget, see :func:`metakb.search.min_fidelity`).
+        method : str, optional
+            A name of :data:`~metakb.search.OPTIMIZERS` (default
+            :data:`~metakb.search.DEFAULT_OPTIMIZER`).
+        warm_start : str, optional
+            A name of :data:`~metakb.models.WARM_STARTERS` whose recommendations
+            are evaluated first, or ``"none"`` for a cold search (default
+            :data:`~metakb.models.DEFAULT_WARM_STARTER`). A predicting one is
+            also ``bo``/``bohb``'s prior.
+        executor : str
+            A spec of :func:`metakb.search.open_executor` (``inprocess``,
+            ``dask:local:N``, ``dask:tcp://HOST:PORT``, ``process:N``).
+        seed : int
+            Seeds the optimizer, folds and models.
+        resume : bool
+            Replay the search's log and continue it instead of starting over.
+        time_limit : float, optional
+            Seconds per trial; a longer trial fails.
+        n_warm : int, optional
+            Recommendations to start from (default :func:`metakb.search.default_n_warm`).
+        n_splits : int
+            Cross-validation folds.
+        metric : str, optional
+            A key of :data:`~metakb.search.SCORERS` (default accuracy / neg_rmse).
+        on_trial : callable, optional
+            ``on_trial(record, result_so_far)`` after each trial is logged and
+            stored (progress display; raising stops the search, which can be resumed).
+        max_bytes : int
+            Refuse a table larger than this, on disk or decompressed.
+
+        Returns
+        -------
+        TableSearch
+
+        Raises
+        ------
+        MetakbError
+            A bad file, target, algorithm, method or warm start; a task type the
+            algorithm does not support; a table too small to cross-validate or
+            with infinite values; a warm start without a trained model or runs
+            to fit one. Nothing is written then.
         """
+        from metakb.kb._search import search_table
         from metakb.search import DEFAULT_OPTIMIZER
-        from metakb.searching import search_table
 
         return search_table(
+            self.store,
+            self.layout,
             path,
+            target=target,
             algorithm=algorithm or DEFAULT_ALGORITHM,
+            budget=budget,
             method=method or DEFAULT_OPTIMIZER,
-            warm_start_method=warm_start or DEFAULT_WARM_STARTER,
-            db=self.path,
-            **options,
+            warm_start=warm_start or DEFAULT_WARM_STARTER,
+            executor=executor,
+            seed=seed,
+            resume=resume,
+            time_limit=time_limit,
+            n_warm=n_warm,
+            n_splits=n_splits,
+            metric=metric,
+            on_trial=on_trial,
+            max_bytes=max_bytes,
         )
 
     def quickstart(self, data_dir: str | Path | None = None, **options: Any) -> QuickstartResult:
         """Build (or top up) the knowledge base from the best source available."""
-        from metakb.quickstart import run_quickstart
+        from metakb.kb._quickstart import run_quickstart
 
-        return run_quickstart(self.store, data_dir, **options)
+        return run_quickstart(self.store, self.layout, data_dir, **options)
 
     def compare_searches(self, **options: Any) -> SearchComparison:
         """Run a warm-started and a cold search on an example table; return both curves."""
-        from metakb.quickstart import compare_searches
+        from metakb.kb._quickstart import compare_searches
 
-        return compare_searches(self.store, **options)
+        return compare_searches(self.store, self.layout, **options)
 
 
 def recommend(

@@ -26,10 +26,10 @@ from hypothesis import strategies as st
 from metakb.cli import main
 from metakb.configs import config_id
 from metakb.errors import OpenMLResponseError, OpenMLUnavailableError
+from metakb.kb import Layout
 from metakb.sources.openml import (
     HttpPolicy,
     ingest_openml,
-    openml_cache_dir,
     openml_reachable,
 )
 from metakb.sources.openml._flows import _decode, _flow_mapper
@@ -65,7 +65,9 @@ def store(tmp_path: Path) -> Store:
 def ingest(store: Store, fake: FakeOpenML, **kwargs: Any) -> Any:
     kwargs.setdefault("page_size", 3)
     kwargs.setdefault("http", FAST)
-    return ingest_openml(store, server=fake.url, **kwargs)
+    return ingest_openml(
+        store, cache_dir=Layout(store.path).openml_cache, server=fake.url, **kwargs
+    )
 
 
 def counts(store: Store) -> dict[str, int]:
@@ -209,6 +211,7 @@ def test_resume_after_failure_between_pages(tmp_path: Path, fake: FakeOpenML) ->
 CHILD = textwrap.dedent("""
     import sys, time
     import metakb.sources.openml._ingest as source
+    from metakb.kb import Layout
     from metakb.store import Store
 
     db, url, stop_at = sys.argv[1], sys.argv[2], int(sys.argv[3])
@@ -224,7 +227,9 @@ CHILD = textwrap.dedent("""
         return added
 
     source.put_rows = put_rows
-    source.ingest_openml(Store(db), server=url, suite=14, flows=[6969], page_size=3)
+    store = Store(db)
+    cache = Layout(store.path).openml_cache
+    source.ingest_openml(store, cache_dir=cache, server=url, suite=14, flows=[6969], page_size=3)
 """)
 
 
@@ -367,7 +372,7 @@ def test_with_data_downloads_into_the_store_folder(store: Store, fake: FakeOpenM
     ingest(store, fake, tasks=[10], flows=[6969], with_data=True)
     ((path,),) = rows(store, "SELECT file_path FROM datasets")
     file = Path(path)
-    assert file.is_file() and file.is_relative_to(openml_cache_dir(store))
+    assert file.is_file() and file.is_relative_to(Layout(store.path).openml_cache)
     arff = fake.catalog.datasets[61].arff().encode()
     assert hashlib.md5(file.read_bytes()).hexdigest() == hashlib.md5(arff).hexdigest()
 
@@ -467,7 +472,8 @@ def test_quickstart_slice(store: Store, fake: FakeOpenML) -> None:
     first = QUICKSTART_TASKS[0]
     fake.catalog.tasks[first] = Task(first, 61, "class")
     fake.catalog.evaluations.append(Evaluation(4001, first, 101, 6969, 0.5))
-    summary = ingest_openml_quickstart(store, server=fake.url, http=FAST)
+    cache = Layout(store.path).openml_cache
+    summary = ingest_openml_quickstart(store, cache_dir=cache, server=fake.url, http=FAST)
     assert summary.added()["evaluations"] == 1
     assert summary.skipped == {"unknown task": len(QUICKSTART_TASKS) - 1}
 

@@ -31,7 +31,6 @@ from metakb.sources.openml._ingest import (
     OpenMLIngestSummary,
     ingest_openml,
     ingest_openml_quickstart,
-    openml_cache_dir,
 )
 
 __all__ = [
@@ -45,7 +44,6 @@ __all__ = [
     "OpenMLIngestSummary",
     "ingest_openml",
     "ingest_openml_quickstart",
-    "openml_cache_dir",
     "openml_reachable",
     "resolve_server",
 ]

@@ -113,14 +113,10 @@ class OpenMLIngestSummary:
         self.skipped[reason] = self.skipped.get(reason, 0) + n
 
 
-def openml_cache_dir(store: Store) -> Path:
-    """Return the folder where openml-python caches downloads for ``store`` (next to the file)."""
-    return store.path.expanduser().resolve().parent / "openml_cache"
-
-
 def ingest_openml(
     store: Store,
     *,
+    cache_dir: Path,
     suite: int | str | None = None,
     tasks: Iterable[int] = (),
     flows: Iterable[int] = (),
@@ -138,6 +134,9 @@ def ingest_openml(
     ----------
     store : Store
         The knowledge base (created if missing).
+    cache_dir : Path
+        openml-python's download cache (the knowledge base's
+        :attr:`~metakb.kb.Layout.openml_cache`).
     suite : int or str, optional
         A benchmark suite id or alias (OpenML100 = 14, OpenML-CC18 = 99).
     tasks : iterable of int
@@ -213,7 +212,7 @@ def ingest_openml(
         page_size=page_size,
         progress=progress or (lambda description, done, total: None),
     )
-    with _openml_configured(url, openml_cache_dir(store), policy):
+    with _openml_configured(url, cache_dir, policy):
         client.ensure_reachable()
         try:
             job.run(suite_ref, task_ids, flow_ids)
@@ -233,6 +232,7 @@ def ingest_openml(
 def ingest_openml_quickstart(
     store: Store,
     *,
+    cache_dir: Path,
     server: str | None = None,
     progress: Progress | None = None,
     http: HttpPolicy | None = None,
@@ -244,6 +244,7 @@ def ingest_openml_quickstart(
     """
     return ingest_openml(
         store,
+        cache_dir=cache_dir,
         tasks=QUICKSTART_TASKS,
         flows=(QUICKSTART_FLOW,),
         max_runs=QUICKSTART_MAX_RUNS,

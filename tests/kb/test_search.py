@@ -1,4 +1,4 @@
-"""metakb.searching and `metakb search`: end to end on a tiny table, write-back, resume."""
+"""KnowledgeBase.search and `metakb search`: end to end on a tiny table, write-back, resume."""
 
 from __future__ import annotations
 
@@ -10,32 +10,27 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_breast_cancer
 
-from metakb import searching
 from metakb.cli import main
 from metakb.configs import config_id
 from metakb.datasets import load_table
 from metakb.errors import MetakbError
-from metakb.kb import train
+from metakb.kb import KnowledgeBase, TableSearch, train
+from metakb.kb import _search as searching
+from metakb.kb._quickstart import example_table
 from metakb.metafeatures import extract_table
 from metakb.metafeatures import result_rows as meta_feature_rows
-from metakb.models import PredictiveWarmStarter, TaskQuery
-from metakb.quickstart import example_table
 from metakb.search import SpaceEstimators, TrialRecord
-from metakb.searching import (
-    PRIOR_WARM,
-    build_optimizer,
-    default_n_warm,
-    executor_spec,
-    min_fidelity,
-    register_table,
-    search_table,
-    write_trials,
-)
+from metakb.sources.local import register_table, write_trials
 from metakb.sources.published import import_published
 from metakb.spaces import get_space
 from metakb.store import Store
 
 FAST = {"n_splits": 2, "seed": 0}
+
+
+def search_table(path: Path, *, db: Path, **options: Any) -> TableSearch:
+    """`KnowledgeBase.search`, the verb under test, on the knowledge base at ``db``."""
+    return KnowledgeBase(db).search(path, **options)
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +81,7 @@ def test_each_method_runs_and_writes_back(tiny_csv: Path, db: Path, method: str)
         algorithm="random_forest",
         budget=3,
         method=method,
-        warm_start_method="none",
+        warm_start="none",
         db=db,
         **FAST,
     )
@@ -110,7 +105,7 @@ def test_write_back_is_complete_and_idempotent(tiny_csv: Path, db: Path) -> None
     args: dict[str, Any] = dict(
         target="target", algorithm="random_forest", budget=2, method="random", **FAST
     )
-    found = search_table(tiny_csv, warm_start_method="none", db=db, **args)
+    found = search_table(tiny_csv, warm_start="none", db=db, **args)
     dataset = _rows(
         db, "SELECT dataset_id, source, n_rows, n_features, n_classes, target FROM datasets"
     )
@@ -132,7 +127,7 @@ def test_write_back_is_complete_and_idempotent(tiny_csv: Path, db: Path) -> None
         assert json.loads(params)["randomforestclassifier__n_estimators"] == 100
     assert {config_id("openml:6969", space.to_flow_params(t.config)) for t in found.result.trials}
     before = _rows(db, "SELECT count(*) FROM evaluations")[0][0]
-    again = search_table(tiny_csv, warm_start_method="none", db=db, **args)
+    again = search_table(tiny_csv, warm_start="none", db=db, **args)
     assert again.evaluations_added == 0
     assert _rows(db, "SELECT count(*) FROM evaluations")[0][0] == before == 2
     assert _rows(db, "SELECT count(*) FROM meta_features")[0][0] == n_features
@@ -152,7 +147,7 @@ def test_resume_after_interruption(tiny_csv: Path, db: Path, warm: str, n_warm: 
         algorithm="random_forest",
         budget=5,
         method="bo",
-        warm_start_method=warm,
+        warm_start=warm,
         n_warm=n_warm,
         db=db,
         **FAST,
@@ -195,7 +190,7 @@ def test_failing_configurations_are_failed_trials(
         algorithm="random_forest",
         budget=6,
         method="random",
-        warm_start_method="none",
+        warm_start="none",
         db=db,
         **FAST,
     )
@@ -218,7 +213,7 @@ def test_warm_start_from_the_knowledge_base(tiny_csv: Path, db: Path, warm: str)
         algorithm="random_forest",
         budget=3,
         method="bo",
-        warm_start_method=warm,
+        warm_start=warm,
         db=db,
         n_warm=2,
         **FAST,
@@ -234,9 +229,7 @@ def test_warm_start_from_the_knowledge_base(tiny_csv: Path, db: Path, warm: str)
 
 def test_warm_start_without_runs_is_one_clear_error(tiny_csv: Path, db: Path) -> None:
     with pytest.raises(MetakbError, match="metakb train") as info:
-        search_table(
-            tiny_csv, target="target", algorithm="svc", budget=1, warm_start_method="knn", db=db
-        )
+        search_table(tiny_csv, target="target", algorithm="svc", budget=1, warm_start="knn", db=db)
     assert "\n" not in str(info.value)
 
 
@@ -245,7 +238,7 @@ def test_warm_start_without_runs_is_one_clear_error(tiny_csv: Path, db: Path) ->
     [
         ({"algorithm": "xgboost"}, "unknown algorithm"),
         ({"method": "grid"}, "unknown method"),
-        ({"warm_start_method": "magic"}, "unknown warm start"),
+        ({"warm_start": "magic"}, "unknown warm start"),
         ({"target": "nope"}, "nope"),
         ({"budget": 0}, "budget"),
     ],
@@ -254,7 +247,7 @@ def test_bad_input_is_a_metakb_error(
     tiny_csv: Path, db: Path, change: dict[str, Any], message: str
 ) -> None:
     args: dict[str, Any] = dict(
-        target="target", algorithm="random_forest", budget=2, warm_start_method="none", db=db
+        target="target", algorithm="random_forest", budget=2, warm_start="none", db=db
     )
     with pytest.raises(MetakbError, match=message):
         search_table(tiny_csv, **{**args, **change})
@@ -269,18 +262,9 @@ def test_a_classification_only_algorithm_refuses_a_regression_target(
     table.write_text("\n".join(["a,target", *rows]) + "\n")
     with pytest.raises(MetakbError, match="classification only") as info:
         search_table(
-            table, target="target", algorithm="adaboost", budget=1, warm_start_method="none", db=db
+            table, target="target", algorithm="adaboost", budget=1, warm_start="none", db=db
         )
     assert "\n" not in str(info.value) and "use svc or lightgbm" in str(info.value)
-
-
-def test_executor_spec() -> None:
-    assert executor_spec(None) == "inprocess"
-    assert executor_spec("local:2") == "dask:local:2"
-    assert executor_spec("tcp://10.0.0.1:8786") == "dask:tcp://10.0.0.1:8786"
-    for bad in ("local", "local:0", "udp://x:1", "tcp://host"):
-        with pytest.raises(MetakbError):
-            executor_spec(bad)
 
 
 # --- the CLI --------------------------------------------------------------------------
@@ -354,52 +338,6 @@ def test_cli_dask_local(capsys: pytest.CaptureFixture[str], tiny_csv: Path, db: 
     assert np.isfinite([t["score"] for t in trials]).all()
 
 
-@pytest.mark.parametrize(
-    ("budget", "expected"), [(1, 1 / 3), (10, 1 / 3), (26, 1 / 9), (80, 1 / 27)]
-)
-def test_min_fidelity_lets_the_first_bracket_finish(budget: int, expected: float) -> None:
-    assert min_fidelity(budget) == pytest.approx(expected)
-
-
-class _PredictingStarter(PredictiveWarmStarter):
-    """Stands in for the transfer meta-model: recommends nothing, predicts a constant."""
-
-    seed = 0
-
-    def fit(self, data: Any) -> _PredictingStarter:
-        return self
-
-    def recommend(self, query: Any, k: int) -> list[Any]:
-        return []
-
-    def predict(
-        self, query: Any, x: np.ndarray, observed: Any = None
-    ) -> tuple[np.ndarray, np.ndarray]:
-        return np.zeros(len(x)), np.ones(len(x))
-
-    def candidate_pool(self) -> list[Any]:
-        return []
-
-
-def test_a_predicting_starter_is_the_prior_of_bo_only() -> None:
-    space = get_space("svc")
-    starter: Any = _PredictingStarter()
-    query = TaskQuery({})
-    bo = build_optimizer(space, "bo", 10, starter=starter, query=query)
-    assert bo.prior is not None
-    mean, std = bo.prior.predict(space.encode_many(space.sample(3, seed=0)))
-    assert mean.shape == std.shape == (3,)
-    assert space.contains(bo.ask().config)
-    assert not hasattr(build_optimizer(space, "random", 10, starter=starter), "prior")
-    assert build_optimizer(space, "hyperband", 10).min_fidelity == pytest.approx(1 / 3)
-
-
-def test_a_prior_search_enqueues_fewer_recommendations() -> None:
-    """The prior leads after PRIOR_WARM picks; a plain warm start enqueues up to 10."""
-    assert default_n_warm(100, prior=True) == PRIOR_WARM < default_n_warm(100, prior=False) == 10
-    assert default_n_warm(4, prior=False) == 2 and default_n_warm(1, prior=True) == 1
-
-
 def test_search_notes_a_table_smaller_than_every_training_task(
     tiny_csv: Path, db: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -416,7 +354,7 @@ def test_search_notes_a_table_smaller_than_every_training_task(
         algorithm="random_forest",
         budget=2,
         method="random",
-        warm_start_method="knn",
+        warm_start="knn",
         db=db,
         n_warm=1,
         **FAST,
@@ -431,6 +369,6 @@ def test_load_starter_returns_the_trained_models_size_ranges(tiny_data: Path, db
     store = Store(db)
     import_published(store, tiny_data)
     (manifest,) = train(store.path, ["lightgbm"], ["knn"], min_configs=2)
-    _, ranges = searching.load_starter(store, "lightgbm", "knn")
+    _, ranges = KnowledgeBase(db).starter("lightgbm", "knn")
     assert ranges == manifest.meta_feature_ranges
     assert "NumberOfInstances" in ranges

@@ -6,7 +6,8 @@ import pytest
 
 from metakb.cli import main
 from metakb.errors import DataSourceError
-from metakb.quickstart import run_quickstart
+from metakb.kb import KnowledgeBase, Layout
+from metakb.kb._quickstart import build_local_knowledge_base, compare_searches, example_table
 from metakb.sources.openml import QUICKSTART_TASKS
 from metakb.store import Store
 from tests.conftest import TINY_COUNTS
@@ -31,14 +32,14 @@ def fake() -> Iterator[FakeOpenML]:
 
 
 def test_openml_is_used_when_it_answers(store: Store, tiny_data: Path, fake: FakeOpenML) -> None:
-    result = run_quickstart(store, tiny_data, openml_server=fake.url)
+    result = KnowledgeBase(store.path).quickstart(tiny_data, openml_server=fake.url)
     assert result.source == "openml" and result.detail == fake.url
     assert result.stats["evaluations"] == result.added["evaluations"] == 1
 
 
 def test_published_data_when_openml_is_unreachable(store: Store, tiny_data: Path) -> None:
     url = _closed_url()
-    result = run_quickstart(store, tiny_data, openml_server=url)
+    result = KnowledgeBase(store.path).quickstart(tiny_data, openml_server=url)
     assert result.source == "published"
     assert f"OpenML unreachable at {url}" in result.detail
     assert result.stats["tasks"] == TINY_COUNTS["tasks"]
@@ -49,7 +50,7 @@ def test_no_source_at_all_is_one_clear_error(
 ) -> None:
     monkeypatch.delenv("METAKB_DATA", raising=False)
     with pytest.raises(DataSourceError, match=r"OpenML unreachable.*METAKB_DATA") as info:
-        run_quickstart(store, openml_server=_closed_url())
+        KnowledgeBase(store.path).quickstart(openml_server=_closed_url())
     assert "\n" not in str(info.value)
     assert not store.exists()  # nothing was written
 
@@ -73,23 +74,25 @@ def test_cli_quickstart_offline(
 
 
 def test_local_knowledge_base_from_scikit_learn_datasets(store: Store) -> None:
-    from metakb.quickstart import build_local_knowledge_base
-
-    added = build_local_knowledge_base(store, datasets=("iris",), n_configs=2, n_splits=2)
+    added = build_local_knowledge_base(
+        store, Layout(store.path), datasets=("iris",), n_configs=2, n_splits=2
+    )
     assert added == {"evaluations": 2}
     with store.read() as con:
         sources = con.execute("SELECT DISTINCT source FROM evaluations").fetchall()
         n_features = con.execute("SELECT count(*) FROM meta_features").fetchone()
     assert sources == [("local",)] and n_features is not None and n_features[0] > 10
-    again = build_local_knowledge_base(store, datasets=("iris",), n_configs=2, n_splits=2)
+    again = build_local_knowledge_base(
+        store, Layout(store.path), datasets=("iris",), n_configs=2, n_splits=2
+    )
     assert again == {"evaluations": 0}
 
 
 def test_compare_searches_gives_best_so_far_curves(store: Store, tmp_path: Path) -> None:
-    from metakb.quickstart import compare_searches, example_table
-
     frame_path = example_table(tmp_path, "iris")
-    result = compare_searches(store, budget=2, warm_start="none", n_splits=2, example=frame_path)
+    result = compare_searches(
+        store, Layout(store.path), budget=2, warm_start="none", n_splits=2, example=frame_path
+    )
     assert result.example == "iris" and len(result.warm) == len(result.cold) == 2
     for curve in (result.warm, result.cold):
         values = [v for v in curve if v is not None]

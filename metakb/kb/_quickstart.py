@@ -20,6 +20,8 @@ import pandas as pd
 
 from metakb.datasets import kb_dataset_id, load_table
 from metakb.errors import DataSourceError
+from metakb.kb._layout import Layout
+from metakb.search import DEFAULT_OPTIMIZER
 from metakb.sources.published import Progress, import_published, resolve_data_dir
 from metakb.spaces import get_space
 from metakb.store import Store, get_stats
@@ -39,6 +41,7 @@ class QuickstartResult:
 
 def run_quickstart(
     store: Store,
+    layout: Layout,
     data_dir: str | Path | None = None,
     *,
     openml_server: str | None = None,
@@ -52,6 +55,8 @@ def run_quickstart(
     ----------
     store : Store
         The knowledge base.
+    layout : Layout
+        Its folders (the examples of the local fallback go there).
     data_dir : str or Path, optional
         The published data folder; defaults to ``$METAKB_DATA``.
     openml_server : str, optional
@@ -83,7 +88,9 @@ def run_quickstart(
         server = resolve_server(openml_server)
         if openml_reachable(server):
             try:
-                pulled = ingest_openml_quickstart(store, server=server, progress=progress)
+                pulled = ingest_openml_quickstart(
+                    store, cache_dir=layout.openml_cache, server=server, progress=progress
+                )
             except DataSourceError as exc:
                 openml_note = f"OpenML failed ({exc})"
                 log.warning("%s; falling back to the published data", openml_note)
@@ -96,7 +103,7 @@ def run_quickstart(
     except DataSourceError as exc:
         if local_fallback:
             log.warning("%s and %s; evaluating on scikit-learn's datasets", openml_note, exc)
-            added = build_local_knowledge_base(store, progress=progress)
+            added = build_local_knowledge_base(store, layout, progress=progress)
             return _result(store, "local", f"scikit-learn datasets; {openml_note}; {exc}", added)
         raise DataSourceError(
             f"no source to build the knowledge base from: {openml_note}, and {exc}. Set "
@@ -157,6 +164,7 @@ def _synthetic(seed: int) -> pd.DataFrame:
 
 def build_local_knowledge_base(
     store: Store,
+    layout: Layout,
     *,
     algorithms: Sequence[str] = ("random_forest",),
     datasets: Sequence[str] = LOCAL_DATASETS,
@@ -183,7 +191,7 @@ def build_local_knowledge_base(
     from metakb.search import CVObjective, SpaceEstimators, TrialRecord
     from metakb.sources.local import register_table, write_trials
 
-    folder = store.path.parent / "examples"
+    folder = layout.examples
     total = len(algorithms) * len(datasets) * n_configs
     report = progress or (lambda description, done, total: None)
     done = added = 0
@@ -234,10 +242,14 @@ class SearchComparison:
 
 def compare_searches(
     store: Store,
+    layout: Layout,
     *,
+    # Not the library's defaults: every source quickstart builds from has RandomForest
+    # runs (the OpenML slice and the local fallback have nothing else), and knn needs
+    # no `metakb train` (it is fitted in a second on the fly).
     algorithm: str = "random_forest",
     budget: int = 10,
-    method: str = "bo",
+    method: str = DEFAULT_OPTIMIZER,
     warm_start: str = "knn",
     seed: int = 0,
     n_splits: int = 3,
@@ -249,29 +261,32 @@ def compare_searches(
     ----------
     store : Store
         The knowledge base (trials are written back to it).
+    layout : Layout
+        Its folders (the example table and the searches' logs go there).
     algorithm, budget, method, warm_start, seed, n_splits
-        As for :func:`metakb.searching.search_table`.
+        As for :meth:`metakb.kb.KnowledgeBase.search`.
     example : str or Path
         A scikit-learn dataset name for :func:`example_table`, or a table file
         with a ``target`` column.
     """
-    from metakb.searching import search_table
+    from metakb.kb._search import NO_WARM_START, search_table
 
     path = Path(example)
     if not path.is_file():
-        path = example_table(store.path.parent / "examples", str(example), seed=seed)
+        path = example_table(layout.examples, str(example), seed=seed)
     warm, cold = (
         search_table(
+            store,
+            layout,
             path,
             target="target",
             algorithm=algorithm,
             budget=budget,
             method=method,
-            warm_start_method=starter,
-            db=store.path,
+            warm_start=starter,
             seed=seed,
             n_splits=n_splits,
         ).best_curve()
-        for starter in (warm_start, "none")
+        for starter in (warm_start, NO_WARM_START)
     )
     return SearchComparison(path.stem, algorithm, method, warm_start, warm, cold)
