@@ -2,9 +2,8 @@
 
 from typing import Any
 
+from metakb._version import __version__
 from metakb.errors import MetakbError
-
-__version__ = "0.1.0"
 
 __all__ = [
     "ExtrapolationWarning",

@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from metakb._version import __version__
 from metakb.datasets import file_hash
 from metakb.errors import MetakbError
 from metakb.models._base import SIZE_META_FEATURES, WarmStarter
@@ -76,8 +77,6 @@ def save_model(
     artifact or the new one loadable (:func:`load_model` finds the new
     pickle under its temporary name if the last rename did not happen).
     """
-    from metakb import __version__
-
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     pending = folder / PENDING_MODEL_FILE
