@@ -61,40 +61,42 @@ SOURCES = (OPENML100, TABREPO, PMLB)
 
 @dataclass(frozen=True)
 class RunTable:
-    """One published file of runs: a flow, its parameter columns and a metric column."""
+    """One published file of runs: an algorithm's OpenML flow and a metric column."""
 
     file: str
-    flow_id: str
-    openml_flow_id: int | None
-    flow_name: str
     algorithm: str
+    flow_name: str
     metric: str
+
+    @property
+    def flow_id(self) -> str:
+        """The knowledge-base key of the algorithm's flow."""
+        return ALGORITHMS[self.algorithm].space.flow_ids[0]
+
+    @property
+    def openml_flow_id(self) -> int:
+        """The OpenML id of the algorithm's flow."""
+        return ALGORITHMS[self.algorithm].openml_flow_ids[0]
 
 
 OPENML100_RUNS = (
     RunTable(
         "random_forest_flow6969.csv.gz",
-        "openml:6969",
-        6969,
-        "sklearn.Pipeline(columntransformer, randomforestclassifier)",
         "random_forest",
+        "sklearn.Pipeline(columntransformer, randomforestclassifier)",
         "predictive_accuracy",
     ),
     RunTable(
         "adaboost_flow6970.csv.gz",
-        "openml:6970",
-        6970,
-        "sklearn.Pipeline(columntransformer, adaboostclassifier)",
         "adaboost",
+        "sklearn.Pipeline(columntransformer, adaboostclassifier)",
         "predictive_accuracy",
     ),
     *(
         RunTable(
             f"svc_flow8784_{metric}.csv.gz",
-            "openml:8784",
-            8784,
-            "sklearn.Pipeline(columntransformer, svc)",
             "svc",
+            "sklearn.Pipeline(columntransformer, svc)",
             metric,
         )
         for metric in ("predictive_accuracy", "area_under_roc_curve", "f_measure")

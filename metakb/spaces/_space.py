@@ -291,6 +291,17 @@ class SearchSpace:
                 active[hp.name] = values[hp.name]
         return active
 
+    def inactive(self, params: Mapping[str, Any]) -> list[str]:
+        """Return the hyperparameters of ``params`` that its conditions switch off.
+
+        Examples
+        --------
+        >>> from metakb.spaces import SPACES
+        >>> SPACES["svc"].inactive({"svc__kernel": "rbf", "svc__degree": 3})
+        ['svc__degree']
+        """
+        return [name for name in self.names if name in params and not self._is_active(name, params)]
+
     def _is_active(self, name: str, values: Mapping[str, Any]) -> bool:
         if any(parent.name not in values for parent in self.configspace.parents_of[name]):
             return False

@@ -119,13 +119,10 @@ class _FlowMapper:
                     break
             else:
                 raise _MisfitError(f"setup of flow {self.openml_id} has no value for {key}")
-        if self.openml_id == 8784:
-            # The published SVC tables leave parameters the kernel ignores empty.
-            kernel = params.get("svc__kernel")
-            if kernel != "poly":
-                params["svc__degree"] = None
-            if kernel not in ("poly", "sigmoid"):
-                params["svc__coef0"] = None
+        # The published tables leave the parameters a setting's conditions switch off
+        # (SVC's degree and coef0 under most kernels) empty.
+        for name in ALGORITHMS[self.algorithm].space.inactive(params):
+            params[name] = None
         return params
 
 
