@@ -403,27 +403,32 @@ class KnowledgeBase:
             with infinite values; a warm start without a trained model or runs
             to fit one. Nothing is written then.
         """
-        from metakb.kb._search import search_table
+        from metakb.kb._search import plan_search, prepare_search, run_prepared
         from metakb.search import DEFAULT_OPTIMIZER
 
-        return search_table(
-            self.store,
-            self.layout,
+        plan = plan_search(
             path,
             target=target,
             algorithm=algorithm or DEFAULT_ALGORITHM,
             budget=budget,
             method=method or DEFAULT_OPTIMIZER,
             warm_start=warm_start or DEFAULT_WARM_STARTER,
-            executor=executor,
-            seed=seed,
-            resume=resume,
-            time_limit=time_limit,
-            n_warm=n_warm,
             n_splits=n_splits,
             metric=metric,
-            on_trial=on_trial,
+            seed=seed,
             max_bytes=max_bytes,
+        )
+        prepared = prepare_search(
+            self.store, self.layout, plan, n_warm=n_warm, time_limit=time_limit
+        )
+        return run_prepared(
+            self.store,
+            self.layout,
+            prepared,
+            executor=executor,
+            resume=resume,
+            time_limit=time_limit,
+            on_trial=on_trial,
         )
 
     def quickstart(self, data_dir: str | Path | None = None, **options: Any) -> QuickstartResult:
@@ -436,7 +441,7 @@ class KnowledgeBase:
         """Run a warm-started and a cold search on an example table; return both curves."""
         from metakb.kb._quickstart import compare_searches
 
-        return compare_searches(self.store, self.layout, **options)
+        return compare_searches(self, **options)
 
 
 def recommend(

@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -25,6 +25,9 @@ from metakb.search import DEFAULT_OPTIMIZER
 from metakb.sources.published import Progress, import_published, resolve_data_dir
 from metakb.spaces import get_space
 from metakb.store import Store, get_stats
+
+if TYPE_CHECKING:
+    from metakb.kb._facade import KnowledgeBase
 
 log = logging.getLogger(__name__)
 
@@ -241,8 +244,7 @@ class SearchComparison:
 
 
 def compare_searches(
-    store: Store,
-    layout: Layout,
+    kb: KnowledgeBase,
     *,
     # Not the library's defaults: every source quickstart builds from has RandomForest
     # runs (the OpenML slice and the local fallback have nothing else), and knn needs
@@ -259,25 +261,22 @@ def compare_searches(
 
     Parameters
     ----------
-    store : Store
-        The knowledge base (trials are written back to it).
-    layout : Layout
-        Its folders (the example table and the searches' logs go there).
+    kb : KnowledgeBase
+        The knowledge base (trials are written back to it; the example table
+        goes into its folder).
     algorithm, budget, method, warm_start, seed, n_splits
         As for :meth:`metakb.kb.KnowledgeBase.search`.
     example : str or Path
         A scikit-learn dataset name for :func:`example_table`, or a table file
         with a ``target`` column.
     """
-    from metakb.kb._search import NO_WARM_START, search_table
+    from metakb.kb._search import NO_WARM_START
 
     path = Path(example)
     if not path.is_file():
-        path = example_table(layout.examples, str(example), seed=seed)
+        path = example_table(kb.layout.examples, str(example), seed=seed)
     warm, cold = (
-        search_table(
-            store,
-            layout,
+        kb.search(
             path,
             target="target",
             algorithm=algorithm,

@@ -7,7 +7,7 @@ import pytest
 from metakb.cli import main
 from metakb.errors import DataSourceError
 from metakb.kb import KnowledgeBase, Layout
-from metakb.kb._quickstart import build_local_knowledge_base, compare_searches, example_table
+from metakb.kb._quickstart import build_local_knowledge_base, example_table
 from metakb.sources.openml import QUICKSTART_TASKS
 from metakb.store import Store
 from tests.conftest import TINY_COUNTS
@@ -90,8 +90,8 @@ def test_local_knowledge_base_from_scikit_learn_datasets(store: Store) -> None:
 
 def test_compare_searches_gives_best_so_far_curves(store: Store, tmp_path: Path) -> None:
     frame_path = example_table(tmp_path, "iris")
-    result = compare_searches(
-        store, Layout(store.path), budget=2, warm_start="none", n_splits=2, example=frame_path
+    result = KnowledgeBase(store.path).compare_searches(
+        budget=2, warm_start="none", n_splits=2, example=frame_path
     )
     assert result.example == "iris" and len(result.warm) == len(result.cold) == 2
     for curve in (result.warm, result.cold):
