@@ -70,12 +70,13 @@ def _registry_help() -> None:
     def names(registry: Any, extra: tuple[str, ...] = ()) -> str:
         return ", ".join([*registry, *extra])
 
-    _ALGORITHM.help = f"{names(SPACES)} [default: {DEFAULT_ALGORITHM}]."
-    _WARM_STARTER.help = f"{names(WARM_STARTERS)} [default: {DEFAULT_WARM_STARTER}]."
-    _OPTIMIZER.help = f"{names(OPTIMIZERS)} [default: {DEFAULT_OPTIMIZER}]."
-    _WARM_START.help = f"{names(WARM_STARTERS, ('none',))} [default: {DEFAULT_WARM_STARTER}]."
-    _TRAIN_METHODS.help = f"Methods to train: {names(WARM_STARTERS)} [default: all]."
-    _TRAIN_ALGORITHMS.help = f"Algorithms: {names(SPACES)} [default: all with runs]."
+    # Round brackets: rich would read "[default: x]" as markup and drop it.
+    _ALGORITHM.help = f"{names(SPACES)} (default: {DEFAULT_ALGORITHM})."
+    _WARM_STARTER.help = f"{names(WARM_STARTERS)} (default: {DEFAULT_WARM_STARTER})."
+    _OPTIMIZER.help = f"{names(OPTIMIZERS)} (default: {DEFAULT_OPTIMIZER})."
+    _WARM_START.help = f"{names(WARM_STARTERS, ('none',))} (default: {DEFAULT_WARM_STARTER})."
+    _TRAIN_METHODS.help = f"Methods to train: {names(WARM_STARTERS)} (default: all)."
+    _TRAIN_ALGORITHMS.help = f"Algorithms: {names(SPACES)} (default: all with runs)."
 
 
 def _print_json(obj: Any) -> None:

@@ -122,3 +122,16 @@ def test_migrate_command(capsys: pytest.CaptureFixture[str], tiny_data: Path, db
     _run(capsys, "ingest", "published", str(tiny_data), "--db", db)
     code, out, _ = _run(capsys, "migrate", "--db", db)
     assert code == 0 and "schema version 1 -> 1" in out
+
+
+def test_help_lists_the_registries_and_their_defaults(capsys: pytest.CaptureFixture[str]) -> None:
+    from metakb.models import DEFAULT_WARM_STARTER, WARM_STARTERS
+    from metakb.search import DEFAULT_OPTIMIZER, OPTIMIZERS
+    from metakb.spaces import ALGORITHMS, DEFAULT_ALGORITHM
+
+    assert main(["search", "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.replace("│", " ").split())
+    for name in (*ALGORITHMS, *OPTIMIZERS, *WARM_STARTERS):
+        assert name in text
+    for default in (DEFAULT_ALGORITHM, DEFAULT_OPTIMIZER, DEFAULT_WARM_STARTER):
+        assert f"(default: {default})" in text
