@@ -15,17 +15,9 @@ import os
 import sys
 from pathlib import Path
 
-from metakb.bench.tabular import BOSettings
-from metakb.bench.tabular_kb import (
-    MIN_RUNS,
-    PRIOR_METHOD,
-    TABULAR_ALGORITHMS,
-    LotoSettings,
-    constant_tasks_note,
-    run_loto,
-    summary_lines,
-    write_loto_report,
-)
+from metakb.bench.loto import PRIOR_METHOD, BOSettings, LotoSettings, run_loto
+from metakb.bench.render import summary_lines, write_loto_report
+from metakb.bench.tabular import MIN_RUNS, TABULAR_ALGORITHMS, constant_tasks_note
 from metakb.bench.tabular_peers import PEER_BUDGET, peer_targets, peers_report, peers_search
 from metakb.store import Store
 from metakb.warmstart import load_meta_dataset

@@ -14,15 +14,15 @@ import os
 import sys
 from pathlib import Path
 
-from metakb.bench.tabular_kb import (
+from metakb.bench.loto import LotoSettings
+from metakb.bench.render import write_loto_report
+from metakb.bench.tabular import (
     MIN_RUNS,
     TABULAR_ALGORITHMS,
-    LotoSettings,
     constant_tasks_note,
     loto_report,
-    run_loto,
+    run_tabular,
     wall_time_target,
-    write_loto_report,
 )
 from metakb.store import Store
 from metakb.warmstart import load_meta_dataset
@@ -114,7 +114,9 @@ def main(argv: list[str] | None = None) -> int:
                     log.info("%s %d/%d", description, done, total)
 
             before = os.getloadavg()
-            result = run_loto(data, settings, workers=args.workers, task_ids=ids, progress=progress)
+            result = run_tabular(
+                data, settings, workers=args.workers, task_ids=ids, progress=progress
+            )
             load = [*before, *os.getloadavg()]
             report = loto_report(data, result, settings, workers=args.workers, load=load)
             report["command"] = command

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import rankdata
 
+from metakb.bench.metrics import normalized_score
 from metakb.bench.zeroshot import (
     BASELINES,
     Progress,
@@ -139,24 +140,24 @@ class GreedyZeroShot(_FixedOrder):
         if self.objective == "rank":
             losses = rankdata(-values, axis=1, method="average")
         elif self.objective == "error":
-            losses = 1.0 - _normalized(values)
+            losses = 1.0 - _row_scores(values)
         else:
             raise ValueError(f"objective must be 'rank' or 'error', not {self.objective!r}")
         return greedy_min_mean(losses, len(configs))
+
+
+def _row_scores(values: np.ndarray) -> np.ndarray:
+    # One task per row: each scored against its own min and max.
+    lo, hi = values.min(axis=1, keepdims=True), values.max(axis=1, keepdims=True)
+    return np.asarray(normalized_score(values, lo, hi), dtype=float)
 
 
 class SingleBest(_FixedOrder):
     """The configurations with the best mean normalized score over the training tasks."""
 
     def _order(self, configs: list[Params], values: np.ndarray) -> list[int]:
-        mean = _normalized(values).mean(axis=0)
+        mean = _row_scores(values).mean(axis=0)
         return [int(j) for j in np.argsort(-mean, kind="stable")]
-
-
-def _normalized(values: np.ndarray) -> np.ndarray:
-    lo = values.min(axis=1, keepdims=True)
-    span = values.max(axis=1, keepdims=True) - lo
-    return np.where(span > 0, (values - lo) / np.where(span > 0, span, 1.0), 1.0)
 
 
 REFERENCES: dict[str, Callable[..., WarmStarter]] = {

@@ -16,13 +16,13 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
-from math import comb
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from metakb.bench.metrics import expected_random_regret, regret_of_picks, task_scores
 from metakb.configs import canonical_json
 from metakb.models import MetaDataset, TaskData, TaskQuery, WarmStarter
 
@@ -33,25 +33,11 @@ ZEROSHOT_KS: tuple[int, ...] = (1, 3, 5, 10)
 Progress = Callable[[str, int, int], None]
 
 
-def expected_random_regret(normalized: np.ndarray, k: int) -> float:
-    """Return the expected regret of the best of ``k`` configurations drawn without replacement.
-
-    Exact: with values sorted ascending, the ``i``-th smallest (1-based) is the
-    best of the draw with probability ``C(i-1, k-1) / C(n, k)``.
-    """
-    v = np.sort(np.asarray(normalized, dtype=float))
-    n = len(v)
-    k = min(k, n)
-    total = comb(n, k)
-    probs = np.array([comb(i - 1, k - 1) / total for i in range(1, n + 1)])
-    return float(1.0 - probs @ v)
-
-
 def _default_regret(task: TaskData, default_x: np.ndarray) -> float:
     # The default configuration is rarely among a task's random-search points:
     # take the evaluated configuration nearest to it in the encoded space.
     i = int(np.argmin(((task.X - default_x) ** 2).sum(axis=1)))
-    return float(1.0 - task.normalized[i])
+    return regret_of_picks(task.y, [i])
 
 
 def zeroshot_regret(
@@ -98,7 +84,7 @@ def zeroshot_regret(
         )
         position = {canonical_json(c): i for i, c in enumerate(held.configs)}
         for k in ks:
-            rows.append(_row(task_id, "random", k, expected_random_regret(held.normalized, k)))
+            rows.append(_row(task_id, "random", k, expected_random_regret(task_scores(held.y), k)))
             rows.append(_row(task_id, "default", k, _default_regret(held, default_x)))
             rows.append(_row(task_id, "oracle", k, 0.0))
         for name, factory in methods.items():
@@ -110,7 +96,7 @@ def zeroshot_regret(
             picked = [position[canonical_json(r.config)] for r in recs]
             for k in ks:
                 top = picked[:k]
-                regret = float(1.0 - held.normalized[top].max()) if top else 1.0
+                regret = regret_of_picks(held.y, top)
                 rows.append(_row(task_id, name, k, regret, fit_s=t1 - t0, recommend_s=t2 - t1))
         if progress is not None:
             progress(f"{data.space.name}: leave one task out", done + 1, len(ids))
