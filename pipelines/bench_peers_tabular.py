@@ -26,25 +26,6 @@ log = logging.getLogger("bench_peers_tabular")
 
 METHODS = ("random", "bo", PRIOR_METHOD, "optuna-tpe", "smac-bo")
 
-INTRO = (
-    "Leave one task out on the OpenML100 runs of one flow (tasks with >= 100 runs), with "
-    "each held-out task a continuous benchmark: a 100-tree random forest fitted on the "
-    "task's evaluations (metakb.search.SurrogateObjective), searched in the algorithm's "
-    "whole space. The held-out task's dataset group is removed from the knowledge base "
-    "the meta-models are fitted on (once per group). Regret is normalized by the task's "
-    "evaluated minimum and maximum (0 = as good as the task's best evaluated "
-    "configuration). `random` and `bo` are metakb's random search and cold Bayesian "
-    "optimization (random-forest surrogate + expected improvement, {n_trees} trees, "
-    "refitted when the observations grew by {growth:.0%}); `bo+transfer+prior` is what "
-    "`metakb search --warm-start transfer` runs: the transfer model picks the first "
-    "{n_warm} configurations one at a time from the scores seen (metakb.search."
-    "AdaptiveWarmStart), then leads as BO's prior surrogate. "
-    "`optuna-tpe` is Optuna's TPESampler with its defaults (parameters drawn with "
-    "metakb.integrations.optuna.suggest_config), `smac-bo` SMAC3's "
-    "HyperparameterOptimizationFacade with its defaults (deterministic). One warm-started "
-    "variant was chosen before the run (the product's default), not the best of several."
-)
-
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -116,12 +97,6 @@ def main(argv: list[str] | None = None) -> int:
             )
             report["command"] = command
             path.with_suffix(".json").write_text(json.dumps(report) + "\n")
-        bo = report["settings"]["bo"]
-        intro = INTRO.format(
-            n_warm=report["settings"].get("n_warm_prior", report["settings"]["n_warm"]),
-            n_trees=bo["n_trees"],
-            growth=bo["refit_growth"],
-        )
         extra: list[str] = [
             "## Notes",
             "",
@@ -148,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
                 *summary_lines(subset, heading="###"),
             ]
         title = f"Warm-started BO vs Optuna TPE and SMAC3: {report['algorithm']} (surrogate)"
-        write_loto_report(report, path, title=title, intro=intro, extra=extra)
+        write_loto_report(report, path, title=title, extra=extra)
     return 0
 
 

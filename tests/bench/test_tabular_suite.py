@@ -73,7 +73,7 @@ def test_report_round_trips_and_renders(data, result, tmp_path):
     # No 50-evaluation budget: no regret target.
     assert set(report["targets"]) == {"rank", "wall_time"}
     assert report["timing"]["cpu_seconds"] > 0
-    markdown = render_loto_markdown(report, "cmd", title="T", intro="I")
+    markdown = render_loto_markdown(report, "cmd")
     assert "| bo+transfer+prior |" in markdown and "## Targets" in markdown
     plot_loto(report, tmp_path / "p.png")
     assert (tmp_path / "p.png").stat().st_size > 0
