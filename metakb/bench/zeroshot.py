@@ -28,6 +28,9 @@ from metakb.models import MetaDataset, TaskData, TaskQuery, WarmStarter
 
 log = logging.getLogger(__name__)
 
+TITLE = "Zero-shot warm-start quality (leave one task out)"
+"""The page's title (`metakb.bench.render.fill_page`)."""
+
 ZEROSHOT_KS: tuple[int, ...] = (1, 3, 5, 10)
 
 Progress = Callable[[str, int, int], None]
@@ -315,32 +318,17 @@ def target_lines(
 
 
 def render_markdown(report: Mapping[str, Any], command: str) -> str:
-    """Return the report as a Markdown page (one regret table per benchmark table)."""
+    """Return the page's generated part (summary, targets, one regret table per benchmark table).
+
+    What the benchmark does and its caveats are the page's hand-written text
+    (docs/benchmarks/zeroshot.md, around `metakb.bench.render.fill_page`'s markers).
+    """
     ks = [str(k) for k in report["ks"]]
     lines = [
-        "# Zero-shot warm-start quality (leave one task out)",
-        "",
-        "Mean normalized regret of the best of the top-k recommendations "
-        "(0 = the task's best evaluated configuration, 1 = its worst), with the "
-        "held-out task's whole dataset group removed from training. Methods rank "
-        "the held-out task's own evaluated configurations, values hidden. "
-        "`random` is the exact expected regret of k random configurations of the task, "
-        "`default` the evaluated configuration nearest to the space's default, "
-        "`oracle` the task's best. ± is the standard error over tasks.",
-        "",
         f"Produced by: `{command}`, on a knowledge base built with "
         "`metakb ingest published <shared data folder> --db <db>`. Latency is "
         "`recommend` in-process with the model fitted on all tasks, without "
         "candidates (serving), k = 10; OpenML100 tables keep tasks with >= 100 runs.",
-        "",
-        "Caveat: a few model settings (the transfer kernel's meta-features, width and "
-        "number of tasks; the cf kernel; how transfer uses its global surrogate, "
-        "blended at a share of 0.25, against none or one more weighted member; the "
-        "ensemble's level-by-level fusion) were chosen after trying a few "
-        "variants on these same tables (the last two on every second or third task of "
-        "the lightgbm, adaboost and random_forest tables, the fusion also on every svc "
-        "task), so these figures carry some "
-        "selection bias; no separate validation split was held back.",
         "",
         "## Summary",
         "",

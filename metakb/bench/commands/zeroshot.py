@@ -12,7 +12,9 @@ import logging
 import sys
 from pathlib import Path
 
+from metakb.bench.render import fill_page
 from metakb.bench.zeroshot import (
+    TITLE,
     ZEROSHOT_TABLES,
     Table,
     plot_report,
@@ -64,7 +66,7 @@ def main(argv: list[str] | None = None, prog: str = "python pipelines/zeroshot.p
         (args.out / "zeroshot.json").write_text(json.dumps(report, indent=2) + "\n")
     # The default is the library's, read at rendering time, so the page never states a stale one.
     report["default_method"] = DEFAULT_METHOD
-    (args.out / "zeroshot.md").write_text(render_markdown(report, command) + "\n")
+    fill_page(args.out / "zeroshot.md", render_markdown(report, command), title=TITLE)
     try:
         plot_report(report, args.out / "zeroshot.png")
     except ImportError:
