@@ -24,13 +24,13 @@ from metakb.bench.live import (
     DEFAULT_MAX_DATASETS,
     LiveSettings,
     add_class_counts,
-    flaml_missing,
     plot_report,
     pmlb_tasks,
     render_markdown,
     run_live,
     select_datasets,
 )
+from metakb.bench.peers import flaml_missing
 from metakb.store import Store, list_tasks
 
 log = logging.getLogger("bench_live")
