@@ -44,6 +44,9 @@ from metakb.configs import canonical_json
 from metakb.models import WARM_STARTERS, MetaDataset, Recommendation, TaskQuery, WarmStarter
 from metakb.spaces import Params
 
+TITLE = "Portfolios on TabRepo LightGBM (leave one task out)"
+"""The page's title (`metakb.bench.render.fill_page`)."""
+
 PORTFOLIO_KS: tuple[int, ...] = (1, 2, 3, 5, 10, 20)
 REFERENCE = "zeroshot_rank"
 """The method every other is compared with task by task (TabRepo's selection)."""
@@ -280,7 +283,11 @@ METAKB_METHODS = tuple(WARM_STARTERS)
 
 
 def render_portfolios_markdown(report: Mapping[str, Any], command: str) -> str:
-    """Return the report as a Markdown page: regret, mean rank and the paired comparison."""
+    """Return the page's generated part: regret, mean rank and the paired comparison.
+
+    The references, baselines and caveats are the page's hand-written text
+    (docs/benchmarks/portfolios_tabrepo.md, around `metakb.bench.render.fill_page`'s markers).
+    """
     ks = [str(k) for k in report["ks"]]
     table = report["tables"][0]
     regret = table["regret"]
@@ -291,8 +298,6 @@ def render_portfolios_markdown(report: Mapping[str, Any], command: str) -> str:
     header = "| method | " + " | ".join(f"k={k}" for k in ks) + " |"
     rule = "|---|" + "---|" * len(ks)
     lines = [
-        "# Portfolios on TabRepo LightGBM (leave one task out)",
-        "",
         f"{table['tasks']} tasks x {table['configs']} shared LightGBM configurations "
         f"({table['flow_id']}, {table['metric']}, lower is better). For each task, its whole "
         "dataset group is removed from training; every method then orders the 104 "
@@ -303,17 +308,6 @@ def render_portfolios_markdown(report: Mapping[str, Any], command: str) -> str:
         + ", ".join(f"`{m}`" for m in METAKB_METHODS)
         + " (the registry's entries with their defaults, seed 0; `portfolio` is greedy on "
         "mean normalized regret).",
-        "- references, implemented independently in `metakb/bench/portfolios.py`: "
-        "`zeroshot_rank` = TabRepo's greedy zero-shot selection (Salinas & Erickson: minimize "
-        "the mean per-task rank of the best member), `zeroshot_error` = the same greedy on "
-        "normalized error, `single_best` = configurations by best mean normalized score.",
-        "- baselines: `random` = exact expected regret of k random configurations, `default` = "
-        "AutoGluon's LightGBM default (`LightGBM_c1`), `oracle` = the task's best.",
-        "",
-        "Caveat: a few metakb settings (the transfer kernel and global share, the cf kernel, "
-        "the ensemble's fusion) were chosen after trying variants on tables that include this "
-        "one (see zeroshot.md and zeroshot_choices.md), which can only favour metakb here; the "
-        "references have no settings to tune.",
         "",
         f"Produced by: `{command}`.",
         "",

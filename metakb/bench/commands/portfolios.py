@@ -12,7 +12,13 @@ import logging
 import sys
 from pathlib import Path
 
-from metakb.bench.portfolios import plot_portfolios, render_portfolios_markdown, run_portfolios
+from metakb.bench.portfolios import (
+    TITLE,
+    plot_portfolios,
+    render_portfolios_markdown,
+    run_portfolios,
+)
+from metakb.bench.render import fill_page
 from metakb.store import Store
 from metakb.warmstart import load_meta_dataset
 
@@ -51,7 +57,7 @@ def main(
         report["command"] = command
         args.out.mkdir(parents=True, exist_ok=True)
         (args.out / f"{NAME}.json").write_text(json.dumps(report, indent=2) + "\n")
-    (args.out / f"{NAME}.md").write_text(render_portfolios_markdown(report, command))
+    fill_page(args.out / f"{NAME}.md", render_portfolios_markdown(report, command), title=TITLE)
     try:
         plot_portfolios(report, args.out / f"{NAME}.png")
     except ImportError:
