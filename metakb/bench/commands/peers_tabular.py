@@ -15,6 +15,7 @@ import os
 import sys
 from pathlib import Path
 
+from metakb.bench.commands import log_progress
 from metakb.bench.loto import PRIOR_METHOD, BOSettings, LotoSettings, run_loto
 from metakb.bench.render import summary_lines, write_loto_report
 from metakb.bench.tabular import MIN_RUNS, TABULAR_ALGORITHMS, constant_tasks_note
@@ -76,9 +77,7 @@ def main(
             ids = list(data.task_ids)[: args.max_tasks] if args.max_tasks else list(data.task_ids)
             smac = ids[: args.smac_tasks] if args.smac_tasks else None
 
-            def progress(description: str, done: int, total: int) -> None:
-                if done % 5 == 0 or done == total:
-                    log.info("%s %d/%d", description, done, total)
+            progress = log_progress(log, every=5)
 
             before = os.getloadavg()
             result = run_loto(

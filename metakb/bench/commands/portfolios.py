@@ -12,6 +12,7 @@ import logging
 import sys
 from pathlib import Path
 
+from metakb.bench.commands import log_progress
 from metakb.bench.portfolios import (
     TITLE,
     plot_portfolios,
@@ -43,9 +44,7 @@ def main(
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
 
-    def progress(description: str, done: int, total: int) -> None:
-        if done % 10 == 0 or done == total:
-            log.info("%s %d/%d", description, done, total)
+    progress = log_progress(log)
 
     if args.render_only:
         report = json.loads((args.out / f"{NAME}.json").read_text())

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from metakb.bench._machine import format_load, load_average
+from metakb.bench.commands import log_progress
 from metakb.bench.sensitivity import grid_regret, render_markdown
 from metakb.bench.zeroshot import ZEROSHOT_TABLES
 from metakb.errors import MetakbError
@@ -51,9 +52,7 @@ def main(
             parser.error(f"give two or more of {[t.algorithm for t in ZEROSHOT_TABLES]}")
         store = Store(args.db)
 
-        def progress(description: str, done: int, total: int) -> None:
-            if done % 10 == 0 or done == total:
-                log.info("%s %d/%d", description, done, total)
+        progress = log_progress(log)
 
         before = format_load(load_average())
         tables = {}

@@ -14,6 +14,7 @@ import os
 import sys
 from pathlib import Path
 
+from metakb.bench.commands import log_progress
 from metakb.bench.loto import LotoSettings
 from metakb.bench.render import write_loto_report
 from metakb.bench.tabular import (
@@ -65,9 +66,7 @@ def main(argv: list[str] | None = None, prog: str = "python pipelines/bench_tabu
             data = load_meta_dataset(Store(args.db), algorithm, min_configs=MIN_RUNS)
             ids = list(data.task_ids)[: args.max_tasks] if args.max_tasks else None
 
-            def progress(description: str, done: int, total: int) -> None:
-                if done % 10 == 0 or done == total:
-                    log.info("%s %d/%d", description, done, total)
+            progress = log_progress(log)
 
             before = os.getloadavg()
             result = run_tabular(

@@ -12,6 +12,7 @@ import logging
 import sys
 from pathlib import Path
 
+from metakb.bench.commands import log_progress
 from metakb.bench.render import fill_page
 from metakb.bench.zeroshot import (
     TITLE,
@@ -51,9 +52,7 @@ def main(argv: list[str] | None = None, prog: str = "python pipelines/zeroshot.p
             store, table.algorithm, table.metric, min_configs=table.min_configs
         )
 
-    def progress(description: str, done: int, total: int) -> None:
-        if done % 10 == 0 or done == total:
-            log.info("%s %d/%d", description, done, total)
+    progress = log_progress(log)
 
     if args.render_only:
         report = json.loads((args.out / "zeroshot.json").read_text())
