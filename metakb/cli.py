@@ -805,6 +805,25 @@ def _print_search(found: Any) -> None:
         out.print(f"      with SimpleImputer(strategy={imputer!r}) for numeric columns")
 
 
+@app.command(
+    "bench",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    add_help_option=False,
+)
+def bench_command(ctx: typer.Context, suite: Annotated[str, typer.Argument()] = "") -> None:
+    """Run a benchmark suite: metakb bench SUITE [its options] (SUITE --help lists them)."""
+    # The suites parse their own options (metakb.bench.suites); this only dispatches.
+    from metakb.bench.suites import SUITES, run_suite
+
+    if suite not in SUITES:
+        lines = [f"  {s.name:<14} {s.summary}" for s in SUITES.values()]
+        known = suite in ("", "--help", "-h")
+        text = "usage: metakb bench SUITE [options]\nsuites:\n" + "\n".join(lines)
+        (out if known else err).print(text, markup=False, highlight=False)
+        raise typer.Exit(0 if known else 2)
+    raise typer.Exit(run_suite(suite, ctx.args))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status instead of raising ``SystemExit``."""
     args = sys.argv[1:] if argv is None else argv

@@ -1,63 +1,9 @@
 """Meta-feature benchmarks: speed (vs pymfe) and parity with OpenML's qualities.
 
-Writes docs/benchmarks/metafeatures_{speed,parity}.{json,md} and metafeatures_speed.png.
-
-Usage: METAKB_DATA=../shared/data python pipelines/bench_metafeatures.py [--jobs 2]
-       [--pymfe-datasets 30] [--pymfe-timeout 30] [--previous OLD_PARITY.json]
-Needs the `bench` extra (pip install -e ".[bench]").
+Thin wrapper of ``metakb bench metafeatures`` (`metakb.bench.commands.metafeatures`); same options.
 """
 
-from __future__ import annotations
-
-import argparse
-import json
-import os
-import sys
-from pathlib import Path
-
-from metakb.bench.metafeatures import (
-    measure_speed,
-    parity_markdown,
-    parity_report,
-    plot_speed,
-    speed_markdown,
-)
-
-OUT = Path(__file__).resolve().parents[1] / "docs" / "benchmarks"
-
-
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("data_dir", nargs="?", default=os.environ.get("METAKB_DATA"))
-    parser.add_argument("--jobs", type=int, default=2)
-    parser.add_argument("--pymfe-datasets", type=int, default=30)
-    parser.add_argument("--pymfe-timeout", type=float, default=30.0)
-    parser.add_argument(
-        "--previous", type=Path, help="an earlier parity JSON to show landmarkers against"
-    )
-    args = parser.parse_args()
-    if not args.data_dir:
-        print("error: pass the data folder or set METAKB_DATA", file=sys.stderr)
-        return 1
-    speed, results = measure_speed(
-        args.data_dir,
-        n_jobs=args.jobs,
-        pymfe_datasets=args.pymfe_datasets,
-        pymfe_timeout_s=args.pymfe_timeout,
-        progress=lambda message: print(message, file=sys.stderr),
-    )
-    parity = parity_report(args.data_dir, results)
-    previous = json.loads(args.previous.read_text()) if args.previous else None
-    OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "metafeatures_speed.json").write_text(json.dumps(speed, indent=2) + "\n")
-    (OUT / "metafeatures_parity.json").write_text(json.dumps(parity, indent=2) + "\n")
-    (OUT / "metafeatures_speed.md").write_text(speed_markdown(speed))
-    (OUT / "metafeatures_parity.md").write_text(parity_markdown(parity, previous))
-    plot_speed(speed, OUT / "metafeatures_speed.png")
-    print(speed_markdown(speed))
-    print(parity_markdown(parity, previous))
-    return 0
-
+from metakb.bench.suites import run_suite
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run_suite("metafeatures", prog="python pipelines/bench_metafeatures.py"))

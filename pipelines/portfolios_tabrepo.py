@@ -1,58 +1,9 @@
 """Leave-one-task-out portfolios on TabRepo LightGBM: metakb against TabRepo-style zero-shot.
 
-Usage: python pipelines/portfolios_tabrepo.py --db KB.duckdb [--out docs/benchmarks] [--max-tasks N]
-Writes portfolios_tabrepo.json, .md and (with matplotlib) .png under --out.
+Thin wrapper of ``metakb bench portfolios`` (`metakb.bench.commands.portfolios`); same options.
 """
 
-from __future__ import annotations
-
-import argparse
-import json
-import logging
-import sys
-from pathlib import Path
-
-from metakb.bench.portfolios import plot_portfolios, render_portfolios_markdown, run_portfolios
-from metakb.store import Store
-from metakb.warmstart import load_meta_dataset
-
-log = logging.getLogger("portfolios_tabrepo")
-NAME = "portfolios_tabrepo"
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--db", type=Path, required=True)
-    parser.add_argument("--out", type=Path, default=Path("docs/benchmarks"))
-    parser.add_argument("--max-tasks", type=int, default=None)
-    parser.add_argument(
-        "--render-only", action="store_true", help=f"Re-render md/png from --out's {NAME}.json."
-    )
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-
-    def progress(description: str, done: int, total: int) -> None:
-        if done % 10 == 0 or done == total:
-            log.info("%s %d/%d", description, done, total)
-
-    if args.render_only:
-        report = json.loads((args.out / f"{NAME}.json").read_text())
-        command = report["command"]
-    else:
-        data = load_meta_dataset(Store(args.db), "lightgbm", min_configs=1)
-        report = run_portfolios(data, max_tasks=args.max_tasks, progress=progress)
-        command = f"python pipelines/{NAME}.py " + " ".join(sys.argv[1:] if argv is None else argv)
-        report["command"] = command
-        args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / f"{NAME}.json").write_text(json.dumps(report, indent=2) + "\n")
-    (args.out / f"{NAME}.md").write_text(render_portfolios_markdown(report, command))
-    try:
-        plot_portfolios(report, args.out / f"{NAME}.png")
-    except ImportError:
-        log.info("matplotlib not installed: no plot (pip install metakb[bench])")
-    log.info("wrote %s", args.out / f"{NAME}.md")
-    return 0
-
+from metakb.bench.suites import run_suite
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run_suite("portfolios", prog="python pipelines/portfolios_tabrepo.py"))

@@ -1,73 +1,9 @@
 """Leave-one-task-out zero-shot benchmark of the warm starters on the knowledge base.
 
-Usage: python pipelines/zeroshot.py --db KB.duckdb [--out docs/benchmarks] [--max-tasks N]
-Writes zeroshot.json, zeroshot.md and (with matplotlib) zeroshot.png under --out.
+Thin wrapper of ``metakb bench zeroshot`` (`metakb.bench.commands.zeroshot`); same options.
 """
 
-from __future__ import annotations
-
-import argparse
-import json
-import logging
-import sys
-from pathlib import Path
-
-from metakb.bench.zeroshot import (
-    ZEROSHOT_TABLES,
-    Table,
-    plot_report,
-    render_markdown,
-    run_zeroshot,
-)
-from metakb.models import MetaDataset
-from metakb.store import Store
-from metakb.warmstart import DEFAULT_METHOD, load_meta_dataset
-
-log = logging.getLogger("zeroshot")
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--db", type=Path, required=True)
-    parser.add_argument("--out", type=Path, default=Path("docs/benchmarks"))
-    parser.add_argument("--tables", nargs="*", default=[t.algorithm for t in ZEROSHOT_TABLES])
-    parser.add_argument("--max-tasks", type=int, default=None)
-    parser.add_argument(
-        "--render-only", action="store_true", help="Re-render md/png from --out's zeroshot.json."
-    )
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    store = Store(args.db)
-    tables = [t for t in ZEROSHOT_TABLES if t.algorithm in args.tables]
-
-    def load(table: Table) -> MetaDataset:
-        return load_meta_dataset(
-            store, table.algorithm, table.metric, min_configs=table.min_configs
-        )
-
-    def progress(description: str, done: int, total: int) -> None:
-        if done % 10 == 0 or done == total:
-            log.info("%s %d/%d", description, done, total)
-
-    if args.render_only:
-        report = json.loads((args.out / "zeroshot.json").read_text())
-        command = report["command"]
-    else:
-        report = run_zeroshot(load, tables, max_tasks=args.max_tasks, progress=progress)
-        command = "python pipelines/zeroshot.py " + " ".join(sys.argv[1:] if argv is None else argv)
-        report["command"] = command
-        args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / "zeroshot.json").write_text(json.dumps(report, indent=2) + "\n")
-    # The default is the library's, read at rendering time, so the page never states a stale one.
-    report["default_method"] = DEFAULT_METHOD
-    (args.out / "zeroshot.md").write_text(render_markdown(report, command) + "\n")
-    try:
-        plot_report(report, args.out / "zeroshot.png")
-    except ImportError:
-        log.info("matplotlib not installed: no plot (pip install metakb[bench])")
-    log.info("wrote %s", args.out / "zeroshot.md")
-    return 0
-
+from metakb.bench.suites import run_suite
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run_suite("zeroshot", prog="python pipelines/zeroshot.py"))

@@ -42,9 +42,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.model_selection import train_test_split
 
+from metakb.bench.peers import FlamlZeroShot, flaml_missing
 from metakb.datasets import load_table
 from metakb.metafeatures import extract
 from metakb.models import TaskQuery
@@ -158,15 +158,6 @@ class LiveTask:
     y: pd.Series
     kinds: Mapping[str, str] = field(default_factory=dict)
     info: Mapping[str, Any] = field(default_factory=dict)
-
-
-def flaml_missing() -> str | None:
-    """Return why FLAML's zero-shot LightGBM cannot run here, or None when it can."""
-    try:
-        import flaml.default  # noqa: F401
-    except ImportError as exc:
-        return f"flaml.default is not importable ({exc}); pip install 'flaml[automl]'"
-    return None
 
 
 # --- Which datasets ---------------------------------------------------------------------
@@ -347,49 +338,6 @@ def load_task(
 
 
 # --- Estimators -------------------------------------------------------------------------
-
-
-class FlamlZeroShot(ClassifierMixin, BaseEstimator):
-    """FLAML's zero-shot ``LGBMClassifier``, built afresh at every ``fit``.
-
-    FLAML keeps the hyperparameters given to its constructor and suggests the
-    others; scikit-learn's ``clone`` passes every parameter explicitly, which
-    would switch the suggestion off, so the FLAML estimator is created inside
-    ``fit`` instead.
-
-    Parameters
-    ----------
-    seed : int
-        LightGBM's seed.
-    n_estimators : int, optional
-        Fixed boosting rounds instead of FLAML's suggestion (smoke tests).
-    """
-
-    def __init__(self, seed: int = 0, n_estimators: int | None = None) -> None:
-        self.seed = seed
-        self.n_estimators = n_estimators
-
-    def fit(self, x: Any, y: Any) -> FlamlZeroShot:
-        """Suggest hyperparameters from ``x, y`` and fit LightGBM with them."""
-        from flaml import default
-
-        fixed: dict[str, Any] = {}
-        if self.n_estimators is not None:
-            fixed["n_estimators"] = self.n_estimators
-        # flaml types the name as an ImportError when lightgbm is missing; it is a class here.
-        flaml_lgbm: Any = default.LGBMClassifier
-        model = flaml_lgbm(random_state=self.seed, n_jobs=1, verbose=-1, **fixed)
-        self.model_ = model.fit(x, y)
-        self.classes_ = np.unique(np.asarray(y))
-        return self
-
-    def predict(self, x: Any) -> np.ndarray:
-        """Return predicted labels."""
-        return np.asarray(self.model_.predict(x))
-
-    def predict_proba(self, x: Any) -> np.ndarray:
-        """Return class probabilities (columns in ``classes_`` order)."""
-        return np.asarray(self.model_.predict_proba(x))
 
 
 class _Fixed:

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import rankdata
 
+from metakb.bench.metrics import normalized_score
 from metakb.bench.zeroshot import (
     BASELINES,
     Progress,
@@ -42,6 +43,9 @@ from metakb.bench.zeroshot import (
 from metakb.configs import canonical_json
 from metakb.models import WARM_STARTERS, MetaDataset, Recommendation, TaskQuery, WarmStarter
 from metakb.spaces import Params
+
+TITLE = "Portfolios on TabRepo LightGBM (leave one task out)"
+"""The page's title (`metakb.bench.render.fill_page`)."""
 
 PORTFOLIO_KS: tuple[int, ...] = (1, 2, 3, 5, 10, 20)
 REFERENCE = "zeroshot_rank"
@@ -139,24 +143,24 @@ class GreedyZeroShot(_FixedOrder):
         if self.objective == "rank":
             losses = rankdata(-values, axis=1, method="average")
         elif self.objective == "error":
-            losses = 1.0 - _normalized(values)
+            losses = 1.0 - _row_scores(values)
         else:
             raise ValueError(f"objective must be 'rank' or 'error', not {self.objective!r}")
         return greedy_min_mean(losses, len(configs))
+
+
+def _row_scores(values: np.ndarray) -> np.ndarray:
+    # One task per row: each scored against its own min and max.
+    lo, hi = values.min(axis=1, keepdims=True), values.max(axis=1, keepdims=True)
+    return np.asarray(normalized_score(values, lo, hi), dtype=float)
 
 
 class SingleBest(_FixedOrder):
     """The configurations with the best mean normalized score over the training tasks."""
 
     def _order(self, configs: list[Params], values: np.ndarray) -> list[int]:
-        mean = _normalized(values).mean(axis=0)
+        mean = _row_scores(values).mean(axis=0)
         return [int(j) for j in np.argsort(-mean, kind="stable")]
-
-
-def _normalized(values: np.ndarray) -> np.ndarray:
-    lo = values.min(axis=1, keepdims=True)
-    span = values.max(axis=1, keepdims=True) - lo
-    return np.where(span > 0, (values - lo) / np.where(span > 0, span, 1.0), 1.0)
 
 
 REFERENCES: dict[str, Callable[..., WarmStarter]] = {
@@ -279,7 +283,11 @@ METAKB_METHODS = tuple(WARM_STARTERS)
 
 
 def render_portfolios_markdown(report: Mapping[str, Any], command: str) -> str:
-    """Return the report as a Markdown page: regret, mean rank and the paired comparison."""
+    """Return the page's generated part: regret, mean rank and the paired comparison.
+
+    The references, baselines and caveats are the page's hand-written text
+    (docs/benchmarks/portfolios_tabrepo.md, around `metakb.bench.render.fill_page`'s markers).
+    """
     ks = [str(k) for k in report["ks"]]
     table = report["tables"][0]
     regret = table["regret"]
@@ -290,8 +298,6 @@ def render_portfolios_markdown(report: Mapping[str, Any], command: str) -> str:
     header = "| method | " + " | ".join(f"k={k}" for k in ks) + " |"
     rule = "|---|" + "---|" * len(ks)
     lines = [
-        "# Portfolios on TabRepo LightGBM (leave one task out)",
-        "",
         f"{table['tasks']} tasks x {table['configs']} shared LightGBM configurations "
         f"({table['flow_id']}, {table['metric']}, lower is better). For each task, its whole "
         "dataset group is removed from training; every method then orders the 104 "
@@ -302,17 +308,6 @@ def render_portfolios_markdown(report: Mapping[str, Any], command: str) -> str:
         + ", ".join(f"`{m}`" for m in METAKB_METHODS)
         + " (the registry's entries with their defaults, seed 0; `portfolio` is greedy on "
         "mean normalized regret).",
-        "- references, implemented independently in `metakb/bench/portfolios.py`: "
-        "`zeroshot_rank` = TabRepo's greedy zero-shot selection (Salinas & Erickson: minimize "
-        "the mean per-task rank of the best member), `zeroshot_error` = the same greedy on "
-        "normalized error, `single_best` = configurations by best mean normalized score.",
-        "- baselines: `random` = exact expected regret of k random configurations, `default` = "
-        "AutoGluon's LightGBM default (`LightGBM_c1`), `oracle` = the task's best.",
-        "",
-        "Caveat: a few metakb settings (the transfer kernel and global share, the cf kernel, "
-        "the ensemble's fusion) were chosen after trying variants on tables that include this "
-        "one (see zeroshot.md and zeroshot_choices.md), which can only favour metakb here; the "
-        "references have no settings to tune.",
         "",
         f"Produced by: `{command}`.",
         "",

@@ -19,7 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from metakb.bench.zeroshot import ZEROSHOT_KS, Progress, expected_random_regret
+from metakb.bench.metrics import expected_random_regret, regret_of_picks, task_scores
+from metakb.bench.zeroshot import ZEROSHOT_KS, Progress
 from metakb.configs import canonical_json
 from metakb.models import MetaDataset, TaskQuery, TransferWarmStarter
 from metakb.models._base import score_matrix
@@ -74,7 +75,6 @@ def grid_regret(
     hindsight: list[float] = []
     for done, task_id in enumerate(ids, start=1):
         train, held = data.split_out(task_id)
-        y = held.normalized
         model = TransferWarmStarter(seed=seed).fit(train)
         query = TaskQuery(
             meta_features=data.meta_features_of(task_id), candidates=held.configs, task_id=task_id
@@ -84,11 +84,11 @@ def grid_regret(
             model.global_weight, model.bandwidth, n_tasks = setting
             model.n_tasks = train.n_tasks if n_tasks is None else n_tasks
             picks = [position[canonical_json(r.config)] for r in model.recommend(query, max(ks))]
-            regret[setting_label(setting)].append([1.0 - float(y[picks[:k]].max()) for k in ks])
-        random_k.append([expected_random_regret(y, k) for k in ks])
+            regret[setting_label(setting)].append([regret_of_picks(held.y, picks[:k]) for k in ks])
+        random_k.append([expected_random_regret(task_scores(held.y), k) for k in ks])
         scores = score_matrix(train.tasks, held.configs, held.X, seed)
         top = np.argsort(-scores, axis=1, kind="stable")[:, :HINDSIGHT_K]
-        hindsight.append(float(1.0 - y[top].max(axis=1).max()))
+        hindsight.append(regret_of_picks(held.y, top.ravel()))
         if progress is not None:
             progress(f"{data.space.name}: transfer settings", done, len(ids))
     return {

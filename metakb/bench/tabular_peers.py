@@ -1,6 +1,6 @@
 """Warm-started BO against Optuna's TPE and SMAC3 on per-task surrogate benchmarks.
 
-The protocol of `metakb.bench.tabular_kb` (leave one dataset group out,
+The protocol of `metakb.bench.loto` (leave one dataset group out,
 meta-models fitted once per group, several seeds), but each held-out task is a
 continuous benchmark: a random forest fitted on the task's evaluations
 (`metakb.search.SurrogateObjective`), so every method proposes freely in the
@@ -21,25 +21,17 @@ Optuna and SMAC3 are optional: install ``metakb[optuna,smac]``.
 from __future__ import annotations
 
 import logging
-import tempfile
 import time
 from collections.abc import Collection, Mapping, Sequence
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from metakb.bench.tabular_kb import (
-    PRIOR_METHOD,
-    LotoResult,
-    LotoSettings,
-    SearchTask,
-    best_so_far,
-    loto_report,
-    rank_target,
-    summarize_curves,
-)
+from metakb.bench.loto import PRIOR_METHOD, LotoResult, LotoSettings, SearchTask
+from metakb.bench.metrics import regret_curve, summarize_curves
+from metakb.bench.peers import optuna_tpe, smac_bo
+from metakb.bench.tabular import loto_report, rank_target
 from metakb.models import MetaDataset, Recommendation, TaskData, TaskQuery, WarmStarter
 from metakb.search import (
     OPTIMIZERS,
@@ -65,13 +57,6 @@ class _Fixed:
 
     def recommend(self, query: Any, k: int) -> list[Recommendation]:
         return self.recs[:k]
-
-
-def _regret(values: Sequence[float], lo: float, hi: float, budget: int) -> np.ndarray:
-    best = best_so_far(values, budget)
-    span = hi - lo
-    regret = np.where(np.isfinite(best), (hi - best) / span if span > 0 else 0.0, 1.0)
-    return np.clip(regret, 0.0, 1.0)
 
 
 def _scores(trials: Sequence[Any]) -> list[float]:
@@ -113,54 +98,6 @@ def _metakb(
     return _scores(run_search(optimizer, objective, settings.budget).trials)
 
 
-def _optuna_tpe(
-    space: SearchSpace, objective: SurrogateObjective, budget: int, seed: int
-) -> list[float]:
-    import optuna
-
-    from metakb.integrations.optuna import suggest_config
-
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=seed))
-    values: list[float] = []
-
-    def evaluate(trial: Any) -> float:
-        result = objective(suggest_config(trial, space))
-        values.append(result.score if result.score is not None else float("nan"))
-        return values[-1]
-
-    study.optimize(evaluate, n_trials=budget)
-    return values
-
-
-def _smac_bo(
-    space: SearchSpace, objective: SurrogateObjective, budget: int, seed: int
-) -> list[float]:
-    from smac import HyperparameterOptimizationFacade, Scenario
-
-    values: list[float] = []
-
-    def evaluate(config: Any, seed: int = 0) -> float:
-        result = objective(dict(config))
-        values.append(result.score if result.score is not None else float("nan"))
-        # SMAC minimizes; a failure is the worst value.
-        return -values[-1] if np.isfinite(values[-1]) else float("inf")
-
-    with tempfile.TemporaryDirectory() as folder:
-        scenario = Scenario(
-            space.configspace,
-            n_trials=budget,
-            deterministic=True,
-            seed=seed,
-            output_directory=Path(folder),
-        )
-        smac = HyperparameterOptimizationFacade(
-            scenario, evaluate, overwrite=True, logging_level=40
-        )
-        smac.optimize()
-    return values
-
-
 def search_surrogate_task(
     data: MetaDataset,
     held: TaskData,
@@ -172,7 +109,7 @@ def search_surrogate_task(
 ) -> dict[str, np.ndarray]:
     """Search the held-out task's surrogate benchmark with every method and seed.
 
-    A `metakb.bench.tabular_kb.SearchTask`; bind ``smac_tasks`` with
+    A `metakb.bench.loto.SearchTask`; bind ``smac_tasks`` with
     `functools.partial` to run ``smac-bo`` on those tasks only (None: all).
     """
     space = data.space
@@ -196,9 +133,9 @@ def search_surrogate_task(
         runs = []
         for seed in settings.seeds:
             if method == "optuna-tpe":
-                values = _optuna_tpe(space, objective, settings.budget, seed)
+                values = optuna_tpe(space, objective, settings.budget, seed)
             elif method == "smac-bo":
-                values = _smac_bo(space, objective, settings.budget, seed)
+                values = smac_bo(space, objective, settings.budget, seed)
             else:
                 warm: Any = fixed.get(method.split("+")[1]) if "+" in method else None
                 prior = None
@@ -206,7 +143,7 @@ def search_surrogate_task(
                     warm = starters["transfer"]
                     prior = QueryPrior(warm, query)
                 values = _metakb(method, space, objective, settings, seed, warm, prior, query)
-            runs.append(_regret(values, lo, hi, settings.budget))
+            runs.append(regret_curve(values, lo, hi, settings.budget))
         curves[method] = np.vstack(runs)
         seconds[f"search:{method}"] = seconds.get(f"search:{method}", 0.0) + (
             time.perf_counter() - t0

@@ -16,42 +16,31 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
-from math import comb
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from metakb.bench.metrics import expected_random_regret, regret_of_picks, task_scores
 from metakb.configs import canonical_json
 from metakb.models import MetaDataset, TaskData, TaskQuery, WarmStarter
 
 log = logging.getLogger(__name__)
+
+TITLE = "Zero-shot warm-start quality (leave one task out)"
+"""The page's title (`metakb.bench.render.fill_page`)."""
 
 ZEROSHOT_KS: tuple[int, ...] = (1, 3, 5, 10)
 
 Progress = Callable[[str, int, int], None]
 
 
-def expected_random_regret(normalized: np.ndarray, k: int) -> float:
-    """Return the expected regret of the best of ``k`` configurations drawn without replacement.
-
-    Exact: with values sorted ascending, the ``i``-th smallest (1-based) is the
-    best of the draw with probability ``C(i-1, k-1) / C(n, k)``.
-    """
-    v = np.sort(np.asarray(normalized, dtype=float))
-    n = len(v)
-    k = min(k, n)
-    total = comb(n, k)
-    probs = np.array([comb(i - 1, k - 1) / total for i in range(1, n + 1)])
-    return float(1.0 - probs @ v)
-
-
 def _default_regret(task: TaskData, default_x: np.ndarray) -> float:
     # The default configuration is rarely among a task's random-search points:
     # take the evaluated configuration nearest to it in the encoded space.
     i = int(np.argmin(((task.X - default_x) ** 2).sum(axis=1)))
-    return float(1.0 - task.normalized[i])
+    return regret_of_picks(task.y, [i])
 
 
 def zeroshot_regret(
@@ -98,7 +87,7 @@ def zeroshot_regret(
         )
         position = {canonical_json(c): i for i, c in enumerate(held.configs)}
         for k in ks:
-            rows.append(_row(task_id, "random", k, expected_random_regret(held.normalized, k)))
+            rows.append(_row(task_id, "random", k, expected_random_regret(task_scores(held.y), k)))
             rows.append(_row(task_id, "default", k, _default_regret(held, default_x)))
             rows.append(_row(task_id, "oracle", k, 0.0))
         for name, factory in methods.items():
@@ -110,7 +99,7 @@ def zeroshot_regret(
             picked = [position[canonical_json(r.config)] for r in recs]
             for k in ks:
                 top = picked[:k]
-                regret = float(1.0 - held.normalized[top].max()) if top else 1.0
+                regret = regret_of_picks(held.y, top)
                 rows.append(_row(task_id, name, k, regret, fit_s=t1 - t0, recommend_s=t2 - t1))
         if progress is not None:
             progress(f"{data.space.name}: leave one task out", done + 1, len(ids))
@@ -329,32 +318,17 @@ def target_lines(
 
 
 def render_markdown(report: Mapping[str, Any], command: str) -> str:
-    """Return the report as a Markdown page (one regret table per benchmark table)."""
+    """Return the page's generated part (summary, targets, one regret table per benchmark table).
+
+    What the benchmark does and its caveats are the page's hand-written text
+    (docs/benchmarks/zeroshot.md, around `metakb.bench.render.fill_page`'s markers).
+    """
     ks = [str(k) for k in report["ks"]]
     lines = [
-        "# Zero-shot warm-start quality (leave one task out)",
-        "",
-        "Mean normalized regret of the best of the top-k recommendations "
-        "(0 = the task's best evaluated configuration, 1 = its worst), with the "
-        "held-out task's whole dataset group removed from training. Methods rank "
-        "the held-out task's own evaluated configurations, values hidden. "
-        "`random` is the exact expected regret of k random configurations of the task, "
-        "`default` the evaluated configuration nearest to the space's default, "
-        "`oracle` the task's best. ± is the standard error over tasks.",
-        "",
         f"Produced by: `{command}`, on a knowledge base built with "
         "`metakb ingest published <shared data folder> --db <db>`. Latency is "
         "`recommend` in-process with the model fitted on all tasks, without "
         "candidates (serving), k = 10; OpenML100 tables keep tasks with >= 100 runs.",
-        "",
-        "Caveat: a few model settings (the transfer kernel's meta-features, width and "
-        "number of tasks; the cf kernel; how transfer uses its global surrogate, "
-        "blended at a share of 0.25, against none or one more weighted member; the "
-        "ensemble's level-by-level fusion) were chosen after trying a few "
-        "variants on these same tables (the last two on every second or third task of "
-        "the lightgbm, adaboost and random_forest tables, the fusion also on every svc "
-        "task), so these figures carry some "
-        "selection bias; no separate validation split was held back.",
         "",
         "## Summary",
         "",

@@ -15,7 +15,6 @@ from sklearn.datasets import make_classification
 from metakb.bench.live import (
     LiveSettings,
     LiveTask,
-    flaml_missing,
     load_task,
     normalized_scores,
     plot_report,
@@ -24,6 +23,7 @@ from metakb.bench.live import (
     select_datasets,
     win_record,
 )
+from metakb.bench.peers import flaml_missing
 from metakb.models import WARM_STARTERS
 from metakb.models._synthetic import synthetic_meta_dataset
 
@@ -103,7 +103,7 @@ def test_flaml_estimator_keeps_its_suggestion_through_clone() -> None:
         pytest.skip(why)
     import lightgbm
 
-    from metakb.bench.live import FlamlZeroShot
+    from metakb.bench.peers import FlamlZeroShot
 
     x, y = make_classification(120, 6, random_state=0)
     model = clone(FlamlZeroShot(seed=0)).fit(x, y)

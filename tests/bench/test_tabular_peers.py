@@ -8,8 +8,7 @@ import pytest
 pytest.importorskip("optuna")
 pytest.importorskip("smac")
 
-from metakb.bench.tabular import BOSettings
-from metakb.bench.tabular_kb import PRIOR_METHOD, LotoSettings, run_loto
+from metakb.bench.loto import PRIOR_METHOD, BOSettings, LotoSettings, run_loto
 from metakb.bench.tabular_peers import peers_report, peers_search
 from metakb.models._synthetic import synthetic_meta_dataset
 

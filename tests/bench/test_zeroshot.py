@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from metakb.bench.metrics import expected_random_regret
 from metakb.bench.zeroshot import (
     Table,
-    expected_random_regret,
     plot_report,
     relative_regret,
     render_markdown,

@@ -5,20 +5,15 @@ import json
 import numpy as np
 import pytest
 
-from metakb.bench.tabular import BOSettings
-from metakb.bench.tabular_kb import (
-    METHODS,
+from metakb.bench.loto import METHODS, BOSettings, LotoSettings
+from metakb.bench.metrics import change_points, expand_change_points
+from metakb.bench.render import plot_loto, render_loto_markdown, report_frame
+from metakb.bench.tabular import (
     CandidatePrior,
-    LotoSettings,
     adaptive_picks,
-    change_points,
     constant_tasks_note,
-    expand_change_points,
     loto_report,
-    plot_loto,
-    render_loto_markdown,
-    report_frame,
-    run_loto,
+    run_tabular,
 )
 from metakb.configs import canonical_json
 from metakb.models import TaskQuery, TransferWarmStarter
@@ -42,7 +37,7 @@ def data():
 
 @pytest.fixture(scope="module")
 def result(data):
-    return run_loto(data, SETTINGS)
+    return run_tabular(data, SETTINGS)
 
 
 def test_every_method_and_task_has_a_monotone_regret_curve(data, result):
@@ -60,7 +55,7 @@ def test_every_method_and_task_has_a_monotone_regret_curve(data, result):
 
 
 def test_process_pool_gives_the_same_curves(data, result):
-    pooled = run_loto(data, SETTINGS, workers=2)
+    pooled = run_tabular(data, SETTINGS, workers=2)
     assert pooled.curves.keys() == result.curves.keys()
     for key, regret in result.curves.items():
         np.testing.assert_array_equal(pooled.curves[key], regret)
@@ -78,7 +73,7 @@ def test_report_round_trips_and_renders(data, result, tmp_path):
     # No 50-evaluation budget: no regret target.
     assert set(report["targets"]) == {"rank", "wall_time"}
     assert report["timing"]["cpu_seconds"] > 0
-    markdown = render_loto_markdown(report, "cmd", title="T", intro="I")
+    markdown = render_loto_markdown(report, "cmd")
     assert "| bo+transfer+prior |" in markdown and "## Targets" in markdown
     plot_loto(report, tmp_path / "p.png")
     assert (tmp_path / "p.png").stat().st_size > 0
