@@ -8,7 +8,7 @@ average for more than two classes), and its wall time is measured:
 * ``flaml_zeroshot``: FLAML's zero-shot ``flaml.default.LGBMClassifier``, whose
   hyperparameters are suggested from each training fold's meta-features;
 * ``metakb_top1`` / ``metakb_best5``: the first / best of the top 5
-  configurations :func:`metakb.warmstart.recommend` gives for the table's
+  configurations :meth:`metakb.kb.KnowledgeBase.recommend` gives for the table's
   meta-features (the default warm starter), passed straight to
   ``LGBMClassifier(**config)``;
 * ``metakb_top1_<method>``: the first recommendation of the other warm starters;
@@ -46,21 +46,20 @@ from sklearn.model_selection import train_test_split
 
 from metakb.bench.peers import FlamlZeroShot, flaml_missing
 from metakb.datasets import load_table
+from metakb.kb import KnowledgeBase
 from metakb.metafeatures import extract
-from metakb.models import TaskQuery
+from metakb.models import DEFAULT_WARM_STARTER, TaskQuery
 from metakb.search import (
     CVObjective,
     DefaultEstimators,
     EvalResult,
     SpaceEstimators,
+    build_optimizer,
     config_key,
     run_search,
 )
 from metakb.search import warm_start as enqueue_warm_start
-from metakb.searching import build_optimizer, load_starter
 from metakb.spaces import Params, get_space
-from metakb.store import Store
-from metakb.warmstart import DEFAULT_METHOD, recommend
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +124,7 @@ class LiveSettings:
     n_splits: int = 5
     max_rows: int = MAX_ROWS
     seed: int = 0
-    method: str = DEFAULT_METHOD
+    method: str = DEFAULT_WARM_STARTER
     other_methods: tuple[str, ...] = ("knn", "portfolio", "cf")
     flaml: bool = True
     max_rounds: int | None = None
@@ -428,6 +427,7 @@ def run_task(task: LiveTask, db: str | Path, settings: LiveSettings) -> dict[str
         seconds, number of CV evaluations and configuration.
     """
     seed = settings.seed
+    kb = KnowledgeBase(db)
     space = get_space(ALGORITHM)
 
     def objective(make: Any) -> CVObjective:
@@ -452,7 +452,7 @@ def run_task(task: LiveTask, db: str | Path, settings: LiveSettings) -> dict[str
 
     def recommended(method: str, k: int) -> tuple[list[Params], float]:
         start = time.perf_counter()
-        recs = recommend(query_features, algorithm=ALGORITHM, k=k, method=method, db=db, seed=seed)
+        recs = kb.recommend(query_features, algorithm=ALGORITHM, k=k, method=method, seed=seed)
         return [r.config for r in recs], time.perf_counter() - start
 
     # metakb top-1 and best-of-5 (the default warm starter).
@@ -479,7 +479,7 @@ def run_task(task: LiveTask, db: str | Path, settings: LiveSettings) -> dict[str
 
     # metakb warm-started BO, as `metakb search` runs it, without write-back.
     with _Clock(memo) as clock:
-        starter, _ = load_starter(Store(db), ALGORITHM, settings.method, seed=seed)
+        starter, _ = kb.starter(ALGORITHM, settings.method, seed=seed)
         query = TaskQuery(query_features, task_id=task.name)
         optimizer = build_optimizer(
             space, "bo", settings.budget, starter=starter, query=query, seed=seed

@@ -21,7 +21,7 @@ import pandas as pd
 
 from metakb.bench.metrics import curves_frame
 from metakb.models import WARM_STARTERS, MetaDataset, TaskData, WarmStarter
-from metakb.searching import PRIOR_WARM
+from metakb.search import PRIOR_WARM
 
 WARM_METHODS: tuple[str, ...] = ("portfolio", "knn", "transfer", "cf")
 PRIOR_METHOD = "bo+transfer+prior"
@@ -75,7 +75,7 @@ class LotoSettings:
     n_warm_prior : int
         Configurations ``transfer`` picks one at a time for
         ``bo+transfer+prior`` before its prior leads
-        (`metakb.searching.PRIOR_WARM`, what ``metakb search`` does).
+        (`metakb.search.PRIOR_WARM`, what ``metakb search`` does).
     bo : BOSettings
         The Bayesian optimization settings (shared by every BO method); the
         surrogate is refitted once the observations grew by 10%, which on

@@ -10,7 +10,7 @@ Every (size, method) pair is measured in a fresh interpreter, so one model's
 cached surrogates or memory do not leak into the next measurement: the child
 builds the scaled table, fits the model (wall and CPU seconds, peak resident
 memory added by the fit), times ``model.recommend`` in-process, then saves the
-model as an artifact and times the end-to-end :func:`metakb.warmstart.recommend`
+model as an artifact and times the end-to-end :meth:`metakb.kb.KnowledgeBase.recommend`
 call, which loads (hash-checks and unpickles) the artifact on every call, as
 the CLI and the Python API do.
 """
@@ -182,9 +182,8 @@ class SizeJob:
 
 def measure_one(job: SizeJob) -> dict[str, Any]:
     """Build the scaled table, fit one method, time ``recommend`` in-process and end to end."""
-    from metakb.models._artifacts import clear_model_cache, save_model
-    from metakb.store import Store
-    from metakb.warmstart import ExtrapolationWarning, artifacts_root, recommend
+    from metakb.kb import ExtrapolationWarning, KnowledgeBase, clear_model_cache
+    from metakb.kb._artifacts import save_model
 
     t0 = time.perf_counter()
     data = scale_meta_dataset(job.base, job.n_evaluations, seed=job.seed)
@@ -203,10 +202,15 @@ def measure_one(job: SizeJob) -> dict[str, Any]:
     after_mb = _rss_mb()
     latency = recommendation_latency(model, queries, job.k, repeats=job.repeats)
     with tempfile.TemporaryDirectory() as tmp:
-        store = Store(Path(tmp) / "kb.duckdb")
-        root = artifacts_root(store)
+        kb = KnowledgeBase(Path(tmp) / "kb.duckdb")
+        root = kb.layout.artifacts
         manifest = save_model(
-            model, data, root, method=job.method, params={"seed": job.seed}, fit_seconds=fit_s
+            model,
+            data,
+            kb.layout.artifact(data.space.name, job.method),
+            method=job.method,
+            params={"seed": job.seed},
+            fit_seconds=fit_s,
         )
         artifact_bytes = sum(f.stat().st_size for f in root.rglob("*") if f.is_file())
         cold: list[float] = []
@@ -218,12 +222,8 @@ def measure_one(job: SizeJob) -> dict[str, Any]:
             # Jittered queries may fall outside the training sizes: not news here.
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ExtrapolationWarning)
-                recommend(
-                    dict(query.meta_features),
-                    algorithm=data.space.name,
-                    method=job.method,
-                    k=job.k,
-                    db=store.path,
+                kb.recommend(
+                    dict(query.meta_features), algorithm=data.space.name, method=job.method, k=job.k
                 )
             (cold if i < job.e2e_cold_calls else warm).append((time.perf_counter() - t1) * 1000.0)
         clear_model_cache()

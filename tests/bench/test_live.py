@@ -7,8 +7,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
-from metakb.models._artifacts import save_model
-from metakb.warmstart import ExtrapolationWarning
 from sklearn.base import clone
 from sklearn.datasets import make_classification
 
@@ -24,6 +22,8 @@ from metakb.bench.live import (
     win_record,
 )
 from metakb.bench.peers import flaml_missing
+from metakb.kb import ExtrapolationWarning, Layout
+from metakb.kb._artifacts import save_model
 from metakb.models import WARM_STARTERS
 from metakb.models._synthetic import synthetic_meta_dataset
 
@@ -37,7 +37,8 @@ def kb(tmp_path_factory: pytest.TempPathFactory) -> Path:
     data = synthetic_meta_dataset(n_tasks=6, n_configs=12, space="lightgbm")
     for name in ("transfer", "knn"):
         model = WARM_STARTERS[name](seed=0).fit(data)
-        save_model(model, data, root / "artifacts", method=name, params={}, fit_seconds=0.0)
+        folder = Layout(root / "kb.duckdb").artifact(data.space.name, name)
+        save_model(model, data, folder, method=name, params={}, fit_seconds=0.0)
     return root / "kb.duckdb"
 
 

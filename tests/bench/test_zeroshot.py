@@ -65,16 +65,13 @@ def test_real_data_targets(tmp_path: Path):
     data_dir = os.environ.get("METAKB_DATA")
     if not data_dir:
         pytest.skip("METAKB_DATA not set: needs the shared data folder")
-    from metakb.warmstart import load_meta_dataset
-
     from metakb.bench.zeroshot import ZEROSHOT_TABLES
-    from metakb.sources.published import import_published
-    from metakb.store import Store
+    from metakb.kb import KnowledgeBase
 
-    store = Store(tmp_path / "kb.duckdb")
-    import_published(store, data_dir)
+    kb = KnowledgeBase(tmp_path / "kb.duckdb")
+    kb.ingest_published(data_dir)
     report = run_zeroshot(
-        lambda t: load_meta_dataset(store, t.algorithm, t.metric, min_configs=t.min_configs),
+        lambda t: kb.meta_dataset(t.algorithm, t.metric, min_configs=t.min_configs),
         ZEROSHOT_TABLES,
     )
     for table in report["tables"]:

@@ -31,7 +31,7 @@ from metakb.bench.live import (
     select_datasets,
 )
 from metakb.bench.peers import flaml_missing
-from metakb.store import Store, list_tasks
+from metakb.kb import KnowledgeBase
 
 log = logging.getLogger("bench_live")
 
@@ -71,8 +71,7 @@ def main(argv: list[str] | None = None, prog: str = "python pipelines/bench_live
             parser.error(f"no {folder / 'manifest.csv'}: give --data or set METAKB_DATA")
         if not args.no_flaml and (why := flaml_missing()) is not None:
             parser.error(f"{why}; or pass --no-flaml")
-        with Store(args.db).read() as con:
-            kb_tasks = list_tasks(con, ALGORITHM)
+        kb_tasks = KnowledgeBase(args.db).tasks(ALGORITHM)
         settings = LiveSettings(budget=args.budget, flaml=not args.no_flaml)
         manifest = add_class_counts(pd.read_csv(folder / "manifest.csv"), folder, settings)
         chosen, selection = select_datasets(

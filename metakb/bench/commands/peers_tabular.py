@@ -20,8 +20,7 @@ from metakb.bench.loto import PRIOR_METHOD, BOSettings, LotoSettings, run_loto
 from metakb.bench.render import summary_lines, write_loto_report
 from metakb.bench.tabular import MIN_RUNS, TABULAR_ALGORITHMS, constant_tasks_note
 from metakb.bench.tabular_peers import PEER_BUDGET, peer_targets, peers_report, peers_search
-from metakb.store import Store
-from metakb.warmstart import load_meta_dataset
+from metakb.kb import KnowledgeBase
 
 log = logging.getLogger("bench_peers_tabular")
 
@@ -73,7 +72,7 @@ def main(
             # Targets are a function of the stored summaries: recompute them with this code.
             report["targets"] = peer_targets(report, report["settings"]["budget"], PRIOR_METHOD)
         else:
-            data = load_meta_dataset(Store(args.db), algorithm, min_configs=MIN_RUNS)
+            data = KnowledgeBase(args.db).meta_dataset(algorithm, min_configs=MIN_RUNS)
             ids = list(data.task_ids)[: args.max_tasks] if args.max_tasks else list(data.task_ids)
             smac = ids[: args.smac_tasks] if args.smac_tasks else None
 

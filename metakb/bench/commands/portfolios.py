@@ -20,8 +20,7 @@ from metakb.bench.portfolios import (
     run_portfolios,
 )
 from metakb.bench.render import fill_page
-from metakb.store import Store
-from metakb.warmstart import load_meta_dataset
+from metakb.kb import KnowledgeBase
 
 log = logging.getLogger("portfolios_tabrepo")
 NAME = "portfolios_tabrepo"
@@ -50,7 +49,7 @@ def main(
         report = json.loads((args.out / f"{NAME}.json").read_text())
         command = report["command"]
     else:
-        data = load_meta_dataset(Store(args.db), "lightgbm", min_configs=1)
+        data = KnowledgeBase(args.db).meta_dataset("lightgbm", min_configs=1)
         report = run_portfolios(data, max_tasks=args.max_tasks, progress=progress)
         command = prog + " " + " ".join(sys.argv[1:] if argv is None else argv)
         report["command"] = command

@@ -19,8 +19,7 @@ from metakb.bench.commands import log_progress
 from metakb.bench.sensitivity import grid_regret, render_markdown
 from metakb.bench.zeroshot import ZEROSHOT_TABLES
 from metakb.errors import MetakbError
-from metakb.store import Store
-from metakb.warmstart import load_meta_dataset
+from metakb.kb import KnowledgeBase
 
 log = logging.getLogger("transfer_sensitivity")
 NAME = "transfer_sensitivity"
@@ -50,7 +49,7 @@ def main(
         unknown = sorted(set(args.tables) - {t.algorithm for t in ZEROSHOT_TABLES})
         if unknown or len(args.tables) < 2:
             parser.error(f"give two or more of {[t.algorithm for t in ZEROSHOT_TABLES]}")
-        store = Store(args.db)
+        kb = KnowledgeBase(args.db)
 
         progress = log_progress(log)
 
@@ -58,9 +57,7 @@ def main(
         tables = {}
         for table in (t for t in ZEROSHOT_TABLES if t.algorithm in args.tables):
             try:
-                data = load_meta_dataset(
-                    store, table.algorithm, table.metric, min_configs=table.min_configs
-                )
+                data = kb.meta_dataset(table.algorithm, table.metric, min_configs=table.min_configs)
             except MetakbError as exc:
                 parser.error(str(exc))
             tables[table.algorithm] = grid_regret(data, max_tasks=args.max_tasks, progress=progress)

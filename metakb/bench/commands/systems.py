@@ -17,8 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from metakb.bench.systems import SYSTEM_SIZES, plot_systems, render_systems_markdown, run_systems
-from metakb.store import Store
-from metakb.warmstart import load_meta_dataset
+from metakb.kb import KnowledgeBase
 
 log = logging.getLogger("bench_systems")
 
@@ -51,7 +50,7 @@ def main(argv: list[str] | None = None, prog: str = "python pipelines/bench_syst
     else:
         if args.db is None:
             parser.error("--db is required unless --render-only")
-        base = load_meta_dataset(Store(args.db), args.algorithm, min_configs=1)
+        base = KnowledgeBase(args.db).meta_dataset(args.algorithm, min_configs=1)
         report = run_systems(
             base,
             args.sizes,

@@ -25,8 +25,7 @@ from metakb.bench.tabular import (
     run_tabular,
     wall_time_target,
 )
-from metakb.store import Store
-from metakb.warmstart import load_meta_dataset
+from metakb.kb import KnowledgeBase
 
 log = logging.getLogger("bench_tabular")
 
@@ -63,7 +62,7 @@ def main(argv: list[str] | None = None, prog: str = "python pipelines/bench_tabu
                 "wall_time", wall_time_target(report["timing"]["wall_seconds"])
             )
         else:
-            data = load_meta_dataset(Store(args.db), algorithm, min_configs=MIN_RUNS)
+            data = KnowledgeBase(args.db).meta_dataset(algorithm, min_configs=MIN_RUNS)
             ids = list(data.task_ids)[: args.max_tasks] if args.max_tasks else None
 
             progress = log_progress(log)

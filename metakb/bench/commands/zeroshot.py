@@ -22,9 +22,8 @@ from metakb.bench.zeroshot import (
     render_markdown,
     run_zeroshot,
 )
-from metakb.models import MetaDataset
-from metakb.store import Store
-from metakb.warmstart import DEFAULT_METHOD, load_meta_dataset
+from metakb.kb import KnowledgeBase
+from metakb.models import DEFAULT_WARM_STARTER, MetaDataset
 
 log = logging.getLogger("zeroshot")
 
@@ -44,13 +43,11 @@ def main(argv: list[str] | None = None, prog: str = "python pipelines/zeroshot.p
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    store = Store(args.db)
+    kb = KnowledgeBase(args.db)
     tables = [t for t in ZEROSHOT_TABLES if t.algorithm in args.tables]
 
     def load(table: Table) -> MetaDataset:
-        return load_meta_dataset(
-            store, table.algorithm, table.metric, min_configs=table.min_configs
-        )
+        return kb.meta_dataset(table.algorithm, table.metric, min_configs=table.min_configs)
 
     progress = log_progress(log)
 
@@ -64,7 +61,7 @@ def main(argv: list[str] | None = None, prog: str = "python pipelines/zeroshot.p
         args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "zeroshot.json").write_text(json.dumps(report, indent=2) + "\n")
     # The default is the library's, read at rendering time, so the page never states a stale one.
-    report["default_method"] = DEFAULT_METHOD
+    report["default_method"] = DEFAULT_WARM_STARTER
     fill_page(args.out / "zeroshot.md", render_markdown(report, command), title=TITLE)
     try:
         plot_report(report, args.out / "zeroshot.png")
