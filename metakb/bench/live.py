@@ -724,29 +724,29 @@ def summarize(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
 # --- Report -----------------------------------------------------------------------------
 
 
-def render_markdown(report: Mapping[str, Any], command: str, *, load: str = "") -> str:
-    """Return the report as a Markdown page: targets, per-method table, per-dataset table."""
+TITLE = "Live benchmark: real LightGBM fits on PMLB datasets the knowledge base never saw"
+"""The page's title (`metakb.bench.render.fill_page`)."""
+
+
+def render_markdown(report: Mapping[str, Any], command: str, *, load: str = "") -> dict[str, str]:
+    """Return the page's generated blocks: ``run`` (command, settings) and ``results`` (tables).
+
+    The hand-written prose (how scores, wins and seconds are read) lives in
+    docs/benchmarks/live_pmlb.md between the blocks (`metakb.bench.render.fill_page`).
+    """
     s = report["settings"]
     summary = report["summary"]
     methods = report["methods"]
-    lines = [
-        "# Live benchmark: real LightGBM fits on PMLB datasets the knowledge base never saw",
-        "",
+    run = [
         f"Produced by: `{command}`" + (f" (machine load: {load})" if load else "") + ".",
         "",
         f"{summary.get('datasets', 0)} PMLB classification datasets; every method is scored by "
         f"the same stratified {s['n_splits']}-fold cross-validation (seed {s['seed']}) with "
         f"{s['metric']} (one-vs-rest macro for more than two classes); tables over "
         f"{s['max_rows']} rows are subsampled to {s['max_rows']} rows, stratified. The searches "
-        f"get {s['budget']} fits each. metakb's warm starter: `{s['warm_starter']}`. "
-        "Normalized score: (score - worst method) / (best method - worst method) per dataset, "
-        "1 when all tie. Wins are strict (a tie within 1e-9 is not a win). Seconds are "
-        "wall time on the machine named above, meta-features and model loading included "
-        "for metakb's methods. The knowledge base (`--db`) is only read: its trained "
-        "models warm-start, nothing is written back, and datasets resembling its "
-        "tasks of the algorithm are left out (below).",
-        "",
+        f"get {s['budget']} fits each. metakb's warm starter: `{s['warm_starter']}`.",
     ]
+    lines: list[str] = []
     if report.get("partial"):
         lines += [
             f"**Partial run**: {len(report['datasets'])} of the "
@@ -812,7 +812,7 @@ def render_markdown(report: Mapping[str, Any], command: str, *, load: str = "") 
             + " | ".join(cells)
             + " |"
         )
-    return "\n".join(lines)
+    return {"run": "\n".join(run), "results": "\n".join(lines)}
 
 
 def plot_report(report: Mapping[str, Any], path: str | Path) -> None:

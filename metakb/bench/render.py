@@ -180,23 +180,54 @@ def _ranges(values: Sequence[int]) -> str:
     return ", ".join(parts)
 
 
-def fill_page(path: Path, generated: str, *, title: str) -> None:
-    """Write ``generated`` between the page's `BEGIN` and `END` markers, keeping the rest.
+def begin_marker(name: str) -> str:
+    """Return the comment opening the generated block ``name`` of a page with several."""
+    return f"<!-- BEGIN generated {name} by metakb.bench.render: edit the text outside -->"
 
-    A page that does not exist yet gets only ``title`` and the generated part;
-    the prose is written by hand around the markers.
+
+def end_marker(name: str) -> str:
+    """Return the comment closing the generated block ``name`` (see `begin_marker`)."""
+    return f"<!-- END generated {name} -->"
+
+
+def _fill_block(text: str, begin: str, end: str, generated: str, path: Path) -> str:
+    start, stop = text.find(begin), text.find(end)
+    if start < 0 or stop < start:
+        raise ValueError(f"{path}: no {begin!r} ... {end!r} markers around the generated part")
+    return f"{text[: start + len(begin)]}\n{generated.strip()}\n{text[stop:]}"
+
+
+def fill_page(path: Path, generated: str | Mapping[str, str], *, title: str) -> None:
+    """Write the generated part(s) between the page's marker comments, keeping the rest.
+
+    ``generated`` is one text, written between `BEGIN` and `END`, or a mapping
+    from block names to texts, each written between ``begin_marker(name)`` and
+    ``end_marker(name)``, for a page whose hand-written prose sits between
+    generated parts. A page that does not exist yet gets only ``title`` and the
+    generated part(s), in order; the prose is written by hand around the markers.
 
     Raises
     ------
     ValueError
-        When an existing page lacks either marker (rendering would lose its text).
+        When an existing page lacks a marker (rendering would lose its text).
     """
-    text = path.read_text() if path.exists() else f"# {title}\n\n{BEGIN}\n{END}\n"
-    start, stop = text.find(BEGIN), text.find(END)
-    if start < 0 or stop < start:
-        raise ValueError(f"{path}: no {BEGIN!r} ... {END!r} markers around the generated part")
-    head, tail = text[: start + len(BEGIN)], text[stop:]
-    path.write_text(f"{head}\n{generated.strip()}\n{tail}")
+    blocks = (
+        {"": generated}
+        if isinstance(generated, str)
+        else {name: text for name, text in generated.items()}
+    )
+
+    def markers(name: str) -> tuple[str, str]:
+        return (BEGIN, END) if not name else (begin_marker(name), end_marker(name))
+
+    if path.exists():
+        text = path.read_text()
+    else:
+        empty = "\n\n".join(f"{b}\n{e}" for b, e in map(markers, blocks))
+        text = f"# {title}\n\n{empty}\n"
+    for name, part in blocks.items():
+        text = _fill_block(text, *markers(name), part, path)
+    path.write_text(text)
 
 
 def write_loto_report(

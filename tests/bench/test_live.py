@@ -1,3 +1,4 @@
+import json
 import math
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from sklearn.base import clone
 from sklearn.datasets import make_classification
 
 from metakb.bench.live import (
+    TITLE,
     LiveSettings,
     LiveTask,
     load_task,
@@ -22,6 +24,7 @@ from metakb.bench.live import (
     win_record,
 )
 from metakb.bench.peers import flaml_missing
+from metakb.bench.render import fill_page
 from metakb.kb import ExtrapolationWarning, Layout
 from metakb.kb._artifacts import save_model
 from metakb.models import WARM_STARTERS
@@ -91,7 +94,11 @@ def test_live_smoke_every_method_on_a_tiny_table(kb: Path, tmp_path: Path) -> No
         assert 1.0 <= p["mean_rank"] <= len(expected)
     assert "warm_bo_vs_optuna_mean_score" in summary["targets"]
     assert ("win_rate_top1_vs_flaml" in summary["targets"]) is (skip_flaml is None)
-    text = render_markdown(report, "python pipelines/bench_live.py --db x", load="test")
+    page = tmp_path / "live_pmlb.md"
+    generated = render_markdown(report, "python pipelines/bench_live.py --db x", load="test")
+    fill_page(page, generated, title=TITLE)
+    text = page.read_text()
+    assert text.startswith(f"# {TITLE}") and "(machine load: test)" in text
     for name in expected:
         assert f"| {name} |" in text
     pytest.importorskip("matplotlib")
@@ -210,3 +217,16 @@ def test_win_record_is_antisymmetric(a, data) -> None:
     assert ab["wins"] == ba["losses"] and ab["ties"] == ba["ties"]
     assert ab["wins"] + ab["ties"] + ab["losses"] == len(a)
     assert 0 <= ab["win_rate"] <= 1
+
+
+def test_committed_page_keeps_its_prose_when_rerendered(tmp_path):
+    """Re-rendering the committed report changes only the generated blocks of its page."""
+    docs = Path(__file__).resolve().parents[2] / "docs" / "benchmarks"
+    report = json.loads((docs / "live_pmlb.json").read_text())
+    page = tmp_path / "live_pmlb.md"
+    page.write_text((docs / "live_pmlb.md").read_text())
+    fill_page(page, render_markdown(report, report["command"], load=report["load"]), title=TITLE)
+    text = page.read_text()
+    assert text == (docs / "live_pmlb.md").read_text()
+    assert "Wins are strict (a tie within 1e-9 is not a win)." in text
+    assert "| metakb_warm_bo |" in text

@@ -22,6 +22,7 @@ from metakb.bench._machine import format_load, load_average
 from metakb.bench.live import (
     ALGORITHM,
     DEFAULT_MAX_DATASETS,
+    TITLE,
     LiveSettings,
     add_class_counts,
     plot_report,
@@ -31,6 +32,7 @@ from metakb.bench.live import (
     select_datasets,
 )
 from metakb.bench.peers import flaml_missing
+from metakb.bench.render import fill_page
 from metakb.kb import KnowledgeBase
 
 log = logging.getLogger("bench_live")
@@ -105,9 +107,8 @@ def main(argv: list[str] | None = None, prog: str = "python pipelines/bench_live
             checkpoint=save,
         )
         save(report, partial=False)
-    (args.out / "live_pmlb.md").write_text(
-        render_markdown(report, report["command"], load=report.get("load", "")) + "\n"
-    )
+    generated = render_markdown(report, report["command"], load=report.get("load", ""))
+    fill_page(args.out / "live_pmlb.md", generated, title=TITLE)
     try:
         plot_report(report, args.out / "live_pmlb.png")
     except ImportError:
