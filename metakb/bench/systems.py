@@ -341,29 +341,35 @@ def _in_child(job: SizeJob) -> dict[str, Any]:
         return pool.submit(measure_one, job).result()
 
 
+TITLE = "Systems: ingest, meta-features, training and recommendation latency"
+"""The page's title (`metakb.bench.render.fill_page`)."""
+
+
 def render_systems_markdown(
     report: Mapping[str, Any],
     command: str,
     *,
     ingest: Mapping[str, Any] | None = None,
     metafeatures: Mapping[str, Any] | None = None,
-) -> str:
-    """Return the systems report as Markdown (ingest and meta-feature figures cited when given)."""
+) -> dict[str, str]:
+    """Return the systems page's generated blocks, citing ingest and meta-feature figures if given.
+
+    Blocks: ``machine``, ``ingest``, ``metafeatures``, ``scale`` (the real table
+    scaled up) and ``runs`` (command, table, latency target). The headings and
+    the method descriptions live in docs/benchmarks/systems.md between them
+    (`metakb.bench.render.fill_page`).
+    """
     base = report["base"]
     target = report["latency_target_ms"]
-    lines = [
-        "# Systems: ingest, meta-features, training and recommendation latency",
-        "",
+    machine = (
         f"Machine: {report['machine']}, shared with other jobs while measured "
         f"(load average at the start {format_load(report.get('load_average_start'))}, at the end "
-        f"{format_load(report.get('load_average_end'))}).",
-        "",
-    ]
+        f"{format_load(report.get('load_average_end'))})."
+    )
+    cited_ingest = "Not cited: no ingest.json beside this page."
     if ingest is not None:
         eps = ingest["evaluations_per_second"]
-        lines += [
-            "## Ingest throughput",
-            "",
+        cited_ingest = (
             f"Importing the published meta-datasets into a fresh knowledge base: "
             f"{ingest['added'].get('evaluations', 0):,} evaluations in "
             f"{ingest['median_seconds']:.2f} s (median of {ingest['repeats']}: "
@@ -377,12 +383,9 @@ def render_systems_markdown(
                 else ""
             )
             + f"; load average {format_load(ingest.get('load_average'))}; re-import, which adds "
-            f"nothing, {ingest['reimport_median_seconds']:.2f} s. Wall time covers reading and "
-            "validating every file, canonicalizing and hashing every configuration and one "
-            "transaction per file. Details: [ingest.md](ingest.md) "
-            "(`python pipelines/bench_ingest.py`).",
-            "",
-        ]
+            f"nothing, {ingest['reimport_median_seconds']:.2f} s."
+        )
+    cited_metafeatures = "Not cited: no metafeatures_speed.json beside this page."
     if metafeatures is not None:
         pymfe = metafeatures.get("pymfe") or {}
         versus = (
@@ -392,37 +395,24 @@ def render_systems_markdown(
             if {"datasets", "metakb_seconds", "pymfe_seconds", "speedup"} <= set(pymfe)
             else ""
         )
-        lines += [
-            "## Meta-feature time against pymfe",
-            "",
+        cited_metafeatures = (
             "Cited from [metafeatures_speed.md](metafeatures_speed.md) "
             "(`python pipelines/bench_metafeatures.py`, not rerun here): all families on all "
             f"{metafeatures['datasets']} PMLB datasets in {metafeatures['wall_seconds']:.1f} s "
             f"wall with {metafeatures['n_jobs']} workers (median "
             f"{metafeatures['median_dataset_seconds']:.2f} s, slowest "
             f"{metafeatures['slowest_seconds']:.2f} s on {metafeatures['slowest_dataset']})"
-            f"{versus}. The two tools compute different measure sets; see that page.",
-            "",
-        ]
-    lines += [
-        "## Recommendation latency, training time and memory by knowledge-base size",
-        "",
+            f"{versus}."
+        )
+    scale = (
         f"**The 10k, 100k and 1M knowledge bases are synthetic scale-ups** of the real "
         f"{base['algorithm']} table ({base['flow_id']}, {base['tasks']} tasks, "
         f"{base['evaluations']:,} evaluations): below the real size a random subset of its "
         "tasks, above it every real task plus replicas with meta-features jittered by "
         "exp(N(0, 0.1)) and values by N(0, 0.1) task standard deviations (see "
-        "`metakb.bench.systems.scale_meta_dataset`). Each (size, method) runs in a fresh "
-        "process. `recommend` is timed in-process on the fitted model for 50 new tasks "
-        "(jittered real meta-features, no candidates, k = 10), twice each. End to end is "
-        "`metakb.recommend(meta_features, algorithm=..., method=...)` on the saved artifact: "
-        "*cold* with the model cache cleared before each call (reads the manifest, hashes "
-        "and unpickles the model: what one `metakb recommend` command pays), *warm* for "
-        "later calls in the same process (the model stays cached while its artifact is "
-        "unchanged: the app or an API server). Fit peak is the resident-memory high-water "
-        "mark added by `fit` (reset before it through /proc/self/clear_refs, after a warm-up "
-        "fit on 5 tasks so that imports and BLAS buffers are not counted).",
-        "",
+        "`metakb.bench.systems.scale_meta_dataset`)."
+    )
+    lines = [
         f"Produced by: `{command}`.",
         "",
         "| evaluations | tasks | method | fit s (CPU s) | fit peak +MB | artifact MB | "
@@ -451,8 +441,13 @@ def render_systems_markdown(
                 f"end to end warm {warm:.2f} ms ({_verdict(warm < target)}), "
                 f"cold {cold:.0f} ms ({_verdict(cold < target)})."
             )
-    lines.append("")
-    return "\n".join(lines)
+    return {
+        "machine": machine,
+        "ingest": cited_ingest,
+        "metafeatures": cited_metafeatures,
+        "scale": scale,
+        "runs": "\n".join(lines),
+    }
 
 
 def _verdict(met: bool) -> str:

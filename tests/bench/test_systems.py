@@ -1,9 +1,15 @@
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from metakb.bench.systems import render_systems_markdown, run_systems, scale_meta_dataset
+from metakb.bench.render import fill_page
+from metakb.bench.systems import TITLE, render_systems_markdown, run_systems, scale_meta_dataset
 from metakb.models import WARM_STARTERS
 from metakb.models._synthetic import synthetic_meta_dataset
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "benchmarks"
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +39,7 @@ def test_scale_up_replicates_tasks_with_jitter(base) -> None:
         scale_meta_dataset(base, 0)
 
 
-def test_systems_smoke_every_method_at_two_sizes(base) -> None:
+def test_systems_smoke_every_method_at_two_sizes(base, tmp_path) -> None:
     report = run_systems(
         base, sizes=(30, 120), queries=3, e2e_calls=2, e2e_cold_calls=1, isolate=False
     )
@@ -47,13 +53,16 @@ def test_systems_smoke_every_method_at_two_sizes(base) -> None:
             assert 0 < lat["p50_ms"] <= lat["p95_ms"] <= lat["max_ms"], (r["method"], key)
         assert r["fit_seconds"] >= 0 and r["artifact_bytes"] > 0 and r["peak_rss_mb"] > 0
         assert r["training_tasks"] == r["tasks"]
-    text = render_systems_markdown(report, "python pipelines/bench_systems.py --db x")
+    text = _page(
+        tmp_path, render_systems_markdown(report, "python pipelines/bench_systems.py --db x")
+    )
     assert "synthetic scale-ups" in text and "| cf |" in text and "Target" in text
+    assert "Not cited: no ingest.json beside this page." in text
     with pytest.raises(ValueError, match="unknown method"):
         run_systems(base, sizes=(30,), methods=["nope"], isolate=False)
 
 
-def test_markdown_cites_ingest_and_metafeature_figures(base) -> None:
+def test_markdown_cites_ingest_and_metafeature_figures(base, tmp_path) -> None:
     report = run_systems(
         base,
         sizes=(30,),
@@ -87,7 +96,30 @@ def test_markdown_cites_ingest_and_metafeature_figures(base) -> None:
             "speedup": 3.0,
         },
     }
-    text = render_systems_markdown(report, "cmd", ingest=ingest, metafeatures=metafeatures)
+    generated = render_systems_markdown(report, "cmd", ingest=ingest, metafeatures=metafeatures)
+    text = _page(tmp_path, generated)
     assert "**50,000 evaluations/s** (target > 100,000: missed)" in text
     assert "200,000 per CPU second" in text
     assert "**3.0x faster**" in text
+
+
+def _page(folder: Path, generated: dict[str, str]) -> str:
+    """Fill a copy of the committed systems page with ``generated`` and return its text."""
+    page = folder / "systems.md"
+    page.write_text((DOCS / "systems.md").read_text())
+    fill_page(page, generated, title=TITLE)
+    text = page.read_text()
+    assert "Each (size, method) runs in a fresh process." in text  # the page's prose stays
+    return text
+
+
+def test_committed_page_rerenders_unchanged(tmp_path) -> None:
+    """Re-rendering the committed report (and the reports it cites) leaves its page as it is."""
+    report, ingest, metafeatures = (
+        json.loads((DOCS / f"{name}.json").read_text())
+        for name in ("systems", "ingest", "metafeatures_speed")
+    )
+    generated = render_systems_markdown(
+        report, report["command"], ingest=ingest, metafeatures=metafeatures
+    )
+    assert _page(tmp_path, generated) == (DOCS / "systems.md").read_text()

@@ -16,7 +16,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from metakb.bench.systems import SYSTEM_SIZES, plot_systems, render_systems_markdown, run_systems
+from metakb.bench.render import fill_page
+from metakb.bench.systems import (
+    SYSTEM_SIZES,
+    TITLE,
+    plot_systems,
+    render_systems_markdown,
+    run_systems,
+)
 from metakb.kb import KnowledgeBase
 
 log = logging.getLogger("bench_systems")
@@ -65,13 +72,13 @@ def main(argv: list[str] | None = None, prog: str = "python pipelines/bench_syst
         report["command"] = command
         args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "systems.json").write_text(json.dumps(report, indent=2) + "\n")
-    text = render_systems_markdown(
+    generated = render_systems_markdown(
         report,
         command,
         ingest=_cited(args.out / "ingest.json"),
         metafeatures=_cited(args.out / "metafeatures_speed.json"),
     )
-    (args.out / "systems.md").write_text(text)
+    fill_page(args.out / "systems.md", generated, title=TITLE)
     try:
         plot_systems(report, args.out / "systems.png")
     except ImportError:
