@@ -572,18 +572,26 @@ def _pct(value: float | None) -> str:
     return "-" if value is None else f"{value:.0%}"
 
 
-def speed_markdown(speed: dict[str, Any]) -> str:
-    """Render :func:`measure_speed`'s figures as Markdown."""
+SPEED_TITLE = "Meta-feature speed benchmark"
+"""The speed page's title (`metakb.bench.render.fill_page`)."""
+PARITY_TITLE = "Meta-feature parity with OpenML"
+"""The parity page's title (`metakb.bench.render.fill_page`)."""
+
+
+def speed_markdown(speed: dict[str, Any]) -> dict[str, str]:
+    """Render :func:`measure_speed`'s figures as the speed page's generated blocks.
+
+    Blocks: ``run`` (machine, the all-datasets table and its verdict),
+    ``pymfe_heading`` and ``pymfe`` (the side-by-side table and the timeouts).
+    How the comparison is set up lives in docs/benchmarks/metafeatures_speed.md
+    (`metakb.bench.render.fill_page`).
+    """
     target = speed["targets"]
     met = (
         speed["wall_seconds"] < target["wall_seconds"]
         and speed["slowest_seconds"] < target["slowest_seconds"]
     )
-    lines = [
-        "# Meta-feature speed benchmark",
-        "",
-        "Command: `python pipelines/bench_metafeatures.py` (data from `$METAKB_DATA`).",
-        "",
+    run = [
         f"Machine: {speed['machine']} (shared with other jobs while measured: 1-minute"
         " load average "
         + " / ".join(f"{v:.1f}" for v in speed.get("load_average", []))
@@ -608,47 +616,47 @@ def speed_markdown(speed: dict[str, Any]) -> str:
         "",
         "Seconds per family, summed over datasets: "
         + ", ".join(f"{k} {v:.1f}" for k, v in speed["family_seconds_total"].items()),
-        "",
     ]
     mfe = speed.get("pymfe")
-    if mfe:
-        lines += [
-            f"## Side by side with pymfe on {len(mfe['datasets'])} datasets",
-            "",
-            "Same process, one core, the same loaded tables; pymfe groups general,"
-            " statistical, info-theory, landmarking, model-based with summaries"
-            " mean/min/max (pymfe's landmarkers use 10-fold CV, metakb's 2-fold like"
-            " OpenML; info-theory and landmarking are classification-only in both)."
-            " The subset is every k-th PMLB dataset with <= 5,000 rows, because pymfe"
-            " takes tens of seconds on the larger ones.",
-            "",
-            "| family | datasets | metakb s | pymfe s | speed-up |",
-            "|---|---|---|---|---|",
-        ]
-        for family, row in mfe["by_family"].items():
-            lines.append(
-                f"| {family} | {row['datasets']} | {row['metakb_seconds']:.2f} | "
-                f"{row['pymfe_seconds']:.2f} | {_fmt(row['speedup'])}x |"
-            )
-        lines += [
-            f"| **all** | {len(mfe['datasets'])} | {mfe['metakb_seconds']:.2f} | "
-            f"{mfe['pymfe_seconds']:.2f} | **{_fmt(mfe['speedup'])}x** |",
-            "",
-            "pymfe groups that ran past the timeout were stopped and count at the"
-            " timeout (a lower bound, so the speed-ups are conservative): "
-            + (", ".join(f"{d} ({', '.join(f)})" for d, f in mfe["timed_out"].items()) or "none")
-            + ".",
-            "",
-            "The families compute different numbers (pymfe's statistical group has"
-            " 29 measures, OpenML's 24), so this compares the cost of describing a"
-            " dataset with each tool, not of identical definitions.",
-            "",
-        ]
-    return "\n".join(lines)
+    if not mfe:
+        return {
+            "run": "\n".join(run),
+            "pymfe_heading": "## Side by side with pymfe",
+            "pymfe": "pymfe was not run.",
+        }
+    lines = ["| family | datasets | metakb s | pymfe s | speed-up |", "|---|---|---|---|---|"]
+    for family, row in mfe["by_family"].items():
+        lines.append(
+            f"| {family} | {row['datasets']} | {row['metakb_seconds']:.2f} | "
+            f"{row['pymfe_seconds']:.2f} | {_fmt(row['speedup'])}x |"
+        )
+    lines += [
+        f"| **all** | {len(mfe['datasets'])} | {mfe['metakb_seconds']:.2f} | "
+        f"{mfe['pymfe_seconds']:.2f} | **{_fmt(mfe['speedup'])}x** |",
+        "",
+        "pymfe groups that ran past the timeout were stopped and count at the"
+        " timeout (a lower bound, so the speed-ups are conservative): "
+        + (", ".join(f"{d} ({', '.join(f)})" for d, f in mfe["timed_out"].items()) or "none")
+        + ".",
+    ]
+    return {
+        "run": "\n".join(run),
+        "pymfe_heading": f"## Side by side with pymfe on {len(mfe['datasets'])} datasets",
+        "pymfe": "\n".join(lines),
+    }
 
 
-def parity_markdown(parity: dict[str, Any], previous: dict[str, Any] | None = None) -> str:
-    """Render :func:`parity_report` as Markdown.
+def parity_markdown(
+    parity: dict[str, Any], previous: dict[str, Any] | None = None
+) -> dict[str, str]:
+    """Render :func:`parity_report` as the parity page's generated blocks.
+
+    Blocks: ``datasets`` (how many datasets have references), ``kinds_agree``
+    (inline: datasets whose column kinds agree), ``counts``,
+    ``landmarker_median``, ``landmarkers``, ``kinds`` (the column-kind
+    evidence) and ``statistics``. What PMLB's preprocessing changes and how
+    OpenML's landmarkers were computed lives in
+    docs/benchmarks/metafeatures_parity.md (`metakb.bench.render.fill_page`).
 
     Parameters
     ----------
@@ -661,51 +669,13 @@ def parity_markdown(parity: dict[str, Any], previous: dict[str, Any] | None = No
     counts = [q for q in parity["qualities"] if q["kind"] == "count"]
     stats = [q for q in parity["qualities"] if q["kind"] == "statistic"]
     marks = [q for q in parity["qualities"] if q["kind"] == "landmarker"]
-    lines = [
-        "# Meta-feature parity with OpenML",
-        "",
-        "Command: `python pipelines/bench_metafeatures.py` (data from `$METAKB_DATA`).",
-        "",
+    datasets = (
         f"{len(parity['datasets'])} PMLB datasets have an OpenML dataset id with stored"
         f" qualities ({parity['datasets_openml100']} with OpenML100's 119 qualities,"
-        " the rest with TabRepo's simple counts). metakb computes on the PMLB file;"
-        " OpenML computed on its original ARFF.",
-        "",
-        "## PMLB preprocessing that explains differences",
-        "",
-        "- PMLB integer-encodes categorical columns, so the column types OpenML read"
-        " from the ARFF header are lost; metakb infers them (integers with <= 10"
-        " distinct values are categorical). The type-dependent counts"
-        " (NumberOfNumeric/Symbolic/BinaryFeatures) and every quality computed over"
-        " nominal attributes only (entropies, mutual information, nominal"
-        " cardinalities) can only agree where the inferred kinds match OpenML's:"
-        f" {parity['datasets_kinds_agree']} of {len(parity['datasets'])} datasets have"
-        " the same NumberOfSymbolicFeatures.",
-        "- PMLB removed missing values (dropping rows or imputing), and some datasets"
-        " lost rows or columns (e.g. satimage, splice), so instance and missing-value"
-        " counts differ there; `exact (same rows)` restricts to datasets whose"
-        " NumberOfInstances agrees.",
-        "- PMLB imputed missing values in some datasets (breast_w, mushroom, profb keep"
-        " OpenML's rows but have no missing values) and changed columns in others"
-        " (vowel has one more feature, splice one fewer).",
-        "- Means and standard deviations are scale-dependent, and PMLB's copies of"
-        " several datasets are on a different scale than OpenML's (e.g. vehicle,"
-        " diabetes); the scale-free skewness and kurtosis agree closely where the"
-        " column kinds agree.",
-        "- OpenML counts the target as a feature (NumberOfFeatures = columns + 1), a"
-        " nominal target as symbolic; metakb does the same.",
-        "- OpenML's stored values follow its engine of the time, and metakb follows"
-        " the stored conventions: MinorityClassPercentage as a fraction, -1 for"
-        " *NominalAttDistinctValues without a nominal feature, 0 for *OfNumericAtts"
-        " without a numeric one (MajorityClassPercentage is a fraction for 11 of the"
-        " 100 OpenML100 tasks, a percentage otherwise; metakb gives a percentage).",
-        "- Landmarkers: Weka learners vs documented scikit-learn equivalents, 2-fold"
-        " CV both, but different random folds (and at most 5,000 rows locally):"
-        " compared by rank correlation across datasets. Only the OpenML100 datasets"
-        " have landmarkers.",
-        "",
-        "## Counts (exact-match rate)",
-        "",
+        " the rest with TabRepo's simple counts)."
+    )
+    kinds_agree = f"{parity['datasets_kinds_agree']} of {len(parity['datasets'])}"
+    lines = [
         "| quality | datasets | exact | exact (same rows) | mismatches (metakb / OpenML) |",
         "|---|---|---|---|---|",
     ]
@@ -719,33 +689,19 @@ def parity_markdown(parity: dict[str, Any], previous: dict[str, Any] | None = No
             f"| {q['quality']}{flag} | {q['datasets']} | {q['exact_rate']:.0%} | "
             f"{_pct(q['exact_rate_same_rows'])} | {shown}{more} |"
         )
-    before = {q["quality"]: q.get("spearman") for q in (previous or {}).get("qualities", [])}
-    lines += [
-        "",
-        "## Landmarkers (Spearman rank correlation across datasets)",
-        "",
+    median = (
         f"Median over landmarker qualities: {_fmt(parity['landmarker_spearman_median'])};"
-        f" as stored: {_fmt(parity['landmarker_spearman_as_stored_median'])} (target >= 0.8).",
-        "",
-        "OpenML's engine applied the Weka options of REPTree (depth), RandomTree"
-        " (depth), J48 (pruning confidence) and the CfsSubsetEval learners only to the"
-        " first dataset of each engine run, and Weka's defaults to every later one"
-        " (see `metakb/metafeatures/landmarking.py`); metakb computes the defaults under"
-        " OpenML's names and the learners with the options as"
-        " `metakb.landmark.<name>`. `Spearman` compares OpenML's stored value with"
-        " metakb's under the same name. `as stored` compares, per dataset, with the"
-        " variant OpenML's stored values show it ran: the defaults where the stored"
-        " option variants are equal (e.g. REPTreeDepth1 = Depth2 = Depth3, counted in"
-        " `defaults`), the `metakb.landmark.` variant otherwise.",
-        "",
-    ]
+        f" as stored: {_fmt(parity['landmarker_spearman_as_stored_median'])} (target >= 0.8)."
+    )
+    before = {q["quality"]: q.get("spearman") for q in (previous or {}).get("qualities", [])}
+    landmarkers = []
     if previous is not None:
         common = [
             q["spearman"]
             for q in marks
             if before.get(q["quality"]) is not None and q["spearman"] is not None
         ]
-        lines += [
+        landmarkers += [
             f"`before`: Spearman of the previous parity report"
             f" (metakb meta-features version {previous.get('metafeatures_version', '1')}),"
             f" whose median was {_fmt(previous.get('landmarker_spearman_median'))}; over"
@@ -758,7 +714,7 @@ def parity_markdown(parity: dict[str, Any], previous: dict[str, Any] | None = No
     if previous is not None:
         header += " before |"
         rule += "---|"
-    lines += [header + " median abs. difference |", rule + "---|"]
+    landmarkers += [header + " median abs. difference |", rule + "---|"]
     for q in marks:
         row = (
             f"| {q['quality']} | {q['datasets']} | {_fmt(q['spearman'])} | "
@@ -766,62 +722,53 @@ def parity_markdown(parity: dict[str, Any], previous: dict[str, Any] | None = No
         )
         if previous is not None:
             row += f" {_fmt(before.get(q['quality']))} |"
-        lines.append(row + f" {_fmt(q['median_abs_diff'])} |")
-    evidence = parity.get("type_evidence") or {}
-    if evidence:
-        lines += [
-            "",
-            "## Column kinds: where the type-dependent counts differ",
-            "",
-            "PMLB stores every column as numbers, so OpenML's ARFF types (which"
-            " SimpleMetaFeatures counts: numeric, nominal, and nominal *declared* with two"
-            " values as binary) must be inferred: integer columns with at most"
-            f" {MAX_INTEGER_CATEGORIES} distinct values are categorical. The inference"
-            " cannot see an ARFF header: an integer rating or count that OpenML declares"
-            " numeric looks like a category code, a nominal attribute with more than"
-            f" {MAX_INTEGER_CATEGORIES} categories looks like a count, a constant column"
-            " looks like either, and values declared but absent from the rows are gone."
-            " Counts below are metakb/OpenML, target included; columns are the"
-            " PMLB features.",
-            "",
-            "| dataset | numeric | symbolic | binary | integer columns inferred categorical"
-            " (distinct values; value range) | integer columns inferred numeric"
-            " (distinct values) | constant columns | likely cause |",
-            "|---|---|---|---|---|---|---|---|",
-        ]
-        for name, ev in evidence.items():
-            lines.append(
-                f"| {name} | "
-                + " | ".join(
-                    f"{_fmt(ev[f'metakb_{q}'])}/{_fmt(ev[f'openml_{q}'])}" for q in TYPE_DEPENDENT
-                )
-                + f" | {ev['categorical_integer_columns']}"
-                + (
-                    f" ({_span(ev['categorical_distinct_range'])};"
-                    f" {_span(ev['categorical_value_range'])})"
-                    if ev["categorical_distinct_range"]
-                    else ""
-                )
-                + f" | {ev['numeric_integer_columns']}"
-                + (
-                    f" ({_span(ev['numeric_integer_distinct_range'])})"
-                    if ev["numeric_integer_distinct_range"]
-                    else ""
-                )
-                + f" | {ev['constant_columns']} | {'; '.join(likely_causes(ev))} |"
+        landmarkers.append(row + f" {_fmt(q['median_abs_diff'])} |")
+    return {
+        "datasets": datasets,
+        "kinds_agree": kinds_agree,
+        "counts": "\n".join(lines),
+        "landmarker_median": median,
+        "landmarkers": "\n".join(landmarkers),
+        "kinds": _kinds_table(parity.get("type_evidence") or {}),
+        "statistics": _statistics_table(stats),
+    }
+
+
+def _kinds_table(evidence: dict[str, Any]) -> str:
+    if not evidence:
+        return "The type-dependent counts agree on every dataset."
+    lines = [
+        "| dataset | numeric | symbolic | binary | integer columns inferred categorical"
+        " (distinct values; value range) | integer columns inferred numeric"
+        " (distinct values) | constant columns | likely cause |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name, ev in evidence.items():
+        lines.append(
+            f"| {name} | "
+            + " | ".join(
+                f"{_fmt(ev[f'metakb_{q}'])}/{_fmt(ev[f'openml_{q}'])}" for q in TYPE_DEPENDENT
             )
-        lines += [
-            "",
-            "A rule that would fit these datasets better (e.g. categorical only for codes"
-            " starting at 0, or constant columns numeric) would be tuned to PMLB's encoding"
-            " and to these references rather than to what a column's values can show, so"
-            " the rule is left as it is. Nominal attributes declared in an ARFF file, and"
-            " the `kinds` argument of `metakb.metafeatures.extract`, override it.",
-        ]
-    lines += [
-        "",
-        "## Statistics and entropies (median relative error)",
-        "",
+            + f" | {ev['categorical_integer_columns']}"
+            + (
+                f" ({_span(ev['categorical_distinct_range'])};"
+                f" {_span(ev['categorical_value_range'])})"
+                if ev["categorical_distinct_range"]
+                else ""
+            )
+            + f" | {ev['numeric_integer_columns']}"
+            + (
+                f" ({_span(ev['numeric_integer_distinct_range'])})"
+                if ev["numeric_integer_distinct_range"]
+                else ""
+            )
+            + f" | {ev['constant_columns']} | {'; '.join(likely_causes(ev))} |"
+        )
+    return "\n".join(lines)
+
+
+def _statistics_table(stats: Sequence[dict[str, Any]]) -> str:
+    lines = [
         "| quality | datasets | median rel. error | kinds agree: datasets | median rel. error |",
         "|---|---|---|---|---|",
     ]
@@ -830,7 +777,7 @@ def parity_markdown(parity: dict[str, Any], previous: dict[str, Any] | None = No
             f"| {q['quality']} | {q['datasets']} | {_fmt(q['median_rel_error'])} | "
             f"{q['datasets_kinds_agree']} | {_fmt(q['median_rel_error_kinds_agree'])} |"
         )
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines)
 
 
 def plot_speed(speed: dict[str, Any], path: str | Path) -> None:

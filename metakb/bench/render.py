@@ -4,7 +4,9 @@ A report (the JSON a suite returns) renders to a page's generated part:
 regret, rank, evaluations to a regret, targets and timing. Hand-written
 prose (what the suite does, notes, what the figures mean) lives in
 ``docs/benchmarks/<name>.md`` around the generated part, which goes between
-the `BEGIN` and `END` marker comments, so rendering never overwrites it.
+the `BEGIN` and `END` marker comments, so rendering never overwrites it. A
+page whose prose sits between generated parts names each part
+(`begin_marker`, `end_marker`) and `fill_page` takes a mapping of them.
 """
 
 from __future__ import annotations
@@ -194,7 +196,11 @@ def _fill_block(text: str, begin: str, end: str, generated: str, path: Path) -> 
     start, stop = text.find(begin), text.find(end)
     if start < 0 or stop < start:
         raise ValueError(f"{path}: no {begin!r} ... {end!r} markers around the generated part")
-    return f"{text[: start + len(begin)]}\n{generated.strip()}\n{text[stop:]}"
+    head = text[: start + len(begin)]
+    # A block whose markers sit inside a sentence (no line break after BEGIN) is filled inline.
+    inline = not text[start + len(begin) :].startswith("\n")
+    body = generated.strip() if inline else f"\n{generated.strip()}\n"
+    return f"{head}{body}{text[stop:]}"
 
 
 def fill_page(path: Path, generated: str | Mapping[str, str], *, title: str) -> None:
@@ -203,7 +209,9 @@ def fill_page(path: Path, generated: str | Mapping[str, str], *, title: str) -> 
     ``generated`` is one text, written between `BEGIN` and `END`, or a mapping
     from block names to texts, each written between ``begin_marker(name)`` and
     ``end_marker(name)``, for a page whose hand-written prose sits between
-    generated parts. A page that does not exist yet gets only ``title`` and the
+    generated parts. Markers on their own lines take a block of lines; markers
+    inside a sentence (no line break after the opening one) take a figure
+    inline. A page that does not exist yet gets only ``title`` and the
     generated part(s), in order; the prose is written by hand around the markers.
 
     Raises

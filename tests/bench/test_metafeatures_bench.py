@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,8 @@ import pandas as pd
 import pytest
 
 from metakb.bench.metafeatures import (
+    PARITY_TITLE,
+    SPEED_TITLE,
     featurize_manifest,
     likely_causes,
     measure_speed,
@@ -22,6 +25,7 @@ from metakb.bench.metafeatures import (
     read_manifest,
     speed_markdown,
 )
+from metakb.bench.render import fill_page
 
 
 def write_data(root: Path) -> Path:
@@ -82,13 +86,40 @@ def test_parity_and_speed_reports_on_tiny_data(tmp_path: Path) -> None:
     assert "spearman_as_stored" in by_name["REPTreeDepth1ErrRate"]
     # alpha and gamma have equal stored depths (Weka's defaults), beta does not.
     assert by_name["REPTreeDepth1ErrRate"]["datasets_defaults"] == 2
-    report = parity_markdown(parity)
+    report = _page(tmp_path, "metafeatures_parity", parity_markdown(parity), PARITY_TITLE)
     assert "NumberOfInstances" in report and "Spearman" in report
-    assert "| before |" not in report and "| before |" in parity_markdown(parity, parity)
+    assert "The type-dependent counts" in report  # the page's prose stays
+    assert "| before |" not in report
+    assert "| before |" in parity_markdown(parity, parity)["landmarkers"]
 
     speed, _ = measure_speed(data, n_jobs=1, pymfe_datasets=0)
     assert speed["datasets"] == 3 and speed["slowest_seconds"] > 0
-    assert "All families" in speed_markdown(speed)
+    page = _page(tmp_path, "metafeatures_speed", speed_markdown(speed), SPEED_TITLE)
+    assert "All families" in page and "pymfe was not run." in page
+    assert "Same process, one core" in page
+
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "benchmarks"
+
+
+def _page(folder: Path, name: str, generated: dict[str, str], title: str) -> str:
+    """Fill a copy of the committed page ``name`` with ``generated`` and return its text."""
+    page = folder / f"{name}.md"
+    page.write_text((DOCS / f"{name}.md").read_text())
+    fill_page(page, generated, title=title)
+    return page.read_text()
+
+
+def test_committed_pages_rerender_unchanged(tmp_path) -> None:
+    """Re-rendering the committed reports changes nothing on their pages."""
+    speed = json.loads((DOCS / "metafeatures_speed.json").read_text())
+    parity = json.loads((DOCS / "metafeatures_parity.json").read_text())
+    previous = json.loads((DOCS / "metafeatures_parity_v1.json").read_text())
+    for name, generated, title in (
+        ("metafeatures_speed", speed_markdown(speed), SPEED_TITLE),
+        ("metafeatures_parity", parity_markdown(parity, previous), PARITY_TITLE),
+    ):
+        assert _page(tmp_path, name, generated, title) == (DOCS / f"{name}.md").read_text()
 
 
 def test_options_ignored_reads_equal_stored_variants() -> None:

@@ -29,6 +29,15 @@ def test_named_blocks_fill_in_place(tmp_path):
     )
 
 
+def test_inline_block_is_filled_inline(tmp_path):
+    page = tmp_path / "page.md"
+    page.write_text(f"# T\n\n- {begin_marker('n')}7{end_marker('n')} datasets agree.\n")
+    fill_page(page, {"n": "20 of 26\n"}, title="T")
+    assert page.read_text() == (
+        f"# T\n\n- {begin_marker('n')}20 of 26{end_marker('n')} datasets agree.\n"
+    )
+
+
 def test_new_page_with_named_blocks(tmp_path):
     page = tmp_path / "page.md"
     fill_page(page, {"a": "one", "b": "two"}, title="T")
