@@ -12,7 +12,7 @@ page whose prose sits between generated parts names each part
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -238,6 +238,24 @@ def fill_page(path: Path, generated: str | Mapping[str, str], *, title: str) -> 
     path.write_text(text)
 
 
+def write_page(
+    path: Path,
+    generated: str | Mapping[str, str],
+    *,
+    title: str,
+    plot: Callable[[Path], None],
+) -> None:
+    """Fill the page ``path`` (`fill_page`) and draw its figure beside it with ``plot(png)``.
+
+    The plot is skipped, with a log line, when matplotlib is not installed.
+    """
+    fill_page(path, generated, title=title)
+    try:
+        plot(path.with_suffix(".png"))
+    except ImportError:
+        log.info("matplotlib not installed: no plot (pip install metakb[bench])")
+
+
 def write_loto_report(
     report: Mapping[str, Any], path: Path, *, title: str, extra: Sequence[str] = ()
 ) -> None:
@@ -246,11 +264,9 @@ def write_loto_report(
     The plot is skipped, with a log line, when matplotlib is not installed.
     """
     generated = render_loto_markdown(report, report["command"], extra=extra)
-    fill_page(path.with_suffix(".md"), generated, title=title)
-    try:
-        plot_loto(report, path.with_suffix(".png"))
-    except ImportError:
-        log.info("matplotlib not installed: no plot (pip install metakb[bench])")
+    write_page(
+        path.with_suffix(".md"), generated, title=title, plot=lambda png: plot_loto(report, png)
+    )
     log.info("wrote %s (%.0f s)", path.with_suffix(".md"), report["timing"]["wall_seconds"])
 
 

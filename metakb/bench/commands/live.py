@@ -32,7 +32,7 @@ from metakb.bench.live import (
     select_datasets,
 )
 from metakb.bench.peers import flaml_missing
-from metakb.bench.render import fill_page
+from metakb.bench.render import write_page
 from metakb.kb import KnowledgeBase
 
 log = logging.getLogger("bench_live")
@@ -108,10 +108,8 @@ def main(argv: list[str] | None = None, prog: str = "python pipelines/bench_live
         )
         save(report, partial=False)
     generated = render_markdown(report, report["command"], load=report.get("load", ""))
-    fill_page(args.out / "live_pmlb.md", generated, title=TITLE)
-    try:
-        plot_report(report, args.out / "live_pmlb.png")
-    except ImportError:
-        log.info("matplotlib not installed: no plot (pip install metakb[bench])")
+    write_page(
+        args.out / "live_pmlb.md", generated, title=TITLE, plot=lambda png: plot_report(report, png)
+    )
     log.info("wrote %s", args.out / "live_pmlb.md")
     return 0

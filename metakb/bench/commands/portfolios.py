@@ -19,7 +19,7 @@ from metakb.bench.portfolios import (
     render_portfolios_markdown,
     run_portfolios,
 )
-from metakb.bench.render import fill_page
+from metakb.bench.render import write_page
 from metakb.kb import KnowledgeBase
 
 log = logging.getLogger("portfolios_tabrepo")
@@ -55,10 +55,11 @@ def main(
         report["command"] = command
         args.out.mkdir(parents=True, exist_ok=True)
         (args.out / f"{NAME}.json").write_text(json.dumps(report, indent=2) + "\n")
-    fill_page(args.out / f"{NAME}.md", render_portfolios_markdown(report, command), title=TITLE)
-    try:
-        plot_portfolios(report, args.out / f"{NAME}.png")
-    except ImportError:
-        log.info("matplotlib not installed: no plot (pip install metakb[bench])")
+    write_page(
+        args.out / f"{NAME}.md",
+        render_portfolios_markdown(report, command),
+        title=TITLE,
+        plot=lambda png: plot_portfolios(report, png),
+    )
     log.info("wrote %s", args.out / f"{NAME}.md")
     return 0

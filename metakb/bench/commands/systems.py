@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from metakb.bench.render import fill_page
+from metakb.bench.render import write_page
 from metakb.bench.systems import (
     SYSTEM_SIZES,
     TITLE,
@@ -78,10 +78,8 @@ def main(argv: list[str] | None = None, prog: str = "python pipelines/bench_syst
         ingest=_cited(args.out / "ingest.json"),
         metafeatures=_cited(args.out / "metafeatures_speed.json"),
     )
-    fill_page(args.out / "systems.md", generated, title=TITLE)
-    try:
-        plot_systems(report, args.out / "systems.png")
-    except ImportError:
-        log.info("matplotlib not installed: no plot (pip install metakb[bench])")
+    write_page(
+        args.out / "systems.md", generated, title=TITLE, plot=lambda png: plot_systems(report, png)
+    )
     log.info("wrote %s", args.out / "systems.md")
     return 0

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from metakb.bench.commands import log_progress
-from metakb.bench.render import fill_page
+from metakb.bench.render import write_page
 from metakb.bench.zeroshot import (
     TITLE,
     ZEROSHOT_TABLES,
@@ -62,10 +62,11 @@ def main(argv: list[str] | None = None, prog: str = "python pipelines/zeroshot.p
         (args.out / "zeroshot.json").write_text(json.dumps(report, indent=2) + "\n")
     # The default is the library's, read at rendering time, so the page never states a stale one.
     report["default_method"] = DEFAULT_WARM_STARTER
-    fill_page(args.out / "zeroshot.md", render_markdown(report, command), title=TITLE)
-    try:
-        plot_report(report, args.out / "zeroshot.png")
-    except ImportError:
-        log.info("matplotlib not installed: no plot (pip install metakb[bench])")
+    write_page(
+        args.out / "zeroshot.md",
+        render_markdown(report, command),
+        title=TITLE,
+        plot=lambda png: plot_report(report, png),
+    )
     log.info("wrote %s", args.out / "zeroshot.md")
     return 0
