@@ -121,7 +121,7 @@ def test_migrate_command(capsys: pytest.CaptureFixture[str], tiny_data: Path, db
     assert code == 1 and "no knowledge base" in err
     _run(capsys, "ingest", "published", str(tiny_data), "--db", db)
     code, out, _ = _run(capsys, "migrate", "--db", db)
-    assert code == 0 and "schema version 1 -> 1" in out
+    assert code == 0 and "schema version 2 -> 2" in out
 
 
 def test_help_lists_the_registries_and_their_defaults(capsys: pytest.CaptureFixture[str]) -> None:

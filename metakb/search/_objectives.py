@@ -266,7 +266,7 @@ class CVObjective:
         except Exception as error:  # any failing configuration is a failed trial
             message = f"{type(error).__name__}: {error}".splitlines()[0][:500]
             return EvalResult.failed(message, time.perf_counter() - start)
-        return EvalResult(score, time.perf_counter() - start)
+        return EvalResult(score, time.perf_counter() - start, folds=tuple(scores))
 
     def _check_time(self, start: float) -> None:
         if self.time_limit is not None and time.perf_counter() - start > self.time_limit:

@@ -66,12 +66,15 @@ class EvalResult:
     status : {'ok', 'failed'}
     error : str or None
         One line saying why it failed.
+    folds : tuple of float
+        The per-fold scores of a cross-validated evaluation (empty otherwise).
     """
 
     score: float | None
     seconds: float
     status: Status = "ok"
     error: str | None = None
+    folds: tuple[float, ...] = ()
 
     @classmethod
     def failed(cls, error: str, seconds: float = 0.0) -> EvalResult:

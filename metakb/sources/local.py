@@ -177,6 +177,7 @@ def trial_rows(
         value=[None if r.score is None else sign * r.score for r in records],
         fidelity=[r.fidelity for r in records],
         runtime_s=[r.seconds for r in records],
+        error=[r.error for r in records],
         source=SOURCE,
         provenance=provenance,
     )

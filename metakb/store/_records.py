@@ -269,6 +269,10 @@ class Evaluations(_Rows):
         Fraction of the full budget (1.0 when not given).
     runtime_s, infer_s : Values, optional
         Training and inference seconds.
+    fold_values : Values, optional
+        The per-fold values as a JSON list (cross-validated evaluations).
+    error : Values, optional
+        Why a failed evaluation failed (one line).
     """
 
     table: ClassVar[str] = "evaluations"
@@ -295,6 +299,8 @@ class Evaluations(_Rows):
     fidelity: Values = None
     runtime_s: Values = None
     infer_s: Values = None
+    fold_values: Values = None
+    error: Values = None
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -9,7 +9,7 @@ key space without clashing.
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _V1 = [
     """
@@ -128,7 +128,14 @@ _V1 = [
 # MIGRATIONS[v] upgrades a knowledge base at version v - 1 to version v; version 1
 # creates everything from an empty file. A new version adds one entry here and
 # a frozen database of the old version under tests/store/ to prove the upgrade.
-MIGRATIONS: dict[int, list[str]] = {1: _V1}
+# Version 2: an evaluation keeps its per-fold values (JSON list, the metric's units)
+# and, when it failed, why; the shipped meta-dataset's standard errors come from them.
+_V2 = [
+    "ALTER TABLE evaluations ADD COLUMN fold_values VARCHAR",
+    "ALTER TABLE evaluations ADD COLUMN error VARCHAR",
+]
+
+MIGRATIONS: dict[int, list[str]] = {1: _V1, 2: _V2}
 
 TABLES = (
     "schema_version",

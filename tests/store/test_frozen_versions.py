@@ -2,10 +2,10 @@
 
 The frozen databases are SQL text in ``tests/store/data/v<N>.sql`` (see
 ``tests/store/frozen.py`` for how they are made and what to do when the schema
-version is bumped). Today the schema is at version 1, so ``v1.sql`` proves that
-a knowledge base written earlier opens, reads, takes new imports without
-duplicating anything, and that ``metakb migrate`` on it changes nothing; once
-version 2 exists the same tests migrate ``v1.sql`` to it.
+version is bumped). Version 2 added the per-fold columns of ``evaluations``: ``v1.sql`` proves that a
+knowledge base written earlier is refused for reading with a pointer to
+``metakb migrate``, upgrades without losing a row, reads, and takes new imports
+without duplicating anything.
 """
 
 from __future__ import annotations
@@ -69,22 +69,29 @@ def _count(text: str, table: str) -> int:
     return sum(1 for line in _rows(text) if line.split()[2] == table)
 
 
-def test_v1_opens_reads_and_migrate_is_a_no_op(
+def test_v1_is_refused_for_reading_until_migrated_then_reads(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     db = build(FROZEN[1], tmp_path / "v1.duckdb")
+    assert main(["stats", "--json", "--db", str(db)]) != 0
+    assert "run `metakb migrate`" in capsys.readouterr().err
+    assert main(["migrate", "--db", str(db)]) == 0
+    assert f"schema version 1 -> {SCHEMA_VERSION}" in capsys.readouterr().out
     code = main(["stats", "--json", "--db", str(db)])
     stats = json.loads(capsys.readouterr().out)
     assert code == 0 and {k: stats[k] for k in V1_COUNTS} == V1_COUNTS
     with Store(db).read() as con:
         task = get_task(con, "3")
+        # Version 2's per-fold columns exist and are empty on the old rows.
+        folds = con.execute(
+            "SELECT count(*) FROM evaluations WHERE fold_values IS NOT NULL OR error IS NOT NULL"
+        ).fetchall()
     assert task is not None and task["task"]["name"] == "kr-vs-kp"
     assert max(r["value"] for r in task["best"] if r["flow_id"] == "openml:6969") == 0.99
+    assert folds == [(0,)]
     before = _dump(db)
     assert main(["migrate", "--db", str(db)]) == 0
-    assert f"schema version 1 -> {SCHEMA_VERSION}" in capsys.readouterr().out
-    if SCHEMA_VERSION == 1:
-        assert _dump(db) == before
+    assert _dump(db) == before  # a second migrate changes nothing
 
 
 def test_v1_takes_new_imports_without_duplicates(tmp_path: Path, tiny_data: Path) -> None:
