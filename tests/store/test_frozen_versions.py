@@ -2,8 +2,8 @@
 
 The frozen databases are SQL text in ``tests/store/data/v<N>.sql`` (see
 ``tests/store/frozen.py`` for how they are made and what to do when the schema
-version is bumped). Version 2 added the per-fold columns of ``evaluations``: ``v1.sql`` proves that a
-knowledge base written earlier is refused for reading with a pointer to
+version is bumped). Version 2 added the per-fold columns of ``evaluations``:
+``v1.sql`` proves that a knowledge base written earlier is refused for reading with a pointer to
 ``metakb migrate``, upgrades without losing a row, reads, and takes new imports
 without duplicating anything.
 """

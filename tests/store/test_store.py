@@ -33,7 +33,9 @@ def test_write_creates_every_table_at_the_current_version(store: Store) -> None:
     assert directions["metric_error"] == "min"
     # Opening again neither re-runs the migration nor duplicates its record.
     with store.write() as con:
-        assert con.execute("SELECT count(*) FROM schema_version").fetchall() == [(SCHEMA_VERSION,)]  # one row per version applied
+        # One row per version applied.
+        rows = con.execute("SELECT count(*) FROM schema_version").fetchall()
+        assert rows == [(SCHEMA_VERSION,)]
 
 
 def test_reading_a_missing_file_says_how_to_build_one(store: Store) -> None:
