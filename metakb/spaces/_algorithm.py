@@ -114,6 +114,10 @@ class Algorithm:
     size_dependent : tuple of str
         Hyperparameters whose effect depends on the number of training rows
         (leaf sizes, leaf counts).
+    library_default : mapping
+        The values that turn the space's default into the estimator library's
+        own defaults (:meth:`library_config`), where those differ and lie in
+        the space.
     """
 
     name: str
@@ -130,6 +134,7 @@ class Algorithm:
     openml_params: FlowParameterMap = field(default_factory=dict)
     openml_classes: tuple[str, ...] = ()
     size_dependent: tuple[str, ...] = ()
+    library_default: Mapping[str, JsonScalar] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.space.name != self.name:
@@ -147,8 +152,10 @@ class Algorithm:
         unknown = sorted(set(self.size_dependent) - hyperparameters)
         if self.imputer_param is not None and self.imputer_param not in hyperparameters:
             unknown.append(self.imputer_param)
+        unknown += sorted(set(self.library_default) - hyperparameters)
         if unknown:
             raise ValueError(f"{self.name}: {unknown} are not hyperparameters of the space")
+        self.space.validate(self.library_config())
 
     def __reduce__(self) -> tuple[Any, tuple[str]]:
         return (_registered_algorithm, (self.name,))
@@ -160,6 +167,16 @@ class Algorithm:
     def task_types(self) -> tuple[str, ...]:
         """The task types the algorithm supports."""
         return tuple(self.estimators)
+
+    def library_config(self) -> dict[str, Any]:
+        """Return the configuration of the space closest to the library's own defaults.
+
+        For LightGBM it is exactly ``LGBMClassifier()``'s setting (100 rounds
+        at rate 0.1); where a library default lies outside the space
+        (RandomForest's ``max_features="sqrt"``, SVC's ``gamma="scale"``) the
+        space's default stands in for it.
+        """
+        return {**self.space.default(), **self.library_default}
 
     def check_task_type(self, task_type: str) -> TaskType:
         """Return ``task_type`` if the algorithm supports it.

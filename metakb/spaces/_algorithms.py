@@ -269,6 +269,9 @@ def _lightgbm() -> Algorithm:
         fixed_params={"n_jobs": 1, "verbose": -1},
         openml_classes=("lgbmclassifier", "lgbmregressor"),
         size_dependent=("min_data_in_leaf", "num_leaves"),
+        # The space's default is AutoGluon's (rate 0.05, 200 rounds); LightGBM's own
+        # is rate 0.1 and 100 rounds, which the rounds rule gives for 0.1.
+        library_default={"learning_rate": 0.1},
     )
 
 

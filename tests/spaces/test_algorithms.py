@@ -152,3 +152,21 @@ def test_records_and_factories_pickle(algorithm):
 def test_an_unknown_algorithm_is_a_value_error_of_the_factories():
     with pytest.raises(ValueError, match="unknown algorithm"):
         SpaceEstimators("xgboost", "classification")
+
+
+def test_lightgbm_library_config_is_lightgbms_own_default() -> None:
+    import lightgbm
+
+    algorithm = get_algorithm("lightgbm")
+    model = algorithm.model(algorithm.library_config(), "classification").get_params()
+    library = lightgbm.LGBMClassifier().get_params()
+    for name in ("learning_rate", "n_estimators", "num_leaves", "min_child_samples"):
+        assert model[name] == library[name], name
+    assert model["colsample_bytree"] == library["colsample_bytree"]
+
+
+@pytest.mark.parametrize("name", sorted(ALGORITHMS))
+def test_library_config_is_a_valid_configuration(name: str) -> None:
+    algorithm = ALGORITHMS[name]
+    config = algorithm.library_config()
+    assert algorithm.space.validate(config) == config
