@@ -16,7 +16,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from metakb.errors import MetakbError
@@ -90,6 +97,7 @@ def _rich_progress() -> Progress:
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
+        TimeRemainingColumn(),
     )
     return Progress(*columns, console=err, transient=True)
 
@@ -688,6 +696,95 @@ def _read_meta_features(path: Path) -> dict[str, float]:
 
 def _fmt_param(value: Any) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+# --- sweep: metakb's own experiments ---------------------------------------------------
+
+
+@app.command("sweep")
+def sweep_command(
+    datasets: Annotated[
+        str,
+        typer.Option(
+            "--datasets",
+            help="A folder of tables (a manifest.csv is read when present), 'sklearn' "
+            "(scikit-learn's bundled datasets) or 'kb' (the knowledge base's datasets with files).",
+        ),
+    ],
+    algorithm: Annotated[str | None, _ALGORITHM] = None,
+    design: Annotated[
+        str | None,
+        typer.Option(
+            "--design",
+            help="Configuration design: standard (26 configurations), small (10) or large (98).",
+        ),
+    ] = None,
+    folds: Annotated[int, typer.Option("--folds", min=2, help="Cross-validation folds.")] = 5,
+    max_rows: Annotated[
+        int | None,
+        typer.Option("--max-rows", min=2, help="Cut larger tables to this many rows (500)."),
+    ] = None,
+    dask: Annotated[
+        str | None,
+        typer.Option("--dask", help="Evaluate on Dask: local:N or tcp://HOST:PORT."),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option("--workers", min=1, help="Local worker processes (instead of --dask)."),
+    ] = None,
+    exclude: Annotated[
+        list[str] | None,
+        typer.Option("--exclude", help="A dataset name to leave out (repeatable)."),
+    ] = None,
+    time_limit: Annotated[
+        float, typer.Option("--time-limit", help="Seconds per configuration (longer: failed).")
+    ] = 600.0,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue an earlier run of the same sweep.")
+    ] = False,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of folds, cuts and design.")] = 0,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Cross-validate a design of configurations on many tables and store every evaluation.
+
+    The design holds the library's defaults, the space's default, published
+    configurations and a space-filling sample. Every evaluation (per-fold
+    scores, fit time, failures with their reason) is written as it finishes,
+    so an interrupted sweep continues with --resume and duplicates nothing.
+    """
+    from metakb.search import executor_spec
+
+    if dask is not None and workers is not None:
+        raise MetakbError("give --dask or --workers, not both")
+    executor = f"process:{workers}" if workers is not None else executor_spec(dask)
+    with progress_bar(not as_json) as progress:
+        report = _kb(db).sweep(
+            algorithm,
+            datasets,
+            design=design,
+            n_splits=folds,
+            max_rows=max_rows,
+            executor=executor,
+            trial_timeout=time_limit,
+            exclude=exclude or (),
+            resume=resume,
+            seed=seed,
+            progress=progress,
+        )
+    if as_json:
+        _print_json(report.to_dict())
+        return
+    out.print(
+        f"swept {report.datasets} datasets x {len(report.design)} configurations: "
+        f"{report.evaluations} evaluations added, {report.already} already stored, "
+        f"{report.cpu_seconds / 3600:.2f} CPU hours in {report.wall_seconds / 60:.1f} min"
+    )
+    for name, reason in sorted(report.failed.items()):
+        out.print(f"failed: {name}: {reason}")
+    skipped = {n: r for n, r in report.skipped.items() if r != "excluded"}
+    for name, reason in sorted(skipped.items()):
+        out.print(f"skipped: {name}: {reason}")
 
 
 # --- search: a warm-started search on the user's table --------------------------------

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from metakb.search import SearchResult, TrialRecord
     from metakb.sources.openml import OpenMLIngestSummary
     from metakb.sources.published import ImportSummary
+    from metakb.sweep import SweepReport
 
 Progress = Callable[[str, int, int], None]
 SearchProgress = Callable[["TrialRecord", "SearchResult"], None]
@@ -328,6 +329,77 @@ class KnowledgeBase:
         )
 
     # -- searches and the main job ----------------------------------------------------
+
+    def sweep(
+        self,
+        algorithm: str | None,
+        datasets: str,
+        *,
+        design: str | None = None,
+        n_splits: int = 5,
+        max_rows: int | None = None,
+        executor: str = "inprocess",
+        trial_timeout: float | None = 600.0,
+        exclude: Sequence[str] = (),
+        resume: bool = False,
+        seed: int = 0,
+        progress: Progress | None = None,
+    ) -> SweepReport:
+        """Evaluate a design of configurations on many tables and store every evaluation.
+
+        Parameters
+        ----------
+        algorithm : str or None
+            The algorithm swept (default :data:`~metakb.spaces.DEFAULT_ALGORITHM`).
+        datasets : str
+            A folder of tables (with or without a ``manifest.csv``), ``sklearn``
+            (scikit-learn's bundled datasets) or ``kb`` (this knowledge base's
+            datasets that have a local file).
+        design : str, optional
+            A key of :data:`~metakb.sweep.DESIGNS` (default ``standard``).
+        n_splits : int
+            Cross-validation folds.
+        max_rows : int, optional
+            Row cap per table (default :data:`~metakb.sweep.DEFAULT_MAX_ROWS`).
+        executor : str
+            Where fits run (``inprocess``, ``process:N``, ``dask:local:N``, ``dask:tcp://...``).
+        trial_timeout : float, optional
+            Seconds one configuration's cross-validation may take.
+        exclude : sequence of str
+            Dataset names to leave out.
+        resume : bool
+            Continue an earlier run of the same sweep (without it, an earlier run is an error).
+        seed : int
+            Seed of folds, cuts, models and the design.
+        progress : callable, optional
+            ``progress(description, done, total)``.
+
+        Raises
+        ------
+        MetakbError
+            Unknown design, no tables, or an earlier run of the sweep without ``resume``.
+        """
+        from metakb.kb._sweep import sweep
+        from metakb.sweep import DEFAULT_DESIGN, DEFAULT_MAX_ROWS, SweepSettings
+
+        settings = SweepSettings(
+            algorithm=_train.space_of(algorithm or DEFAULT_ALGORITHM).name,
+            design=design or DEFAULT_DESIGN,
+            n_splits=n_splits,
+            max_rows=DEFAULT_MAX_ROWS if max_rows is None else max_rows,
+            executor=executor,
+            trial_timeout=trial_timeout,
+            seed=seed,
+        )
+        return sweep(
+            self.store,
+            self.layout,
+            datasets,
+            settings,
+            resume=resume,
+            exclude=exclude,
+            progress=progress,
+        )
 
     def search(
         self,

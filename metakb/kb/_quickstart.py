@@ -144,6 +144,7 @@ def example_table(folder: str | Path, name: str, *, seed: int = 0) -> Path:
         "breast_cancer": lambda: sk.load_breast_cancer(as_frame=True).frame,
         "digits": lambda: sk.load_digits(as_frame=True).frame.sample(360, random_state=seed),
         "synthetic": lambda: _synthetic(seed),
+        "diabetes": lambda: sk.load_diabetes(as_frame=True).frame,  # regression
     }
     if name not in loaders:
         raise ValueError(f"unknown example {name!r}; known: {sorted(loaders)}")

@@ -41,12 +41,21 @@ class TrialTimeout(Exception):  # noqa: N818 - a signal inside the objective, ne
 
 
 def _multiclass_auc(y_true: Any, y_score: np.ndarray, labels: np.ndarray) -> float:
-    """Return one-vs-rest ROC AUC, turning decision scores into probabilities by softmax."""
+    """Return one-vs-rest macro ROC AUC over the classes present in ``y_true``.
+
+    Decision scores are turned into probabilities by softmax. A class absent
+    from a test fold (a class with fewer rows than folds) has no AUC there and
+    is left out of that fold's mean rather than making the score undefined.
+    """
     scores = np.asarray(y_score, dtype=float)
     if not np.allclose(scores.sum(axis=1), 1.0) or (scores < 0).any():
         scores = np.exp(scores - scores.max(axis=1, keepdims=True))
         scores /= scores.sum(axis=1, keepdims=True)
-    return float(roc_auc_score(y_true, scores, multi_class="ovr", labels=labels))
+    truth = np.asarray(y_true)
+    present = [i for i, label in enumerate(labels) if (truth == label).any()]
+    if len(present) == len(labels):
+        return float(roc_auc_score(truth, scores, multi_class="ovr", labels=labels))
+    return float(np.mean([roc_auc_score(truth == labels[i], scores[:, i]) for i in present]))
 
 
 def _algorithm(algorithm: Algorithm | str) -> Algorithm:

@@ -161,3 +161,20 @@ def test_surrogate_objective_interpolates_a_task(space):
     assert objective(fresh[0]).score == objective(fresh[0]).score  # deterministic
     assert objective({"lr": 0.1}).status == "failed"
     assert math.isfinite(predicted[0])
+
+
+def test_multiclass_auc_leaves_out_a_class_absent_from_the_fold() -> None:
+    from sklearn.metrics import roc_auc_score
+
+    from metakb.search._objectives import _multiclass_auc
+
+    rng = np.random.default_rng(0)
+    labels = np.array([0, 1, 2])
+    scores = rng.dirichlet([1, 1, 1], 60)
+    y = rng.integers(0, 3, 60)
+    assert _multiclass_auc(y, scores, labels) == pytest.approx(
+        roc_auc_score(y, scores, multi_class="ovr")
+    )
+    y_two = np.where(y == 2, 0, y)  # class 2 never appears in this fold
+    expected = np.mean([roc_auc_score(y_two == c, scores[:, c]) for c in (0, 1)])
+    assert _multiclass_auc(y_two, scores, labels) == pytest.approx(expected)
