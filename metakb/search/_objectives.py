@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from ConfigSpace import ConfigurationSpace
 from sklearn.base import BaseEstimator, clone
-from sklearn.metrics import get_scorer, make_scorer, roc_auc_score
+from sklearn.metrics import get_scorer, roc_auc_score
 from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.pipeline import Pipeline
 
@@ -43,9 +43,10 @@ class TrialTimeout(Exception):  # noqa: N818 - a signal inside the objective, ne
 def _multiclass_auc(y_true: Any, y_score: np.ndarray, labels: np.ndarray) -> float:
     """Return one-vs-rest macro ROC AUC over the classes present in ``y_true``.
 
-    Decision scores are turned into probabilities by softmax. A class absent
-    from a test fold (a class with fewer rows than folds) has no AUC there and
-    is left out of that fold's mean rather than making the score undefined.
+    ``labels`` name the columns of ``y_score`` (the model's classes). Decision
+    scores are turned into probabilities by softmax. A class absent from a test
+    fold, or unknown to the model (absent from its training fold), has no AUC
+    there and is left out of that fold's mean rather than making it undefined.
     """
     scores = np.asarray(y_score, dtype=float)
     if not np.allclose(scores.sum(axis=1), 1.0) or (scores < 0).any():
@@ -53,9 +54,18 @@ def _multiclass_auc(y_true: Any, y_score: np.ndarray, labels: np.ndarray) -> flo
         scores /= scores.sum(axis=1, keepdims=True)
     truth = np.asarray(y_true)
     present = [i for i, label in enumerate(labels) if (truth == label).any()]
-    if len(present) == len(labels):
+    if len(present) == len(labels) and np.isin(truth, labels).all():
         return float(roc_auc_score(truth, scores, multi_class="ovr", labels=labels))
     return float(np.mean([roc_auc_score(truth == labels[i], scores[:, i]) for i in present]))
+
+
+def _ovr_auc(model: Any, x: pd.DataFrame, y: Any) -> float:
+    """Score a fitted multiclass model by one-vs-rest AUC over its own classes."""
+    if hasattr(model, "predict_proba"):
+        scores = model.predict_proba(x)
+    else:  # models without probabilities (SVC) rank by their decision scores
+        scores = model.decision_function(x)
+    return _multiclass_auc(y, scores, np.asarray(model.classes_))
 
 
 def _algorithm(algorithm: Algorithm | str) -> Algorithm:
@@ -203,12 +213,8 @@ class CVObjective:
         name = SCORERS[self.metric]
         if name.startswith("roc_auc") and self.y.nunique() > 2:
             # One-vs-rest AUC from probabilities, or from decision scores for
-            # models without predict_proba (SVC), over every class of the task.
-            return make_scorer(
-                _multiclass_auc,
-                response_method=("predict_proba", "decision_function"),
-                labels=np.sort(self.y.unique()),
-            )
+            # models without predict_proba (SVC), over the model's classes.
+            return _ovr_auc
         return get_scorer(name)
 
     def _folds(self) -> list[tuple[np.ndarray, np.ndarray]]:

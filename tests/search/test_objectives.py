@@ -178,3 +178,25 @@ def test_multiclass_auc_leaves_out_a_class_absent_from_the_fold() -> None:
     y_two = np.where(y == 2, 0, y)  # class 2 never appears in this fold
     expected = np.mean([roc_auc_score(y_two == c, scores[:, c]) for c in (0, 1)])
     assert _multiclass_auc(y_two, scores, labels) == pytest.approx(expected)
+
+
+def test_cv_auc_survives_a_class_missing_from_a_training_fold() -> None:
+    from metakb.search import SpaceEstimators
+    from metakb.spaces import get_space
+
+    rng = np.random.default_rng(0)
+    x = pd.DataFrame({"a": rng.normal(size=118), "b": rng.normal(size=118)})
+    # Class 3 has one row: four test folds lack it and the fifth's training fold
+    # does, so that model knows three classes; the score stays defined.
+    y = np.r_[np.repeat([0, 1, 2], 39), [3, 3, 3]][:118]  # class 3: one row
+    x.loc[y == 1, "a"] += 2
+    objective = CVObjective(
+        x,
+        y,
+        SpaceEstimators("lightgbm", "classification"),
+        task_type="classification",
+        metric="roc_auc",
+        n_splits=5,
+    )
+    result = objective(get_space("lightgbm").default())
+    assert result.status == "ok" and result.score is not None and 0.5 < result.score <= 1.0
