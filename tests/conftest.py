@@ -179,6 +179,15 @@ def shared_data() -> Path:
     return Path(env)
 
 
+@pytest.fixture(autouse=True)
+def _no_shipped_metadataset(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[None]:
+    """Point the shipped meta-dataset's lookup at an absent folder: tests choose their own."""
+    monkeypatch.setenv("METAKB_METADATASET", str(tmp_path_factory.getbasetemp() / "no-metadataset"))
+    yield
+
+
 SWEEP = "sweep:standard"
 
 
