@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import importlib.util
 import json
 import tomllib
 from collections.abc import Callable, Sequence
@@ -236,3 +237,20 @@ def test_without_data_folder_or_shipped_meta_dataset_the_error_is_as_before(
     monkeypatch.delenv("METAKB_DATA", raising=False)
     with pytest.raises(DataSourceError, match=r"no data folder given"):
         import_with_metadataset(store)
+
+
+def test_the_pipeline_writes_the_folder_and_records_its_command(
+    sweep_store: Store, tmp_path: Path
+) -> None:
+    spec = importlib.util.spec_from_file_location(
+        "build_metadataset", REPO / "pipelines" / "build_metadataset.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    out = tmp_path / "out"
+    assert module.main(["--db", str(sweep_store.path), "--out", str(out)]) == 0
+    manifest = read_manifest(out)
+    assert manifest.command.startswith("python pipelines/build_metadataset.py --db ")
+    assert manifest.rows()["evaluations"] == 72
+    assert module.main(["--db", str(tmp_path / "none.duckdb"), "--out", str(out)]) == 1
