@@ -356,7 +356,8 @@ def quickstart(
         bool,
         typer.Option(
             "--local/--no-local",
-            help="Without OpenML or a data folder, evaluate on scikit-learn's datasets.",
+            help="Without OpenML, a data folder or a shipped meta-dataset, evaluate on "
+            "scikit-learn's datasets.",
         ),
     ] = True,
     search: Annotated[
