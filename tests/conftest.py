@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import dataclasses
 import gzip
 import hashlib
-import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -272,11 +270,15 @@ def write_tiny_sweep(store: Store, *, n_datasets: int = 3, n_configs: int = 12) 
                     TrialRecord(n_configs - 1, design[-1], 1.0, None, 0.01, "failed", "boom")
                 )
                 configs, evaluations = trial_rows(
-                    records, space=space, task_id=task_id, metric="accuracy", provenance=SWEEP
+                    records,
+                    space=space,
+                    task_id=task_id,
+                    metric="accuracy",
+                    provenance=SWEEP,
+                    folds=[list(f) for f in folds[:-1]] + [[]],
                 )
-                fold_values = [json.dumps(list(f)) for f in folds[:-1]] + [None]
                 put_configs(con, configs)
-                put_evaluations(con, dataclasses.replace(evaluations, fold_values=fold_values))
+                put_evaluations(con, evaluations)
         space = get_space("random_forest")
         other = _local_table(con, "users_table", 50, 2)[1]
         extra = space.sample(2, seed=99)

@@ -9,6 +9,8 @@ import tomllib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pytest
 
@@ -95,6 +97,27 @@ def test_the_same_knowledge_base_exports_to_the_same_bytes(
     export_metadataset(sweep_store, again, command="pytest")
     for path in metadataset.iterdir():
         assert (again / path.name).read_bytes() == path.read_bytes(), path.name
+
+
+def test_a_real_sweep_round_trips(tmp_path: Path, store: Store) -> None:
+    from metakb.kb import KnowledgeBase
+
+    tables = tmp_path / "tables"
+    tables.mkdir()
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(60, 3))
+    frame = pd.DataFrame(x, columns=["a", "b", "c"]).assign(target=(x[:, 0] > 0).astype(int))
+    frame.to_csv(tables / "binary.csv", index=False)
+    swept = KnowledgeBase(tmp_path / "swept.duckdb")
+    swept.sweep("lightgbm", str(tables), design="small", n_splits=2)
+    manifest = swept.export_metadataset(tmp_path / "out")
+    import_metadataset(store, tmp_path / "out")
+    original, imported = _slice(swept.store), _slice(store)
+    assert manifest.rows()["evaluations"] > 0 and manifest.rows()["meta_features"] > 0
+    for table in TABLES:
+        assert imported[table].equals(original[table]), table
+    folds = imported["evaluations"].column("fold_values").to_pylist()
+    assert all(len(json.loads(f)) == 2 for f in folds if f is not None)
 
 
 def test_importing_twice_adds_nothing(metadataset: Path, store: Store) -> None:
