@@ -126,16 +126,26 @@ def progress_bar(enabled: bool = True) -> Iterator[Callable[[str, int, int], Non
 def ingest_published(
     data_dir: Annotated[
         Path | None,
-        typer.Argument(help="Published data folder [default: $METAKB_DATA]."),
+        typer.Argument(
+            help="Published data folder (default: $METAKB_DATA; without one, only the "
+            "shipped meta-dataset)."
+        ),
     ] = None,
     source: Annotated[
         list[str] | None,
-        typer.Option("--source", help="Import only these sub-folders (repeatable)."),
+        typer.Option(
+            "--source",
+            help="Import only these sub-folders (repeatable); 'metadataset' is the shipped one.",
+        ),
     ] = None,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Import the published OpenML meta-datasets (OpenML100 runs, TabRepo, PMLB)."""
+    """Import the published OpenML meta-datasets (OpenML100 runs, TabRepo, PMLB).
+
+    Then the meta-dataset metakb ships (its own sweep's results), if the
+    installation has one.
+    """
     with progress_bar(not as_json) as progress:
         summary = _kb(db).ingest_published(data_dir, sources=source, progress=progress)
     if as_json:
@@ -346,7 +356,8 @@ def quickstart(
         bool,
         typer.Option(
             "--local/--no-local",
-            help="Without OpenML or a data folder, evaluate on scikit-learn's datasets.",
+            help="Without OpenML, a data folder or a shipped meta-dataset, evaluate on "
+            "scikit-learn's datasets.",
         ),
     ] = True,
     search: Annotated[

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from metakb.search import SearchResult, TrialRecord
     from metakb.sources.openml import OpenMLIngestSummary
     from metakb.sources.published import ImportSummary
+    from metakb.sources.shipped import MetadatasetManifest
     from metakb.sweep import SweepReport
 
 Progress = Callable[[str, int, int], None]
@@ -157,13 +158,49 @@ class KnowledgeBase:
         data_dir: str | Path | None = None,
         *,
         sources: Sequence[str] | None = None,
+        metadataset_dir: str | Path | None = None,
         progress: Progress | None = None,
     ) -> ImportSummary:
-        """Import the published meta-datasets (idempotent; a rerun adds nothing)."""
-        from metakb.sources.published import SOURCES, import_published
+        """Import the published meta-datasets, then the shipped one (idempotent).
 
-        chosen = tuple(sources) if sources else SOURCES
-        return import_published(self.store, data_dir, sources=chosen, progress=progress)
+        Without a data folder (argument or ``$METAKB_DATA``) only the shipped
+        meta-dataset is imported; ``sources`` may name it (``"metadataset"``).
+        See :func:`metakb.sources.shipped.import_with_metadataset`.
+        """
+        from metakb.sources.shipped import import_with_metadataset
+
+        return import_with_metadataset(
+            self.store,
+            data_dir,
+            sources=tuple(sources) if sources else None,
+            metadataset_dir=metadataset_dir,
+            progress=progress,
+        )
+
+    def import_metadataset(
+        self, folder: str | Path | None = None, *, progress: Progress | None = None
+    ) -> ImportSummary:
+        """Import a meta-dataset folder (default: the shipped one), checking its sha256s.
+
+        See :func:`metakb.sources.shipped.import_metadataset`.
+        """
+        from metakb.sources.shipped import import_metadataset
+
+        return import_metadataset(self.store, folder, progress=progress)
+
+    def export_metadataset(
+        self, folder: str | Path, *, provenance_prefix: str | None = None, command: str = ""
+    ) -> MetadatasetManifest:
+        """Write the sweep's evaluations and what they reference to ``folder`` as Parquet.
+
+        ``provenance_prefix`` defaults to the sweep's (``sweep:``). See
+        :func:`metakb.sources.shipped.export_metadataset`.
+        """
+        from metakb.sources.shipped import SWEEP_PREFIX, export_metadataset
+
+        return export_metadataset(
+            self.store, folder, provenance_prefix=provenance_prefix or SWEEP_PREFIX, command=command
+        )
 
     def ingest_openml(self, **options: Any) -> OpenMLIngestSummary:
         """Pull runs from OpenML, resumably (the options of ``sources.openml.ingest_openml``)."""

@@ -22,6 +22,7 @@ from metakb.store._connection import (
     schema_version,
     transaction,
 )
+from metakb.store._export import EXPORT_DROPPED, get_provenance_slice
 from metakb.store._meta import (
     MetaFrames,
     get_task_dataset,
@@ -71,6 +72,7 @@ from metakb.store._write import (
 
 __all__ = [
     "DEFAULT_DB",
+    "EXPORT_DROPPED",
     "KNOWN_METRICS",
     "SCHEMA_VERSION",
     "TABLES",
@@ -97,6 +99,7 @@ __all__ = [
     "get_ingest_run",
     "get_meta_feature_matrix",
     "get_meta_features",
+    "get_provenance_slice",
     "get_stats",
     "get_task",
     "get_task_dataset",
