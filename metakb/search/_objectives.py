@@ -15,7 +15,7 @@ from typing import Any, cast
 import numpy as np
 import pandas as pd
 from ConfigSpace import ConfigurationSpace
-from sklearn.base import BaseEstimator, clone
+from sklearn.base import BaseEstimator
 from sklearn.metrics import get_scorer, roc_auc_score
 from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.pipeline import Pipeline
@@ -93,7 +93,9 @@ class SpaceEstimators(_Estimators):
     (flow) parameter names; the pipeline is
     :meth:`~metakb.spaces.Algorithm.pipeline`, preprocessing for ``x``'s
     column kinds plus the model, the numeric imputer taking the
-    configuration's strategy where the space has one. Pickles by algorithm
+    configuration's strategy where the space has one, the size-dependent
+    values capped for ``x``'s rows (:meth:`~metakb.spaces.Algorithm.fit_to_rows`:
+    `CVObjective` passes each fold's training rows). Pickles by algorithm
     name, so process pools and Dask workers rebuild it cheaply.
 
     Parameters
@@ -112,7 +114,7 @@ class SpaceEstimators(_Estimators):
     """
 
     def __call__(self, config: Mapping[str, Any], x: pd.DataFrame) -> Pipeline:
-        """Return the unfitted pipeline for ``config`` on ``x``'s column kinds."""
+        """Return the unfitted pipeline for ``config``, to be fitted on ``x``."""
         return self.algorithm.pipeline(config, x, self.task_type, self.seed)
 
 
@@ -123,8 +125,10 @@ class DefaultEstimators(_Estimators):
     parameter names (for AdaBoost, ``max_depth`` sets the base tree's depth);
     absent ones keep the library's defaults. ``DefaultEstimators(name,
     task_type)({}, x)`` is the algorithm's default pipeline, see
-    :meth:`~metakb.spaces.Algorithm.default_pipeline`. Parameters and
-    errors as for :class:`SpaceEstimators`.
+    :meth:`~metakb.spaces.Algorithm.default_pipeline`. The arguments are used
+    as given whatever ``x``'s rows: they are the library's own behaviour (the
+    baselines), not a configuration of the space. Parameters and errors as
+    for :class:`SpaceEstimators`.
     """
 
     def model(self, params: Mapping[str, Any]) -> BaseEstimator:
@@ -159,9 +163,12 @@ class CVObjective:
     y : array-like
         Target.
     make_estimator : callable
-        ``(config, x) -> estimator`` (e.g. `SpaceEstimators` for configurations
-        of a space, `DefaultEstimators` for estimator keyword arguments).
-        Must be picklable for process and Dask executors.
+        ``(config, x) -> estimator`` to be fitted on ``x`` (e.g.
+        `SpaceEstimators` for configurations of a space, `DefaultEstimators`
+        for estimator keyword arguments). It is called per fold with the
+        fold's training rows (subsampled at a rows fidelity), so a factory can
+        fit its model to their number. Must be picklable for process and Dask
+        executors.
     task_type : {'classification', 'regression'}
     metric : str, optional
         A key of `SCORERS` (default accuracy / neg_rmse); ``roc_auc`` on more
@@ -242,8 +249,8 @@ class CVObjective:
             picked.append(rng.choice(rows, size=min(share, len(rows)), replace=False))
         return np.sort(np.concatenate(picked))
 
-    def _estimator(self, config: Mapping[str, Any], fidelity: float) -> Any:
-        estimator = self.make_estimator(config, self.x)
+    def _estimator(self, config: Mapping[str, Any], fidelity: float, x: pd.DataFrame) -> Any:
+        estimator = self.make_estimator(config, x)
         if self.fidelity_kind == "rounds" and fidelity < 1.0:
             key = next(
                 (k for k in estimator.get_params() if k.split("__")[-1] == "n_estimators"), None
@@ -260,14 +267,16 @@ class CVObjective:
         try:
             if not 0.0 < fidelity <= 1.0:
                 raise ValueError(f"fidelity {fidelity} is not in (0, 1]")
-            template = self._estimator(config, fidelity)
             scorer = self._scorer()
             rng = np.random.default_rng(self.seed)
             scores = []
             for train, test in self._folds():
                 if self.fidelity_kind == "rows":
                     train = self._subsample(train, fidelity, rng)
-                model = clone(template).fit(self.x.iloc[train], self.y.iloc[train])
+                # Built per fold, so the factory sees the rows the model learns from.
+                x_train = self.x.iloc[train]
+                model = self._estimator(config, fidelity, x_train)
+                model.fit(x_train, self.y.iloc[train])
                 self._check_time(start)
                 scores.append(float(scorer(model, self.x.iloc[test], self.y.iloc[test])))
                 self._check_time(start)

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -11,10 +13,12 @@ from metakb.search import (
     CVObjective,
     DefaultEstimators,
     LookupObjective,
+    SpaceEstimators,
     SurrogateObjective,
     categorical_columns,
 )
 from metakb.search._space import SpaceSampler
+from metakb.spaces import SPACES
 from tests.search.conftest import toy_value
 
 SMALL = {
@@ -96,6 +100,34 @@ def test_rows_fidelity_keeps_every_class_in_the_subsample(iris_mixed):
     train = np.arange(len(y))
     picked = objective._subsample(train, 0.02, np.random.default_rng(0))
     assert set(y.iloc[picked]) == set(y)
+
+
+class RecordingEstimators:
+    """LightGBM's space pipelines, remembered with the rows of the table each is built for."""
+
+    def __init__(self) -> None:
+        self.make = SpaceEstimators("lightgbm", "classification")
+        self.built: list[tuple[int, Any]] = []
+
+    def __call__(self, config: Mapping[str, Any], x: pd.DataFrame) -> Any:
+        pipeline = self.make(config, x)
+        self.built.append((len(x), pipeline))
+        return pipeline
+
+
+@pytest.mark.parametrize("fidelity", [1.0, 0.25])
+def test_each_fold_fits_its_model_to_its_training_rows(fidelity, iris_mixed):
+    x, y = iris_mixed
+    make = RecordingEstimators()
+    objective = CVObjective(x, y, make, task_type="classification", n_splits=5)
+    config = {**SPACES["lightgbm"].default(), "min_data_in_leaf": 60, "learning_rate": 0.1}
+    result = objective(config, fidelity)
+    assert result.status == "ok", result.error
+    # 120 training rows a fold, 30 at a quarter of them: 60-row leaves would allow no
+    # split in either, and the table's 150 rows would still allow none in 30.
+    assert [rows for rows, _ in make.built] == [round(fidelity * 120)] * 5
+    assert all(p["model"].min_child_samples == rows // 4 for rows, p in make.built)
+    assert result.score is not None and result.score > 0.6
 
 
 def test_bad_config_and_timeout_become_failed_trials(iris_mixed):
