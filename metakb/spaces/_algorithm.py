@@ -45,6 +45,9 @@ _NUMERIC_STRATEGY = "median"
 # levels of splits, enough to model an interaction, while the caps stay as
 # close to the configuration's own leaf sizes as that allows.
 TREE_LEAVES = 4
+# Past this every cap is far above any leaf size, and the bootstrap share's
+# floats stay exact.
+_MANY_ROWS = 2**40
 
 
 def categorical_columns(x: pd.DataFrame) -> list[str]:
@@ -283,9 +286,9 @@ class Algorithm:
         size = self.tree_size
         if size is None:
             return fitted
-        n = n_rows
+        n = min(n_rows, _MANY_ROWS)
         if size.bootstrap is not None and fitted.get(size.bootstrap) is True:
-            n = max(1, math.floor(n_rows * (1.0 - (1.0 - 1.0 / n_rows) ** n_rows)))
+            n = _bootstrap_rows(n)
         leaf_capped = _cap(fitted, size.min_leaf, max(1, n // TREE_LEAVES))
         _cap(fitted, size.min_split, max(2, n // 2))
         leaf = fitted.get(size.min_leaf)
@@ -453,6 +456,13 @@ class Algorithm:
 
         model = self.estimator(params or {}, task_type, seed)
         return Pipeline([("prep", self.preprocessor(x)), ("model", model)])
+
+
+def _bootstrap_rows(n_rows: int) -> int:
+    """Return the expected distinct rows of a bootstrap sample, ``n (1 - (1 - 1/n) ** n)``."""
+    # log1p / expm1, as 1 - 1/n rounds to 1 for a large n.
+    share = -math.expm1(n_rows * math.log1p(-1.0 / n_rows)) if n_rows > 1 else 1.0
+    return max(1, math.floor(n_rows * share))
 
 
 def _cap(config: Params, name: str | None, cap: int) -> bool:
