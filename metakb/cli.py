@@ -7,9 +7,10 @@ printed as one line on stderr and the command exits with status 1.
 from __future__ import annotations
 
 import json
+import math
 import sys
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -638,11 +639,13 @@ def recommend_configs(
     """Recommend configurations for a new table, a task in the knowledge base or meta-features.
 
     --task fits the model afresh without the task's dataset; FILE and
-    --meta-features use the models saved by `metakb train`.
+    --meta-features use the models saved by `metakb train`. Leaf sizes a
+    table is too small for are capped for its rows (NumberOfInstances), and
+    the capped values are shown.
     """
     from metakb.kb import ExtrapolationWarning, recommendations_json
     from metakb.models import DEFAULT_WARM_STARTER
-    from metakb.spaces import DEFAULT_ALGORITHM, get_space
+    from metakb.spaces import DEFAULT_ALGORITHM, get_algorithm, get_space
 
     if sum(x is not None for x in (file, task, meta_features)) != 1:
         raise MetakbError("give either a FILE (with --target), --task or --meta-features")
@@ -654,8 +657,9 @@ def recommend_configs(
         computed = extract_table(load_table(file, target), seed=0).values
         features = {name: v for name, v in computed.items() if v == v}  # NaN: not computed
     algorithm = algorithm or DEFAULT_ALGORITHM
+    kb = _kb(db)
     with _warnings_to_stderr(ExtrapolationWarning):
-        recs = _kb(db).recommend(
+        recs = kb.recommend(
             features,
             algorithm=algorithm,
             k=k,
@@ -663,24 +667,33 @@ def recommend_configs(
             task=task,
             min_configs=min_configs,
         )
-    result = recommendations_json(get_space(algorithm), recs)
+    if task is not None:
+        dataset = (kb.task(task, top=0) or {}).get("dataset") or {}
+        n_rows = _rows_of({"NumberOfInstances": dataset.get("n_rows")})
+    else:
+        n_rows = _rows_of(features)
+    result = recommendations_json(get_space(algorithm), recs, n_rows)
     if as_json:
         _print_json(result)
         return
     target_name = task if task is not None else str(file or meta_features)
     out.print(f"{result['estimator']} via {method or DEFAULT_WARM_STARTER} for {target_name}")
     table = Table("#", "score", "config", "from tasks")
+    record = get_algorithm(algorithm)
     for i, rec in enumerate(recs, start=1):
+        # What to fit on the table: its leaf sizes capped for its rows.
+        config = rec.config if n_rows is None else record.fit_to_rows(rec.config, n_rows)
         table.add_row(
             str(i),
             "-" if rec.predicted_score is None else f"{rec.predicted_score:.3f}",
             # The space's own parameters, without the pipeline step prefixes.
-            ", ".join(
-                f"{key.rsplit('__', 1)[-1]}={_fmt_param(v)}" for key, v in rec.config.items()
-            ),
+            ", ".join(f"{key.rsplit('__', 1)[-1]}={_fmt_param(v)}" for key, v in config.items()),
             ", ".join(rec.source_tasks),
         )
     out.print(table)
+    for i, entry in enumerate(result["recommendations"], start=1):
+        if entry["adapted"]:
+            out.print(f"note: #{i} {_adapted_note(entry['adapted'], n_rows)}", highlight=False)
     out.print("--json prints the estimator's keyword arguments")
 
 
@@ -703,6 +716,24 @@ def _read_meta_features(path: Path) -> dict[str, float]:
         return {str(name): float(value) for name, value in raw.items() if value is not None}
     except (OSError, ValueError, AttributeError, TypeError) as exc:
         raise MetakbError(f"{path}: not a JSON object of meta-feature values ({exc})") from None
+
+
+def _rows_of(features: Mapping[str, Any] | None) -> int | None:
+    """Return the table's rows from its meta-features, None when they do not say."""
+    value = (features or {}).get("NumberOfInstances")
+    try:
+        rows = int(value) if value is not None and math.isfinite(value) else 0
+    except (TypeError, ValueError):
+        return None
+    return rows if rows >= 1 else None
+
+
+def _adapted_note(adapted: Mapping[str, Mapping[str, Any]], n_rows: int | None) -> str:
+    """Return the sentence saying which values were capped for the table's rows."""
+    changes = ", ".join(
+        f"{name.rsplit('__', 1)[-1]} {v['from']} -> {v['to']}" for name, v in adapted.items()
+    )
+    return f"adapted to the table's {n_rows:,} rows, so every tree can split: {changes}"
 
 
 def _fmt_param(value: Any) -> str:
@@ -908,6 +939,9 @@ def _print_search(found: Any) -> None:
         return
     kwargs = ", ".join(f"{k}={v!r}" for k, v in best.items())
     out.print(f"best: {found.space.estimator}({kwargs})", highlight=False)
+    adapted = {k: {"from": a, "to": b} for k, (a, b) in found.best_adaptations().items()}
+    if adapted:
+        out.print(f"      {_adapted_note(adapted, found.n_rows)}", highlight=False)
     imputer = found.best_imputer()
     if imputer is not None:
         out.print(f"      with SimpleImputer(strategy={imputer!r}) for numeric columns")

@@ -17,7 +17,7 @@ from metakb.kb._train import build, method_of, space_of
 from metakb.models import Recommendation, TaskQuery, WarmStarter
 from metakb.models._base import SIZE_META_FEATURES
 from metakb.models._metadataset import dataset_groups
-from metakb.spaces import Params, SearchSpace
+from metakb.spaces import Params, SearchSpace, get_algorithm
 from metakb.store import (
     Store,
     find_task,
@@ -135,27 +135,39 @@ def _model_without_task(
     return model, query, train.feature_ranges(SIZE_META_FEATURES)
 
 
-def recommendations_json(space: SearchSpace, recs: Sequence[Recommendation]) -> dict[str, Any]:
+def recommendations_json(
+    space: SearchSpace, recs: Sequence[Recommendation], n_rows: int | None = None
+) -> dict[str, Any]:
     """Return ``{"recommendations": [...]}`` with estimator keyword arguments, best first.
 
-    ``config`` holds the estimator's keyword arguments; an argument that is an
-    estimator object (AdaBoost's base tree) is written as its class path under
-    its name plus its parameters in scikit-learn's nested ``name__param``
-    form, ready for ``set_params``. ``flow_params`` holds the configuration
-    under the flow's (OpenML's) parameter names.
+    ``config`` holds the estimator's keyword arguments for a model fitted on
+    ``n_rows`` rows (the user's table): size-dependent values the table is too
+    small for are capped (:meth:`~metakb.spaces.Algorithm.fit_to_rows`), and
+    ``adapted`` says which, as ``{hyperparameter: {"from": value, "to":
+    value}}`` (empty when none is, or ``n_rows`` is None). An argument that is
+    an estimator object (AdaBoost's base tree) is written as its class path
+    under its name plus its parameters in scikit-learn's nested
+    ``name__param`` form, ready for ``set_params``. ``flow_params`` holds the
+    configuration as the knowledge base knows it, under the flow's (OpenML's)
+    parameter names.
     """
+    algorithm = get_algorithm(space.name)
+
+    def entry(r: Recommendation) -> dict[str, Any]:
+        adapted = {} if n_rows is None else algorithm.adaptations(r.config, n_rows)
+        return {
+            "config": _jsonable_kwargs(algorithm.estimator_params(r.config, n_rows)),
+            "adapted": {name: {"from": a, "to": b} for name, (a, b) in adapted.items()},
+            "flow_params": space.to_flow_params(r.config),
+            "predicted_score": r.predicted_score,
+            "source_tasks": list(r.source_tasks),
+        }
+
     return {
         "algorithm": space.name,
         "estimator": space.estimator,
-        "recommendations": [
-            {
-                "config": _jsonable_kwargs(space.to_estimator_params(r.config)),
-                "flow_params": space.to_flow_params(r.config),
-                "predicted_score": r.predicted_score,
-                "source_tasks": list(r.source_tasks),
-            }
-            for r in recs
-        ],
+        "n_rows": n_rows,
+        "recommendations": [entry(r) for r in recs],
     }
 
 
