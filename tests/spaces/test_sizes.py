@@ -227,3 +227,11 @@ def test_extreme_configurations_cross_validate_to_a_real_model(name, values, sma
             ).fit(x.iloc[train], y.iloc[train])
             constant = raw.predict_proba(x.iloc[test])[:, 1]
             assert math.isclose(roc_auc_score(y.iloc[test], constant), 0.5)
+
+
+def test_a_huge_table_keeps_its_configuration():
+    forest = get_algorithm("random_forest")
+    config = {**forest.space.default(), "randomforestclassifier__min_samples_leaf": 20}
+    # 1 - 1/n is 1 in floats here, and the row count is no float at all.
+    assert forest.fit_to_rows(config, 10**17) == config
+    assert forest.fit_to_rows(config, 10**400) == config
