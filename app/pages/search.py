@@ -101,4 +101,8 @@ for name, outcome in results.items():
         f"Best {outcome.metric}: **{best.score:.4f}**; "
         f"{outcome.evaluations_added} evaluations written to the knowledge base."
     )
-    st.json(outcome.space.to_estimator_params(best.config), expanded=False)
+    st.json(outcome.best_estimator_params(), expanded=False)
+    adapted = outcome.best_adaptations()
+    if adapted:
+        changes = ", ".join(f"{n} {a} -> {b}" for n, (a, b) in adapted.items())
+        st.caption(f"Adapted to the table's {outcome.n_rows:,} rows: {changes}.")
