@@ -49,5 +49,5 @@ def test_sobol_sample_is_deterministic_and_spread() -> None:
 
 
 def test_unknown_design_is_a_clear_error() -> None:
-    with pytest.raises(ValueError, match="unknown design .huge.; known: large, small, standard"):
+    with pytest.raises(ValueError, match=r"unknown design .huge.; known: large, small, standard"):
         build_design(get_algorithm("lightgbm"), "huge")
