@@ -118,6 +118,10 @@ class Algorithm:
         The values that turn the space's default into the estimator library's
         own defaults (:meth:`library_config`), where those differ and lie in
         the space.
+    task_params : mapping
+        Task type -> estimator keyword arguments that replace a configuration's
+        for that task type (:meth:`estimator_params`): what a space made for
+        one task type's estimator means for another's.
     """
 
     name: str
@@ -135,6 +139,7 @@ class Algorithm:
     openml_classes: tuple[str, ...] = ()
     size_dependent: tuple[str, ...] = ()
     library_default: Mapping[str, JsonScalar] = field(default_factory=dict)
+    task_params: Mapping[str, Mapping[str, JsonScalar]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.space.name != self.name:
@@ -143,6 +148,8 @@ class Algorithm:
             raise ValueError(f"{self.name}: no estimator for any task type")
         if self.base is not None and set(self.base.estimators) != set(self.estimators):
             raise ValueError(f"{self.name}: the base model must cover the same task types")
+        if not set(self.task_params) <= set(self.estimators):
+            raise ValueError(f"{self.name}: task_params for task types without an estimator")
         missing = [
             f"openml:{i}" for i in self.openml_flow_ids if f"openml:{i}" not in self.space.flow_ids
         ]
@@ -208,16 +215,39 @@ class Algorithm:
             The model's seed (when it takes one).
         """
         task_type = self.check_task_type(task_type)
+        kwargs = self._with_base(params, task_type)
+        seeded = {} if self.seed_param is None else {self.seed_param: seed}
+        return _load(self.estimators[task_type])(**{**seeded, **self.fixed_params, **kwargs})
+
+    def estimator_params(self, config: Mapping[str, Any], task_type: str) -> dict[str, Any]:
+        """Return a configuration of the space as keyword arguments of the task type's estimator.
+
+        ``estimators[task_type](**kwargs)`` builds the configuration's model
+        (with the library's seed and thread defaults): the space's mapping
+        (:meth:`~metakb.spaces.SearchSpace.to_estimator_params`), the task
+        type's :attr:`task_params` over it, an ensemble's base model built
+        for the task type.
+
+        Raises
+        ------
+        ValueError
+            An invalid configuration, or a task type the algorithm does not support.
+        """
+        task_type = self.check_task_type(task_type)
+        params = self.space.to_estimator_params(config)
+        return self._with_base({**params, **self.task_params.get(task_type, {})}, task_type)
+
+    def model(self, config: Mapping[str, Any], task_type: str, seed: int = 0) -> Any:
+        """Return the bare estimator for a configuration of the space (flow parameter names)."""
+        return self.estimator(self.estimator_params(config, task_type), task_type, seed)
+
+    def _with_base(self, params: Mapping[str, Any], task_type: TaskType) -> dict[str, Any]:
+        # The base model's arguments (AdaBoost's max_depth) become the task type's base model.
         kwargs = dict(params)
         if self.base is not None and self.base.param not in kwargs:
             base_kwargs = {k: kwargs.pop(k, v) for k, v in self.base.params.items()}
             kwargs[self.base.param] = _load(self.base.estimators[task_type])(**base_kwargs)
-        seeded = {} if self.seed_param is None else {self.seed_param: seed}
-        return _load(self.estimators[task_type])(**{**seeded, **self.fixed_params, **kwargs})
-
-    def model(self, config: Mapping[str, Any], task_type: str, seed: int = 0) -> Any:
-        """Return the bare estimator for a configuration of the space (flow parameter names)."""
-        return self.estimator(self.space.to_estimator_params(config), task_type, seed)
+        return kwargs
 
     def preprocessor(
         self, x: pd.DataFrame, numeric_strategy: str | None = None
