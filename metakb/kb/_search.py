@@ -39,7 +39,9 @@ from metakb.metafeatures import METAFEATURES_VERSION, extract_table
 from metakb.metafeatures import result_rows as meta_feature_rows
 from metakb.models import WARM_STARTERS, TaskQuery, WarmStarter
 from metakb.search import (
+    DEFAULT_METRIC,
     OPTIMIZERS,
+    TASK_METRICS,
     CVObjective,
     SearchResult,
     SpaceEstimators,
@@ -228,9 +230,12 @@ def plan_search(
         raise MetakbError(
             f"{error}; use {' or '.join(others)} for a {table.task_type} target"
         ) from None
-    metric = metric or ("accuracy" if task_type == "classification" else "neg_rmse")
+    metric = metric or DEFAULT_METRIC[task_type]
     if metric not in KB_METRICS:
         raise MetakbError(f"unknown metric {metric!r}; known: {sorted(KB_METRICS)}")
+    if metric not in TASK_METRICS[task_type]:
+        known = ", ".join(TASK_METRICS[task_type])
+        raise MetakbError(f"{metric} does not score a {task_type} target; use {known}")
     return SearchPlan(table, record, task_type, method, warm_start, budget, metric, n_splits, seed)
 
 
