@@ -610,6 +610,14 @@ def recommend_configs(
         typer.Option("--meta-features", help="A JSON file of a new task's meta-features."),
     ] = None,
     algorithm: Annotated[str | None, _ALGORITHM] = None,
+    task_type: Annotated[
+        str | None,
+        typer.Option(
+            "--task-type",
+            help="classification or regression [default: the table's or the task's own; "
+            "for --meta-features the algorithm's first, classification].",
+        ),
+    ] = None,
     k: Annotated[int, typer.Option("-k", min=1, help="How many configurations.")] = 10,
     method: Annotated[str | None, _WARM_STARTER] = None,
     min_configs: MinConfigsOption = 10,
@@ -619,37 +627,51 @@ def recommend_configs(
     """Recommend configurations for a new table, a task in the knowledge base or meta-features.
 
     --task fits the model afresh without the task's dataset; FILE and
-    --meta-features use the models saved by `metakb train`.
+    --meta-features use the models saved by `metakb train`. The models learn
+    from tasks of the new task's type only.
     """
     from metakb.kb import ExtrapolationWarning, recommendations_json
     from metakb.models import DEFAULT_WARM_STARTER
-    from metakb.spaces import DEFAULT_ALGORITHM, get_space
+    from metakb.spaces import DEFAULT_ALGORITHM, get_algorithm
 
     if sum(x is not None for x in (file, task, meta_features)) != 1:
         raise MetakbError("give either a FILE (with --target), --task or --meta-features")
+    if task_type not in (None, "classification", "regression"):
+        raise typer.BadParameter("--task-type must be classification or regression")
+    kb = _kb(db)
     features = _read_meta_features(meta_features) if meta_features is not None else None
     if file is not None:
         from metakb.datasets import load_table
         from metakb.metafeatures import extract_table
 
-        computed = extract_table(load_table(file, target), seed=0).values
+        loaded = load_table(file, target, task_type=task_type)
+        task_type = loaded.task_type
+        computed = extract_table(loaded, seed=0).values
         features = {name: v for name, v in computed.items() if v == v}  # NaN: not computed
+    elif task is not None and task_type is None:
+        found = kb.task(task, top=0)  # None: recommend says there is no such task
+        task_type = None if found is None else found["task"]["task_type"]
     algorithm = algorithm or DEFAULT_ALGORITHM
     with _warnings_to_stderr(ExtrapolationWarning):
-        recs = _kb(db).recommend(
+        recs = kb.recommend(
             features,
             algorithm=algorithm,
             k=k,
             method=method,
             task=task,
+            task_type=task_type,
             min_configs=min_configs,
         )
-    result = recommendations_json(get_space(algorithm), recs)
+    record = get_algorithm(algorithm)
+    result = recommendations_json(record, recs, task_type or record.task_types[0])
     if as_json:
         _print_json(result)
         return
     target_name = task if task is not None else str(file or meta_features)
-    out.print(f"{result['estimator']} via {method or DEFAULT_WARM_STARTER} for {target_name}")
+    out.print(
+        f"{result['estimator']} ({result['task_type']}) via {method or DEFAULT_WARM_STARTER} "
+        f"for {target_name}"
+    )
     table = Table("#", "score", "config", "from tasks")
     for i, rec in enumerate(recs, start=1):
         table.add_row(

@@ -34,7 +34,7 @@ from metakb.datasets import DEFAULT_MAX_BYTES, Table, kb_dataset_id, load_table
 from metakb.errors import MetakbError
 from metakb.kb._layout import Layout
 from metakb.kb._recommend import extrapolation_notes
-from metakb.kb._train import load_starter, space_of
+from metakb.kb._train import algorithm_of, check_task_type, load_starter
 from metakb.metafeatures import METAFEATURES_VERSION, extract_table
 from metakb.metafeatures import result_rows as meta_feature_rows
 from metakb.models import WARM_STARTERS, TaskQuery, WarmStarter
@@ -55,7 +55,7 @@ from metakb.search import (
     start_optimizer,
 )
 from metakb.sources.local import KB_METRICS, register_table, write_trials
-from metakb.spaces import ALGORITHMS, Algorithm, SearchSpace, get_algorithm
+from metakb.spaces import Algorithm, SearchSpace, TaskType, get_algorithm
 from metakb.store import Store
 
 log = logging.getLogger(__name__)
@@ -169,7 +169,7 @@ class SearchPlan:
 
     table: Table
     algorithm: Algorithm
-    task_type: str
+    task_type: TaskType
     method: str
     warm_start: str
     budget: int
@@ -215,7 +215,7 @@ def plan_search(
     """
     if budget < 1:
         raise MetakbError("the budget must be at least one trial")
-    record = ALGORITHMS[space_of(algorithm).name]
+    record = algorithm_of(algorithm)
     if method not in OPTIMIZERS:
         raise MetakbError(f"unknown method {method!r}; known: {', '.join(OPTIMIZERS)}")
     if warm_start not in (*WARM_STARTERS, NO_WARM_START):
@@ -223,13 +223,7 @@ def plan_search(
         raise MetakbError(f"unknown warm start {warm_start!r}; known: {known}")
     table = load_table(path, target, max_bytes=max_bytes)
     check_searchable(table, n_splits)
-    try:
-        task_type = record.check_task_type(table.task_type)
-    except ValueError as error:
-        others = [a.name for a in ALGORITHMS.values() if table.task_type in a.task_types]
-        raise MetakbError(
-            f"{error}; use {' or '.join(others)} for a {table.task_type} target"
-        ) from None
+    task_type = check_task_type(record, table.task_type)
     metric = metric or DEFAULT_METRIC[task_type]
     if metric not in KB_METRICS:
         raise MetakbError(f"unknown metric {metric!r}; known: {sorted(KB_METRICS)}")
@@ -309,7 +303,13 @@ def prepare_search(
     ranges: Mapping[str, Sequence[float]] = {}
     if plan.warm_start != NO_WARM_START:  # before anything is written: it may fail
         starter, ranges = load_starter(
-            store, layout, space.name, plan.warm_start, seed=seed, notes=notes
+            store,
+            layout,
+            space.name,
+            plan.warm_start,
+            task_type=plan.task_type,
+            seed=seed,
+            notes=notes,
         )
     features = extract_table(plan.table, seed=seed)
     dataset_id, task_id = register_table(
@@ -336,7 +336,7 @@ def prepare_search(
         plan.table.X,
         plan.table.y,
         SpaceEstimators(plan.algorithm, plan.task_type, seed),
-        task_type=plan.task_type,  # type: ignore[arg-type]
+        task_type=plan.task_type,
         metric=plan.metric,
         n_splits=plan.n_splits,
         fidelity_kind=fidelity_kind(plan.algorithm, plan.method),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from metakb.sources.local import register_table, write_trials
 from metakb.sources.published import import_published
 from metakb.spaces import get_space
 from metakb.store import Store
+from tests.conftest import write_synthetic_table
 
 FAST = {"n_splits": 2, "seed": 0}
 
@@ -254,17 +256,15 @@ def test_bad_input_is_a_metakb_error(
 
 
 def test_a_classification_only_algorithm_refuses_a_regression_target(
-    tmp_path: Path, db: Path
+    tmp_path: Path, db: Path, only_task_type: Callable[[str, str], None]
 ) -> None:
-    rng = np.random.default_rng(0)
-    table = tmp_path / "reg.csv"
-    rows = [f"{a:.4f},{t:.4f}" for a, t in rng.normal(size=(40, 2))]
-    table.write_text("\n".join(["a,target", *rows]) + "\n")
+    only_task_type("adaboost", "classification")
+    table = write_synthetic_table(tmp_path / "reg.csv", "regression", n_rows=40)
     with pytest.raises(MetakbError, match="classification only") as info:
-        search_table(
-            table, target="target", algorithm="adaboost", budget=1, warm_start="none", db=db
-        )
-    assert "\n" not in str(info.value) and "use svc or lightgbm" in str(info.value)
+        search_table(table, target="y", algorithm="adaboost", budget=1, warm_start="none", db=db)
+    message = str(info.value)
+    assert "\n" not in message and "use random_forest or svc or lightgbm" in message
+    assert not db.exists()  # refused before anything is written
 
 
 # --- the CLI --------------------------------------------------------------------------
@@ -368,7 +368,42 @@ def test_search_notes_a_table_smaller_than_every_training_task(
 def test_load_starter_returns_the_trained_models_size_ranges(tiny_data: Path, db: Path) -> None:
     store = Store(db)
     import_published(store, tiny_data)
-    (manifest,) = train(store.path, ["lightgbm"], ["knn"], min_configs=2)
-    _, ranges = KnowledgeBase(db).starter("lightgbm", "knn")
-    assert ranges == manifest.meta_feature_ranges
-    assert "NumberOfInstances" in ranges
+    manifests = train(store.path, ["lightgbm"], ["knn"], min_configs=2)
+    assert {m.task_type for m in manifests} == {"classification", "regression"}
+    for manifest in manifests:
+        _, ranges = KnowledgeBase(db).starter("lightgbm", "knn", task_type=manifest.task_type)
+        assert ranges == manifest.meta_feature_ranges
+        assert "NumberOfInstances" in ranges
+    # Regression task 2280 has 8,192 rows, classification task 3 has 3,196.
+    regression = next(m for m in manifests if m.task_type == "regression")
+    assert regression.meta_feature_ranges["NumberOfInstances"] == [8192.0, 8192.0]
+
+
+def test_a_regression_search_warm_starts_from_regression_runs_only(
+    tiny_data: Path, db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import_published(Store(db), tiny_data)
+    manifests = train(db, ["lightgbm"], ["knn"], min_configs=2)
+    (manifest,) = [m for m in manifests if m.task_type == "regression"]
+    assert manifest.task_type == "regression" and manifest.training_tasks == ["openml:2280"]
+    table = write_synthetic_table(tmp_path / "reg.csv", "regression")
+    found = search_table(
+        table,
+        target="y",
+        algorithm="lightgbm",
+        budget=1,
+        method="random",
+        warm_start="knn",
+        n_warm=1,
+        db=db,
+        **FAST,
+    )
+    # The regression model was loaded, none fitted instead.
+    assert not any("fitted one" in note for note in found.notes)
+    assert found.warm.enqueued == 1
+    # The forest has classification runs only: nothing to warm-start a regression search.
+    args = ["search", str(table), "--target", "y", "-a", "random_forest", "--budget", "1"]
+    code, _, err = _cli(capsys, *args, "--warm-start", "knn", "--db", str(db))
+    assert code == 1 and len(err.strip().splitlines()) == 1
+    assert "openml:6969 has no evaluations on regression tasks" in err
+    assert "ingest regression runs of random_forest" in err
