@@ -821,7 +821,7 @@ def _print_search(found: Any) -> None:
         out.print("no trial succeeded")
         return
     kwargs = ", ".join(f"{k}={v!r}" for k, v in best.items())
-    out.print(f"best: {found.space.estimator}({kwargs})", highlight=False)
+    out.print(f"best: {found.estimator}({kwargs})", highlight=False)
     imputer = found.best_imputer()
     if imputer is not None:
         out.print(f"      with SimpleImputer(strategy={imputer!r}) for numeric columns")

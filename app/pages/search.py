@@ -101,4 +101,5 @@ for name, outcome in results.items():
         f"Best {outcome.metric}: **{best.score:.4f}**; "
         f"{outcome.evaluations_added} evaluations written to the knowledge base."
     )
-    st.json(outcome.space.to_estimator_params(best.config), expanded=False)
+    st.caption(outcome.estimator)
+    st.json(outcome.best_estimator_params(), expanded=False)

@@ -112,7 +112,9 @@ class TableSearch:
     result : SearchResult
         Every finished trial (replayed ones of a resume included).
     space : SearchSpace
-        The algorithm's space; ``space.to_estimator_params(config)`` gives kwargs.
+        The algorithm's space.
+    task_type : {'classification', 'regression'}
+        The table's task type: :attr:`estimator` is the algorithm's estimator for it.
     dataset_id, task_id : str
         Knowledge-base keys the trials were written under.
     metric : str
@@ -130,6 +132,7 @@ class TableSearch:
     search_id: str
     result: SearchResult
     space: SearchSpace
+    task_type: TaskType
     dataset_id: str
     task_id: str
     metric: str
@@ -138,10 +141,16 @@ class TableSearch:
     evaluations_added: int = 0
     notes: list[str] = field(default_factory=list)
 
+    @property
+    def estimator(self) -> str:
+        """The import path of the estimator searched: the algorithm's for :attr:`task_type`."""
+        return get_algorithm(self.space.name).estimators[self.task_type]
+
     def best_estimator_params(self) -> dict[str, Any] | None:
-        """Return the best configuration as the estimator's keyword arguments (None if none)."""
+        """Return the best configuration as :attr:`estimator`'s keyword arguments (None if none)."""
         best = self.result.best
-        return None if best is None else self.space.to_estimator_params(best.config)
+        algorithm = get_algorithm(self.space.name)
+        return None if best is None else algorithm.estimator_params(best.config, self.task_type)
 
     def best_imputer(self) -> str | None:
         """Return the best configuration's numeric imputer strategy (part of the OpenML flows)."""
@@ -405,6 +414,7 @@ def run_prepared(
         search_id=search_id,
         result=result,
         space=space,
+        task_type=plan.task_type,
         dataset_id=prepared.dataset_id,
         task_id=prepared.task_id,
         metric=plan.metric,

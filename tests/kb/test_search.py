@@ -267,6 +267,68 @@ def test_a_classification_only_algorithm_refuses_a_regression_target(
     assert not db.exists()  # refused before anything is written
 
 
+@pytest.mark.parametrize(
+    ("algorithm", "estimator", "argument"),
+    [
+        ("lightgbm", "lightgbm.LGBMRegressor(", "num_leaves="),
+        ("random_forest", "sklearn.ensemble.RandomForestRegressor(", "criterion='squared_error'"),
+        ("adaboost", "sklearn.ensemble.AdaBoostRegressor(", "DecisionTreeRegressor(max_depth="),
+    ],
+)
+def test_cli_regression_search_reports_the_regressor(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    db: Path,
+    algorithm: str,
+    estimator: str,
+    argument: str,
+) -> None:
+    table = write_synthetic_table(tmp_path / "reg.csv", "regression")
+    args = ["search", str(table), "--target", "y", "-a", algorithm, "--budget", "2"]
+    args += ["--method", "random", "--warm-start", "none", "--folds", "2", "--db", str(db)]
+    code, out, err = _cli(capsys, *args)
+    assert code == 0, err
+    (best,) = [line for line in out.splitlines() if line.startswith("best: ")]
+    assert best.startswith(f"best: {estimator}") and argument in best
+    assert "Classifier" not in best
+    assert _rows(db, "SELECT task_type, metric FROM tasks") == [
+        ("regression", "root_mean_squared_error")
+    ]
+
+
+def test_regression_search_with_r2_stores_r2(tmp_path: Path, db: Path) -> None:
+    table = write_synthetic_table(tmp_path / "reg.csv", "regression")
+    found = search_table(
+        table,
+        target="y",
+        algorithm="random_forest",
+        budget=2,
+        method="random",
+        warm_start="none",
+        db=db,
+        metric="r2",
+        **FAST,
+    )
+    assert found.task_type == "regression" and found.metric == "r2"
+    assert found.estimator == "sklearn.ensemble.RandomForestRegressor"
+    values = _rows(db, "SELECT metric, value FROM evaluations ORDER BY value")
+    assert {m for m, _ in values} == {"r2"} and len(values) == 2
+    scores = sorted(t.score for t in found.result.trials if t.score is not None)
+    assert [v for _, v in values] == pytest.approx(scores)  # r2 is stored as scored
+
+
+@pytest.mark.parametrize(("kind", "metric"), [("regression", "accuracy"), ("classification", "r2")])
+def test_a_metric_of_the_other_task_type_is_refused_before_writing(
+    tmp_path: Path, db: Path, kind: str, metric: str
+) -> None:
+    table = write_synthetic_table(tmp_path / "t.csv", kind)
+    with pytest.raises(MetakbError, match=f"{metric} does not score a {kind} target"):
+        search_table(
+            table, target="y", algorithm="svc", budget=1, warm_start="none", db=db, metric=metric
+        )
+    assert not db.exists()
+
+
 # --- the CLI --------------------------------------------------------------------------
 
 
@@ -400,7 +462,7 @@ def test_a_regression_search_warm_starts_from_regression_runs_only(
     )
     # The regression model was loaded, none fitted instead.
     assert not any("fitted one" in note for note in found.notes)
-    assert found.warm.enqueued == 1
+    assert found.warm.enqueued == 1 and found.estimator == "lightgbm.LGBMRegressor"
     # The forest has classification runs only: nothing to warm-start a regression search.
     args = ["search", str(table), "--target", "y", "-a", "random_forest", "--budget", "1"]
     code, _, err = _cli(capsys, *args, "--warm-start", "knn", "--db", str(db))
