@@ -89,6 +89,7 @@ def warm_started_study(
     algorithm: str,
     k: int = 10,
     method: str | None = None,
+    task_type: str | None = None,
     db: str | Path | None = None,
     recommendations: Sequence[Recommendation] | None = None,
     **create_study: Any,
@@ -105,6 +106,8 @@ def warm_started_study(
         Recommendations to enqueue.
     method : str, optional
         Warm starter name (default: metakb's default method).
+    task_type : {'classification', 'regression'}, optional
+        The new task's task type (default: classification, see :func:`metakb.recommend`).
     db : str or Path, optional
         The knowledge base.
     recommendations : sequence of Recommendation, optional
@@ -117,7 +120,7 @@ def warm_started_study(
         from metakb.kb import KnowledgeBase
 
         recommendations = KnowledgeBase(db).recommend(
-            meta_features, algorithm=algorithm, k=k, method=method
+            meta_features, algorithm=algorithm, k=k, method=method, task_type=task_type
         )
     create_study.setdefault("direction", "maximize")
     study = optuna.create_study(**create_study)

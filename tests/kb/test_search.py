@@ -389,6 +389,28 @@ def test_cli_bad_input_is_one_line(
     assert len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize(
+    ("algorithm", "only", "kind"),
+    [("adaboost", "classification", "regression"), ("lightgbm", "regression", "classification")],
+)
+def test_cli_a_task_type_the_algorithm_lacks_is_one_line(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    db: Path,
+    only_task_type: Callable[[str, str], None],
+    algorithm: str,
+    only: str,
+    kind: str,
+) -> None:
+    only_task_type(algorithm, only)
+    table = write_synthetic_table(tmp_path / "t.csv", kind)
+    args = ["search", str(table), "--target", "y", "-a", algorithm, "--warm-start", "none"]
+    code, out, err = _cli(capsys, *args, "--db", str(db))
+    assert code == 1 and out == ""
+    assert f"{algorithm} supports {only} only, not '{kind}'" in err
+    assert f"for a {kind} target" in err and len(err.strip().splitlines()) == 1
+
+
 def test_cli_dask_local(capsys: pytest.CaptureFixture[str], tiny_csv: Path, db: Path) -> None:
     pytest.importorskip("distributed")
     code, out, _ = _search(
