@@ -581,10 +581,11 @@ def train_models(
             }
         )
         return
-    table = Table("algorithm", "method", "tasks", "meta-features", "fit s")
+    table = Table("algorithm", "task type", "method", "tasks", "meta-features", "fit s")
     for m in manifests:
         table.add_row(
             m.space,
+            m.task_type,
             m.method,
             str(len(m.training_tasks)),
             str(len(m.meta_feature_names)),

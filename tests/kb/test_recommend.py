@@ -299,7 +299,8 @@ def test_cli_recommend_answers_a_table_from_its_task_types_runs(
 ) -> None:
     db = str(kb.path)
     assert main(["train", "-m", "knn", "-a", "lightgbm", "--min-configs", "2", "--db", db]) == 0
-    capsys.readouterr()
+    trained = capsys.readouterr().out
+    assert "classification" in trained and "regression" in trained  # one model each
     table = write_synthetic_table(tmp_path / "my.csv", task_type)
     code, out, err = _recommend_json(capsys, kb.path, str(table), "--target", "y", "-a", "lightgbm")
     assert code == 0, err
