@@ -7,16 +7,24 @@ printed as one line on stderr and the command exits with status 1.
 from __future__ import annotations
 
 import json
+import math
 import sys
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from metakb.errors import MetakbError
@@ -90,6 +98,7 @@ def _rich_progress() -> Progress:
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
+        TimeRemainingColumn(),
     )
     return Progress(*columns, console=err, transient=True)
 
@@ -118,16 +127,26 @@ def progress_bar(enabled: bool = True) -> Iterator[Callable[[str, int, int], Non
 def ingest_published(
     data_dir: Annotated[
         Path | None,
-        typer.Argument(help="Published data folder [default: $METAKB_DATA]."),
+        typer.Argument(
+            help="Published data folder (default: $METAKB_DATA; without one, only the "
+            "shipped meta-dataset)."
+        ),
     ] = None,
     source: Annotated[
         list[str] | None,
-        typer.Option("--source", help="Import only these sub-folders (repeatable)."),
+        typer.Option(
+            "--source",
+            help="Import only these sub-folders (repeatable); 'metadataset' is the shipped one.",
+        ),
     ] = None,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Import the published OpenML meta-datasets (OpenML100 runs, TabRepo, PMLB)."""
+    """Import the published OpenML meta-datasets (OpenML100 runs, TabRepo, PMLB).
+
+    Then the meta-dataset metakb ships (its own sweep's results), if the
+    installation has one.
+    """
     with progress_bar(not as_json) as progress:
         summary = _kb(db).ingest_published(data_dir, sources=source, progress=progress)
     if as_json:
@@ -338,7 +357,8 @@ def quickstart(
         bool,
         typer.Option(
             "--local/--no-local",
-            help="Without OpenML or a data folder, evaluate on scikit-learn's datasets.",
+            help="Without OpenML, a data folder or a shipped meta-dataset, evaluate on "
+            "scikit-learn's datasets.",
         ),
     ] = True,
     search: Annotated[
@@ -629,7 +649,9 @@ def recommend_configs(
 
     --task fits the model afresh without the task's dataset; FILE and
     --meta-features use the models saved by `metakb train`. The models learn
-    from tasks of the new task's type only.
+    from tasks of the new task's type only. Leaf sizes a table is too small
+    for are capped for its rows (NumberOfInstances), and the capped values
+    are shown.
     """
     from metakb.kb import ExtrapolationWarning, recommendations_json
     from metakb.models import DEFAULT_WARM_STARTER
@@ -649,9 +671,10 @@ def recommend_configs(
         task_type = loaded.task_type
         computed = extract_table(loaded, seed=0).values
         features = {name: v for name, v in computed.items() if v == v}  # NaN: not computed
-    elif task is not None and task_type is None:
-        found = kb.task(task, top=0)  # None: recommend says there is no such task
-        task_type = None if found is None else found["task"]["task_type"]
+    # The task's row (None: recommend says there is no such task) gives its task type and rows.
+    found = kb.task(task, top=0) if task is not None else None
+    if found is not None and task_type is None:
+        task_type = found["task"]["task_type"]
     algorithm = algorithm or DEFAULT_ALGORITHM
     with _warnings_to_stderr(ExtrapolationWarning):
         recs = kb.recommend(
@@ -663,8 +686,13 @@ def recommend_configs(
             task_type=task_type,
             min_configs=min_configs,
         )
+    if task is not None:
+        dataset = (found or {}).get("dataset") or {}
+        n_rows = _rows_of({"NumberOfInstances": dataset.get("n_rows")})
+    else:
+        n_rows = _rows_of(features)
     record = get_algorithm(algorithm)
-    result = recommendations_json(record, recs, task_type or record.task_types[0])
+    result = recommendations_json(record, recs, task_type or record.task_types[0], n_rows)
     if as_json:
         _print_json(result)
         return
@@ -675,16 +703,19 @@ def recommend_configs(
     )
     table = Table("#", "score", "config", "from tasks")
     for i, rec in enumerate(recs, start=1):
+        # What to fit on the table: its leaf sizes capped for its rows.
+        config = rec.config if n_rows is None else record.fit_to_rows(rec.config, n_rows)
         table.add_row(
             str(i),
             "-" if rec.predicted_score is None else f"{rec.predicted_score:.3f}",
             # The space's own parameters, without the pipeline step prefixes.
-            ", ".join(
-                f"{key.rsplit('__', 1)[-1]}={_fmt_param(v)}" for key, v in rec.config.items()
-            ),
+            ", ".join(f"{key.rsplit('__', 1)[-1]}={_fmt_param(v)}" for key, v in config.items()),
             ", ".join(rec.source_tasks),
         )
     out.print(table)
+    for i, entry in enumerate(result["recommendations"], start=1):
+        if entry["adapted"]:
+            out.print(f"note: #{i} {_adapted_note(entry['adapted'], n_rows)}", highlight=False)
     out.print("--json prints the estimator's keyword arguments")
 
 
@@ -709,8 +740,115 @@ def _read_meta_features(path: Path) -> dict[str, float]:
         raise MetakbError(f"{path}: not a JSON object of meta-feature values ({exc})") from None
 
 
+def _rows_of(features: Mapping[str, Any] | None) -> int | None:
+    """Return the table's rows from its meta-features, None when they do not say."""
+    value = (features or {}).get("NumberOfInstances")
+    try:
+        rows = int(value) if value is not None and math.isfinite(value) else 0
+    except (TypeError, ValueError):
+        return None
+    return rows if rows >= 1 else None
+
+
+def _adapted_note(adapted: Mapping[str, Mapping[str, Any]], n_rows: int | None) -> str:
+    """Return the sentence saying which values were capped for the table's rows."""
+    changes = ", ".join(
+        f"{name.rsplit('__', 1)[-1]} {v['from']} -> {v['to']}" for name, v in adapted.items()
+    )
+    return f"adapted to the table's {n_rows:,} rows, so every tree can split: {changes}"
+
+
 def _fmt_param(value: Any) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+# --- sweep: metakb's own experiments ---------------------------------------------------
+
+
+@app.command("sweep")
+def sweep_command(
+    datasets: Annotated[
+        str,
+        typer.Option(
+            "--datasets",
+            help="A folder of tables (a manifest.csv is read when present), 'sklearn' "
+            "(scikit-learn's bundled datasets) or 'kb' (the knowledge base's datasets with files).",
+        ),
+    ],
+    algorithm: Annotated[str | None, _ALGORITHM] = None,
+    design: Annotated[
+        str | None,
+        typer.Option(
+            "--design",
+            help="Configuration design: standard (26 configurations), small (10) or large (98).",
+        ),
+    ] = None,
+    folds: Annotated[int, typer.Option("--folds", min=2, help="Cross-validation folds.")] = 5,
+    max_rows: Annotated[
+        int | None,
+        typer.Option("--max-rows", min=2, help="Cut larger tables to this many rows (500)."),
+    ] = None,
+    dask: Annotated[
+        str | None,
+        typer.Option("--dask", help="Evaluate on Dask: local:N or tcp://HOST:PORT."),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option("--workers", min=1, help="Local worker processes (instead of --dask)."),
+    ] = None,
+    exclude: Annotated[
+        list[str] | None,
+        typer.Option("--exclude", help="A dataset name to leave out (repeatable)."),
+    ] = None,
+    time_limit: Annotated[
+        float, typer.Option("--time-limit", help="Seconds per configuration (longer: failed).")
+    ] = 600.0,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue an earlier run of the same sweep.")
+    ] = False,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of folds, cuts and design.")] = 0,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Cross-validate a design of configurations on many tables and store every evaluation.
+
+    The design holds the library's defaults, the space's default, published
+    configurations and a space-filling sample. Every evaluation (per-fold
+    scores, fit time, failures with their reason) is written as it finishes,
+    so an interrupted sweep continues with --resume and duplicates nothing.
+    """
+    from metakb.search import executor_spec
+
+    if dask is not None and workers is not None:
+        raise MetakbError("give --dask or --workers, not both")
+    executor = f"process:{workers}" if workers is not None else executor_spec(dask)
+    with progress_bar(not as_json) as progress:
+        report = _kb(db).sweep(
+            algorithm,
+            datasets,
+            design=design,
+            n_splits=folds,
+            max_rows=max_rows,
+            executor=executor,
+            trial_timeout=time_limit,
+            exclude=exclude or (),
+            resume=resume,
+            seed=seed,
+            progress=progress,
+        )
+    if as_json:
+        _print_json(report.to_dict())
+        return
+    out.print(
+        f"swept {report.datasets} datasets x {len(report.design)} configurations: "
+        f"{report.evaluations} evaluations added, {report.already} already stored, "
+        f"{report.cpu_seconds / 3600:.2f} CPU hours in {report.wall_seconds / 60:.1f} min"
+    )
+    for name, reason in sorted(report.failed.items()):
+        out.print(f"failed: {name}: {reason}")
+    skipped = {n: r for n, r in report.skipped.items() if r != "excluded"}
+    for name, reason in sorted(skipped.items()):
+        out.print(f"skipped: {name}: {reason}")
 
 
 # --- search: a warm-started search on the user's table --------------------------------
@@ -823,6 +961,9 @@ def _print_search(found: Any) -> None:
         return
     kwargs = ", ".join(f"{k}={v!r}" for k, v in best.items())
     out.print(f"best: {found.estimator}({kwargs})", highlight=False)
+    adapted = {k: {"from": a, "to": b} for k, (a, b) in found.best_adaptations().items()}
+    if adapted:
+        out.print(f"      {_adapted_note(adapted, found.n_rows)}", highlight=False)
     imputer = found.best_imputer()
     if imputer is not None:
         out.print(f"      with SimpleImputer(strategy={imputer!r}) for numeric columns")

@@ -458,3 +458,49 @@ def _split_attribute(rest: str) -> tuple[str, str]:
 def kb_dataset_id(table: Table) -> str:
     """Return the knowledge-base key of a user's table: ``local:<content hash>``."""
     return f"local:{table.content_hash}"
+
+
+def subsample_table(table: Table, max_rows: int, *, seed: int = 0) -> Table:
+    """Return ``table`` cut to ``max_rows`` rows (stratified by class), or ``table`` if it fits.
+
+    The cut table is a table of its own: its ``content_hash`` is derived from the
+    file's hash, the cap and the seed, so its knowledge-base keys differ from
+    the full table's and the same cut always gets the same keys.
+
+    Parameters
+    ----------
+    table : Table
+        A loaded table.
+    max_rows : int
+        The most rows to keep (at least 2).
+    seed : int
+        Seed of the draw.
+    """
+    if max_rows < 2:
+        raise ValueError("max_rows must be at least 2")
+    if len(table.X) <= max_rows:
+        return table
+    rng = np.random.default_rng(seed)
+    y = table.y.reset_index(drop=True)
+    if table.task_type == "classification":
+        # Every class keeps its share and at least one row (a rare class stays present).
+        picked = []
+        for label in pd.unique(y):
+            rows = np.flatnonzero((y == label).to_numpy())
+            share = max(1, round(max_rows * len(rows) / len(y)))
+            picked.append(rng.choice(rows, size=min(share, len(rows)), replace=False))
+        keep = np.sort(np.concatenate(picked))
+    else:
+        keep = np.sort(rng.choice(len(y), size=max_rows, replace=False))
+    digest = hashlib.sha256(f"{table.content_hash}:rows{max_rows}:seed{seed}".encode()).hexdigest()
+    return Table(
+        X=table.X.reset_index(drop=True).iloc[keep].reset_index(drop=True),
+        y=y.iloc[keep].reset_index(drop=True),
+        kinds=table.kinds,
+        task_type=table.task_type,
+        name=table.name,
+        target=table.target,
+        content_hash=digest,
+        n_dropped=table.n_dropped,
+        path=table.path,
+    )

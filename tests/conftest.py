@@ -1,18 +1,32 @@
-"""Shared fixtures: a tiny published-data folder written by the tests, and the real one."""
+"""Shared fixtures: a tiny published-data folder and a tiny sweep written by the tests."""
 
 from __future__ import annotations
 
 import gzip
+import hashlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pytest
 
 from metakb.spaces import ALGORITHMS
-from metakb.store import Store
+from metakb.store import (
+    Datasets,
+    MetaFeatures,
+    Store,
+    Tasks,
+    put_configs,
+    put_datasets,
+    put_evaluations,
+    put_flows,
+    put_meta_features,
+    put_tasks,
+    transaction,
+)
 
 RF_HEADER = (
     "task_id,randomforestclassifier__bootstrap,randomforestclassifier__criterion,"
@@ -203,3 +217,125 @@ def only_task_type(monkeypatch: pytest.MonkeyPatch) -> Callable[[str, str], None
         monkeypatch.setitem(ALGORITHMS, name, narrowed)
 
     return narrow
+
+
+@pytest.fixture(autouse=True)
+def _no_shipped_metadataset(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[None]:
+    """Point the shipped meta-dataset's lookup at an absent folder: tests choose their own."""
+    monkeypatch.setenv("METAKB_METADATASET", str(tmp_path_factory.getbasetemp() / "no-metadataset"))
+    yield
+
+
+SWEEP = "sweep:standard"
+
+
+def _local_table(
+    con: duckdb.DuckDBPyConnection, name: str, n_rows: int, n_features: int
+) -> tuple[str, str]:
+    """Write a local dataset, its task and meta-features as `register_table` would."""
+    digest = hashlib.sha256(name.encode()).hexdigest()
+    dataset_id, task_id = f"local:{digest}", f"local:{digest[:16]}:target"
+    put_datasets(
+        con,
+        Datasets(
+            dataset_id=dataset_id,
+            name=name,
+            task_type="classification",
+            n_rows=n_rows,
+            n_features=n_features,
+            n_classes=[2],
+            target="target",
+            file_path=[f"/home/someone/pmlb/{name}.tsv.gz"],
+            content_hash=digest,
+            source="local",
+        ),
+    )
+    put_tasks(
+        con,
+        Tasks(
+            task_id=task_id,
+            dataset_id=dataset_id,
+            name=name,
+            task_type="classification",
+            target="target",
+            estimation_procedure="stratified k-fold CV",
+            metric="predictive_accuracy",
+            source="local",
+        ),
+    )
+    put_meta_features(
+        con,
+        MetaFeatures(
+            dataset_id=dataset_id,
+            name=["ClassEntropy", "NumberOfClasses", "NumberOfFeatures", "NumberOfInstances"],
+            value=[None, 2.0, float(n_features), float(n_rows)],
+            family=["info_theory", "simple", "simple", "simple"],
+            computed_by="metakb",
+            version="1",
+            seconds=[0.02, 0.001, 0.001, 0.001],
+            reason=["constant column", None, None, None],
+        ),
+    )
+    return dataset_id, task_id
+
+
+def write_tiny_sweep(store: Store, *, n_datasets: int = 3, n_configs: int = 12) -> None:
+    """Write what `metakb sweep` leaves, in miniature, and rows of other producers.
+
+    ``n_datasets`` local datasets x (random_forest, lightgbm) x ``n_configs``
+    configurations (the same design on each), provenance ``sweep:standard``,
+    3-fold values, the last configuration failed with an error. Not the sweep's:
+    a search's trials on the first sweep task and on a table of its own.
+    """
+    from metakb.search import TrialRecord
+    from metakb.sources.local import flow_rows, trial_rows
+    from metakb.spaces import get_space
+
+    rng = np.random.default_rng(0)
+    with store.write() as con, transaction(con):
+        tasks = [
+            _local_table(con, f"pmlb_tiny_{d}", 60 + 40 * d, 3 + d)[1] for d in range(n_datasets)
+        ]
+        for algorithm in ("random_forest", "lightgbm"):
+            space = get_space(algorithm)
+            put_flows(con, flow_rows(space))
+            design = space.sample(n_configs, seed=0)
+            for task_id in tasks:
+                folds = rng.uniform(0.6, 0.95, size=(n_configs, 3))
+                records = [
+                    TrialRecord(i, config, 1.0, float(folds[i].mean()), 0.1 + i / 100, "ok")
+                    for i, config in enumerate(design[:-1])
+                ]
+                records.append(
+                    TrialRecord(n_configs - 1, design[-1], 1.0, None, 0.01, "failed", "boom")
+                )
+                configs, evaluations = trial_rows(
+                    records,
+                    space=space,
+                    task_id=task_id,
+                    metric="accuracy",
+                    provenance=SWEEP,
+                    folds=[list(f) for f in folds[:-1]] + [[]],
+                )
+                put_configs(con, configs)
+                put_evaluations(con, evaluations)
+        space = get_space("random_forest")
+        other = _local_table(con, "users_table", 50, 2)[1]
+        extra = space.sample(2, seed=99)
+        for task_id, config in ((tasks[0], extra[0]), (other, extra[1])):
+            record = TrialRecord(0, config, 1.0, 0.5, 0.2, "ok")
+            configs, evaluations = trial_rows(
+                [record], space=space, task_id=task_id, metric="accuracy", provenance="search:x"
+            )
+            put_configs(con, configs)
+            put_evaluations(con, evaluations)
+
+
+@pytest.fixture
+def sweep_store(tmp_path: Path) -> Store:
+    """A knowledge base in tmp_path holding a tiny sweep (see :func:`write_tiny_sweep`)."""
+    store = Store(tmp_path / "sweep" / "metakb.duckdb", wait_s=0.5)
+    write_tiny_sweep(store)
+    return store

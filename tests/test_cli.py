@@ -4,6 +4,8 @@ from pathlib import Path
 import pytest
 
 from metakb.cli import main
+from metakb.sources.shipped import export_metadataset
+from metakb.store import Store
 from tests.conftest import TINY_COUNTS
 
 
@@ -57,6 +59,23 @@ def test_ingest_json_and_source_selection(
     assert code == 0
     result = json.loads(out)
     assert result["added"]["datasets"] == 2 and len(result["files"]) == 1
+
+
+def test_ingest_without_a_data_folder_imports_the_shipped_meta_dataset(
+    capsys: pytest.CaptureFixture[str],
+    sweep_store: Store,
+    tmp_path: Path,
+    db: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    folder = tmp_path / "metadataset"
+    export_metadataset(sweep_store, folder)
+    monkeypatch.setenv("METAKB_METADATASET", str(folder))
+    monkeypatch.delenv("METAKB_DATA", raising=False)
+    code, out, _ = _run(capsys, "ingest", "published", "--db", db)
+    assert code == 0 and "metadataset/evaluations.parquet" in out and "72 evaluations" in out
+    code, out, _ = _run(capsys, "ingest", "published", "--db", db)
+    assert code == 0 and "nothing new" in out
 
 
 def test_tasks_and_show_task(capsys: pytest.CaptureFixture[str], tiny_data: Path, db: str) -> None:

@@ -160,3 +160,21 @@ def test_task_type_override(tmp_path: Path) -> None:
     assert table.kinds["target"] == "numeric"
     with pytest.raises(ValueError, match="task_type"):
         load_table(tmp_path / "r.csv", task_type="ranking")
+
+
+def test_subsample_table_is_stratified_seeded_and_a_table_of_its_own() -> None:
+    from metakb.datasets import Table, subsample_table
+
+    rng = np.random.default_rng(0)
+    y = pd.Series(np.r_[np.zeros(180, int), np.ones(18, int), [2, 2]])
+    x = pd.DataFrame({"a": rng.normal(size=len(y))})
+    table = Table(x, y, {"a": "numeric"}, "classification", "t", "target", "f" * 64)
+    cut = subsample_table(table, 50, seed=1)
+    assert len(cut.X) == len(cut.y) <= 51
+    assert set(cut.y) == {0, 1, 2}  # the 2-row class keeps a row
+    assert cut.y.value_counts()[0] == 45
+    again = subsample_table(table, 50, seed=1)
+    assert again.content_hash == cut.content_hash != table.content_hash
+    assert subsample_table(table, 50, seed=2).content_hash != cut.content_hash
+    pd.testing.assert_frame_equal(again.X, cut.X)
+    assert subsample_table(table, 500) is table

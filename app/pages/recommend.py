@@ -60,6 +60,7 @@ st.subheader(f"Recommendations for {algorithm}")
 k = st.slider("How many per method", 1, 10, 5)
 record = ALGORITHMS[algorithm]
 best_config: dict | None = None
+best_adapted: dict = {}
 extrapolation = st.container()  # above the tables, filled once every method has run
 said: set[str] = set()
 for method in WARM_STARTERS:
@@ -76,9 +77,11 @@ for method in WARM_STARTERS:
         if issubclass(w.category, ExtrapolationWarning) and str(w.message) not in said:
             said.add(str(w.message))
             extrapolation.warning(str(w.message))
-    shown = recommendations_json(record, recs, task_type)["recommendations"]
+    # The estimator arguments for this table: leaf sizes it is too small for are capped.
+    shown = recommendations_json(record, recs, task_type, rows)["recommendations"]
     if best_config is None and shown:
         best_config = shown[0]["config"]
+        best_adapted = shown[0]["adapted"]
     frame = pd.DataFrame(
         [
             {
@@ -100,6 +103,9 @@ if best_config is not None:
         f"model = {estimator.rsplit('.', 1)[1]}(**{json.dumps(best_config)})",
         language="python",
     )
+    if best_adapted:
+        changes = ", ".join(f"{n} {v['from']} -> {v['to']}" for n, v in best_adapted.items())
+        st.caption(f"Adapted to the table's {rows:,} rows, so every tree can split: {changes}.")
     st.code(
         "import optuna\nstudy = optuna.create_study(direction='maximize')\n"
         f"study.enqueue_trial({json.dumps(best_config)})  # evaluated first\n",

@@ -103,3 +103,7 @@ for name, outcome in results.items():
     )
     st.caption(outcome.estimator)
     st.json(outcome.best_estimator_params(), expanded=False)
+    adapted = outcome.best_adaptations()
+    if adapted:
+        changes = ", ".join(f"{n} {a} -> {b}" for n, (a, b) in adapted.items())
+        st.caption(f"Adapted to the table's {outcome.n_rows:,} rows: {changes}.")

@@ -2,7 +2,10 @@
 
 Requires the ``optuna`` extra. The study's objective should draw its
 parameters with :func:`suggest_config` (same names and ranges as the space),
-so that the enqueued recommendations are the study's first trials.
+so that the enqueued recommendations are the study's first trials. To fit a
+model, build it with :meth:`Algorithm.pipeline(config, x, task_type)
+<metakb.spaces.Algorithm.pipeline>` (or ``estimator_params(config, task_type, len(x))``):
+it caps the leaf sizes a small ``x`` cannot fill, so no trial is a constant model.
 
 Examples
 --------

@@ -36,6 +36,8 @@ if TYPE_CHECKING:
     from metakb.search import SearchResult, TrialRecord
     from metakb.sources.openml import OpenMLIngestSummary
     from metakb.sources.published import ImportSummary
+    from metakb.sources.shipped import MetadatasetManifest
+    from metakb.sweep import SweepReport
 
 Progress = Callable[[str, int, int], None]
 SearchProgress = Callable[["TrialRecord", "SearchResult"], None]
@@ -166,13 +168,49 @@ class KnowledgeBase:
         data_dir: str | Path | None = None,
         *,
         sources: Sequence[str] | None = None,
+        metadataset_dir: str | Path | None = None,
         progress: Progress | None = None,
     ) -> ImportSummary:
-        """Import the published meta-datasets (idempotent; a rerun adds nothing)."""
-        from metakb.sources.published import SOURCES, import_published
+        """Import the published meta-datasets, then the shipped one (idempotent).
 
-        chosen = tuple(sources) if sources else SOURCES
-        return import_published(self.store, data_dir, sources=chosen, progress=progress)
+        Without a data folder (argument or ``$METAKB_DATA``) only the shipped
+        meta-dataset is imported; ``sources`` may name it (``"metadataset"``).
+        See :func:`metakb.sources.shipped.import_with_metadataset`.
+        """
+        from metakb.sources.shipped import import_with_metadataset
+
+        return import_with_metadataset(
+            self.store,
+            data_dir,
+            sources=tuple(sources) if sources else None,
+            metadataset_dir=metadataset_dir,
+            progress=progress,
+        )
+
+    def import_metadataset(
+        self, folder: str | Path | None = None, *, progress: Progress | None = None
+    ) -> ImportSummary:
+        """Import a meta-dataset folder (default: the shipped one), checking its sha256s.
+
+        See :func:`metakb.sources.shipped.import_metadataset`.
+        """
+        from metakb.sources.shipped import import_metadataset
+
+        return import_metadataset(self.store, folder, progress=progress)
+
+    def export_metadataset(
+        self, folder: str | Path, *, provenance_prefix: str | None = None, command: str = ""
+    ) -> MetadatasetManifest:
+        """Write the sweep's evaluations and what they reference to ``folder`` as Parquet.
+
+        ``provenance_prefix`` defaults to the sweep's (``sweep:``). See
+        :func:`metakb.sources.shipped.export_metadataset`.
+        """
+        from metakb.sources.shipped import SWEEP_PREFIX, export_metadataset
+
+        return export_metadataset(
+            self.store, folder, provenance_prefix=provenance_prefix or SWEEP_PREFIX, command=command
+        )
 
     def ingest_openml(self, **options: Any) -> OpenMLIngestSummary:
         """Pull runs from OpenML, resumably (the options of ``sources.openml.ingest_openml``)."""
@@ -356,6 +394,77 @@ class KnowledgeBase:
         )
 
     # -- searches and the main job ----------------------------------------------------
+
+    def sweep(
+        self,
+        algorithm: str | None,
+        datasets: str,
+        *,
+        design: str | None = None,
+        n_splits: int = 5,
+        max_rows: int | None = None,
+        executor: str = "inprocess",
+        trial_timeout: float | None = 600.0,
+        exclude: Sequence[str] = (),
+        resume: bool = False,
+        seed: int = 0,
+        progress: Progress | None = None,
+    ) -> SweepReport:
+        """Evaluate a design of configurations on many tables and store every evaluation.
+
+        Parameters
+        ----------
+        algorithm : str or None
+            The algorithm swept (default :data:`~metakb.spaces.DEFAULT_ALGORITHM`).
+        datasets : str
+            A folder of tables (with or without a ``manifest.csv``), ``sklearn``
+            (scikit-learn's bundled datasets) or ``kb`` (this knowledge base's
+            datasets that have a local file).
+        design : str, optional
+            A key of :data:`~metakb.sweep.DESIGNS` (default ``standard``).
+        n_splits : int
+            Cross-validation folds.
+        max_rows : int, optional
+            Row cap per table (default :data:`~metakb.sweep.DEFAULT_MAX_ROWS`).
+        executor : str
+            Where fits run (``inprocess``, ``process:N``, ``dask:local:N``, ``dask:tcp://...``).
+        trial_timeout : float, optional
+            Seconds one configuration's cross-validation may take.
+        exclude : sequence of str
+            Dataset names to leave out.
+        resume : bool
+            Continue an earlier run of the same sweep (without it, an earlier run is an error).
+        seed : int
+            Seed of folds, cuts, models and the design.
+        progress : callable, optional
+            ``progress(description, done, total)``.
+
+        Raises
+        ------
+        MetakbError
+            Unknown design, no tables, or an earlier run of the sweep without ``resume``.
+        """
+        from metakb.kb._sweep import sweep
+        from metakb.sweep import DEFAULT_DESIGN, DEFAULT_MAX_ROWS, SweepSettings
+
+        settings = SweepSettings(
+            algorithm=_train.space_of(algorithm or DEFAULT_ALGORITHM).name,
+            design=design or DEFAULT_DESIGN,
+            n_splits=n_splits,
+            max_rows=DEFAULT_MAX_ROWS if max_rows is None else max_rows,
+            executor=executor,
+            trial_timeout=trial_timeout,
+            seed=seed,
+        )
+        return sweep(
+            self.store,
+            self.layout,
+            datasets,
+            settings,
+            resume=resume,
+            exclude=exclude,
+            progress=progress,
+        )
 
     def search(
         self,

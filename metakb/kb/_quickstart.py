@@ -2,10 +2,13 @@
 
 Sources, best first: the live OpenML server (a small slice of OpenML100 runs)
 when it answers a quick check, else the published data folder
-(``$METAKB_DATA``), else (``local_fallback``) metakb's own evaluations of a
-fixed set of configurations on datasets scikit-learn ships. The result says
-which one was used and why. :func:`compare_searches` then runs a short
-warm-started search next to a cold one on a bundled example.
+(``$METAKB_DATA``), else the meta-dataset metakb ships (its own sweep's
+results, :mod:`metakb.sources.shipped`), else (``local_fallback``) metakb's own
+evaluations of a fixed set of configurations on datasets scikit-learn ships.
+The shipped meta-dataset, when there is one, is imported after OpenML's or the
+published runs too. The result says which source was used and why.
+:func:`compare_searches` then runs a short warm-started search next to a cold
+one on a bundled example.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from metakb.errors import DataSourceError
 from metakb.kb._layout import Layout
 from metakb.search import DEFAULT_OPTIMIZER
 from metakb.sources.published import Progress, import_published, resolve_data_dir
+from metakb.sources.shipped import SOURCE as SHIPPED
+from metakb.sources.shipped import find_metadataset, import_metadataset
 from metakb.spaces import get_space
 from metakb.store import Store, get_stats
 
@@ -50,6 +55,7 @@ def run_quickstart(
     openml_server: str | None = None,
     use_openml: bool = True,
     local_fallback: bool = False,
+    metadataset_dir: str | Path | None = None,
     progress: Progress | None = None,
 ) -> QuickstartResult:
     """Build (or top up) the knowledge base from the best source available.
@@ -67,25 +73,32 @@ def run_quickstart(
     use_openml : bool
         Whether to try OpenML at all.
     local_fallback : bool
-        When neither OpenML nor a data folder is available, build the
-        knowledge base with :func:`build_local_knowledge_base` instead of failing.
+        When neither OpenML, a data folder nor a shipped meta-dataset is
+        available, build the knowledge base with :func:`build_local_knowledge_base`
+        instead of failing.
+    metadataset_dir : str or Path, optional
+        The meta-dataset folder; defaults to the shipped one
+        (:func:`~metakb.sources.shipped.shipped_metadataset_path`). A folder
+        without a manifest counts as absent.
     progress : callable, optional
         ``progress(description, done, total)``.
 
     Returns
     -------
     QuickstartResult
-        The source used (``"openml"``, ``"published"`` or ``"local"``), why, and
-        the knowledge base's size.
+        The source used (``"openml"``, ``"published"``, ``"metadataset"`` or
+        ``"local"``), why, and the knowledge base's size.
 
     Raises
     ------
     DataSourceError
-        When no source is available (and ``local_fallback`` is off).
+        When no source is available (and ``local_fallback`` is off), or the
+        shipped meta-dataset is corrupt.
     """
     # Imported here: openml-python takes seconds to import and is only needed now.
     from metakb.sources.openml import ingest_openml_quickstart, openml_reachable, resolve_server
 
+    shipped = find_metadataset(metadataset_dir)
     openml_note = "OpenML not tried"
     if use_openml:
         server = resolve_server(openml_server)
@@ -98,22 +111,41 @@ def run_quickstart(
                 openml_note = f"OpenML failed ({exc})"
                 log.warning("%s; falling back to the published data", openml_note)
             else:
-                return _result(store, "openml", server, pulled.added())
+                added, note = _with_shipped(store, shipped, pulled.added(), progress)
+                return _result(store, "openml", f"{server}{note}", added)
         else:
             openml_note = f"OpenML unreachable at {server}"
     try:
         root = resolve_data_dir(data_dir)
     except DataSourceError as exc:
+        if shipped is not None:
+            added, _ = _with_shipped(store, shipped, {}, progress)
+            return _result(store, SHIPPED, f"{shipped}; {openml_note}; {exc}", added)
         if local_fallback:
             log.warning("%s and %s; evaluating on scikit-learn's datasets", openml_note, exc)
             added = build_local_knowledge_base(store, layout, progress=progress)
             return _result(store, "local", f"scikit-learn datasets; {openml_note}; {exc}", added)
         raise DataSourceError(
-            f"no source to build the knowledge base from: {openml_note}, and {exc}. Set "
-            "METAKB_DATA to the published data folder (e.g. ../shared/data) or pass --data-dir"
+            f"no source to build the knowledge base from: {openml_note}, {exc}, and no "
+            "shipped meta-dataset. Set METAKB_DATA to the published data folder "
+            "(e.g. ../shared/data) or pass --data-dir"
         ) from exc
     summary = import_published(store, root, progress=progress)
-    return _result(store, "published", f"{root}; {openml_note}", summary.added())
+    added, note = _with_shipped(store, shipped, summary.added(), progress)
+    return _result(store, "published", f"{root}{note}; {openml_note}", added)
+
+
+def _with_shipped(
+    store: Store, shipped: Path | None, added: dict[str, int], progress: Progress | None
+) -> tuple[dict[str, int], str]:
+    """Import the shipped meta-dataset if there is one; return the rows added in all and a note."""
+    if shipped is None:
+        return added, ""
+    summary = import_metadataset(store, shipped, progress=progress)
+    total = dict(added)
+    for table, n in summary.added().items():
+        total[table] = total.get(table, 0) + n
+    return total, f" + meta-dataset {shipped}"
 
 
 def _result(store: Store, source: str, detail: str, added: dict[str, int]) -> QuickstartResult:
@@ -144,6 +176,7 @@ def example_table(folder: str | Path, name: str, *, seed: int = 0) -> Path:
         "breast_cancer": lambda: sk.load_breast_cancer(as_frame=True).frame,
         "digits": lambda: sk.load_digits(as_frame=True).frame.sample(360, random_state=seed),
         "synthetic": lambda: _synthetic(seed),
+        "diabetes": lambda: sk.load_diabetes(as_frame=True).frame,  # regression
     }
     if name not in loaders:
         raise ValueError(f"unknown example {name!r}; known: {sorted(loaders)}")

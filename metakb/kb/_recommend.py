@@ -170,17 +170,25 @@ def _model_without_task(
 
 
 def recommendations_json(
-    algorithm: Algorithm, recs: Sequence[Recommendation], task_type: str
+    algorithm: Algorithm,
+    recs: Sequence[Recommendation],
+    task_type: str,
+    n_rows: int | None = None,
 ) -> dict[str, Any]:
     """Return ``{"recommendations": [...]}`` with estimator keyword arguments, best first.
 
     ``estimator`` is the algorithm's estimator for ``task_type`` and
     ``config`` its keyword arguments
-    (:meth:`~metakb.spaces.Algorithm.estimator_params`); an argument that is an
-    estimator object (AdaBoost's base tree) is written as its class path under
-    its name plus its parameters in scikit-learn's nested ``name__param``
-    form, ready for ``set_params``. ``flow_params`` holds the configuration
-    under the flow's (OpenML's) parameter names.
+    (:meth:`~metakb.spaces.Algorithm.estimator_params`) for a model fitted on
+    ``n_rows`` rows (the user's table): size-dependent values the table is too
+    small for are capped (:meth:`~metakb.spaces.Algorithm.fit_to_rows`), and
+    ``adapted`` says which, as ``{hyperparameter: {"from": value, "to":
+    value}}`` (empty when none is, or ``n_rows`` is None). An argument that is
+    an estimator object (AdaBoost's base tree) is written as its class path
+    under its name plus its parameters in scikit-learn's nested
+    ``name__param`` form, ready for ``set_params``. ``flow_params`` holds the
+    configuration as the knowledge base knows it, under the flow's (OpenML's)
+    parameter names.
 
     Raises
     ------
@@ -189,19 +197,23 @@ def recommendations_json(
     """
     space = algorithm.space
     task_type = algorithm.check_task_type(task_type)
+
+    def entry(r: Recommendation) -> dict[str, Any]:
+        adapted = {} if n_rows is None else algorithm.adaptations(r.config, n_rows)
+        return {
+            "config": _jsonable_kwargs(algorithm.estimator_params(r.config, task_type, n_rows)),
+            "adapted": {name: {"from": a, "to": b} for name, (a, b) in adapted.items()},
+            "flow_params": space.to_flow_params(r.config),
+            "predicted_score": r.predicted_score,
+            "source_tasks": list(r.source_tasks),
+        }
+
     return {
         "algorithm": algorithm.name,
         "task_type": task_type,
         "estimator": algorithm.estimators[task_type],
-        "recommendations": [
-            {
-                "config": _jsonable_kwargs(algorithm.estimator_params(r.config, task_type)),
-                "flow_params": space.to_flow_params(r.config),
-                "predicted_score": r.predicted_score,
-                "source_tasks": list(r.source_tasks),
-            }
-            for r in recs
-        ],
+        "n_rows": n_rows,
+        "recommendations": [entry(r) for r in recs],
     }
 
 

@@ -127,6 +127,9 @@ class TableSearch:
         New ``evaluations`` rows written by this call.
     notes : list of str
         What the user should know (a model fitted on the fly, nothing to resume).
+    n_rows : int or None
+        The table's rows, which the best configuration's estimator arguments
+        are fitted to (None: the configuration as it is).
     """
 
     search_id: str
@@ -140,6 +143,7 @@ class TableSearch:
     log_path: Path
     evaluations_added: int = 0
     notes: list[str] = field(default_factory=list)
+    n_rows: int | None = None
 
     @property
     def estimator(self) -> str:
@@ -147,10 +151,25 @@ class TableSearch:
         return get_algorithm(self.space.name).estimators[self.task_type]
 
     def best_estimator_params(self) -> dict[str, Any] | None:
-        """Return the best configuration as :attr:`estimator`'s keyword arguments (None if none)."""
+        """Return the best configuration as :attr:`estimator`'s keyword arguments (None if none).
+
+        They are for a model fitted on the whole table: size-dependent values
+        the table is too small for are capped
+        (:meth:`~metakb.spaces.Algorithm.fit_to_rows`, see
+        :meth:`best_adaptations`), as every trial's folds were.
+        """
         best = self.result.best
         algorithm = get_algorithm(self.space.name)
-        return None if best is None else algorithm.estimator_params(best.config, self.task_type)
+        if best is None:
+            return None
+        return algorithm.estimator_params(best.config, self.task_type, self.n_rows)
+
+    def best_adaptations(self) -> dict[str, tuple[Any, Any]]:
+        """Return ``{hyperparameter: (value, value for the table)}`` for what is capped."""
+        best = self.result.best
+        if best is None or self.n_rows is None:
+            return {}
+        return get_algorithm(self.space.name).adaptations(best.config, self.n_rows)
 
     def best_imputer(self) -> str | None:
         """Return the best configuration's numeric imputer strategy (part of the OpenML flows)."""
@@ -422,4 +441,5 @@ def run_prepared(
         log_path=log_path,
         evaluations_added=added,
         notes=notes,
+        n_rows=len(plan.table.X),
     )

@@ -15,8 +15,8 @@ from typing import Any, cast
 import numpy as np
 import pandas as pd
 from ConfigSpace import ConfigurationSpace
-from sklearn.base import BaseEstimator, clone
-from sklearn.metrics import get_scorer, make_scorer, roc_auc_score
+from sklearn.base import BaseEstimator
+from sklearn.metrics import get_scorer, roc_auc_score
 from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.pipeline import Pipeline
 
@@ -47,12 +47,31 @@ class TrialTimeout(Exception):  # noqa: N818 - a signal inside the objective, ne
 
 
 def _multiclass_auc(y_true: Any, y_score: np.ndarray, labels: np.ndarray) -> float:
-    """Return one-vs-rest ROC AUC, turning decision scores into probabilities by softmax."""
+    """Return one-vs-rest macro ROC AUC over the classes present in ``y_true``.
+
+    ``labels`` name the columns of ``y_score`` (the model's classes). Decision
+    scores are turned into probabilities by softmax. A class absent from a test
+    fold, or unknown to the model (absent from its training fold), has no AUC
+    there and is left out of that fold's mean rather than making it undefined.
+    """
     scores = np.asarray(y_score, dtype=float)
     if not np.allclose(scores.sum(axis=1), 1.0) or (scores < 0).any():
         scores = np.exp(scores - scores.max(axis=1, keepdims=True))
         scores /= scores.sum(axis=1, keepdims=True)
-    return float(roc_auc_score(y_true, scores, multi_class="ovr", labels=labels))
+    truth = np.asarray(y_true)
+    present = [i for i, label in enumerate(labels) if (truth == label).any()]
+    if len(present) == len(labels) and np.isin(truth, labels).all():
+        return float(roc_auc_score(truth, scores, multi_class="ovr", labels=labels))
+    return float(np.mean([roc_auc_score(truth == labels[i], scores[:, i]) for i in present]))
+
+
+def _ovr_auc(model: Any, x: pd.DataFrame, y: Any) -> float:
+    """Score a fitted multiclass model by one-vs-rest AUC over its own classes."""
+    if hasattr(model, "predict_proba"):
+        scores = model.predict_proba(x)
+    else:  # models without probabilities (SVC) rank by their decision scores
+        scores = model.decision_function(x)
+    return _multiclass_auc(y, scores, np.asarray(model.classes_))
 
 
 def _algorithm(algorithm: Algorithm | str) -> Algorithm:
@@ -80,7 +99,9 @@ class SpaceEstimators(_Estimators):
     (flow) parameter names; the pipeline is
     :meth:`~metakb.spaces.Algorithm.pipeline`, preprocessing for ``x``'s
     column kinds plus the model, the numeric imputer taking the
-    configuration's strategy where the space has one. Pickles by algorithm
+    configuration's strategy where the space has one, the size-dependent
+    values capped for ``x``'s rows (:meth:`~metakb.spaces.Algorithm.fit_to_rows`:
+    `CVObjective` passes each fold's training rows). Pickles by algorithm
     name, so process pools and Dask workers rebuild it cheaply.
 
     Parameters
@@ -99,7 +120,7 @@ class SpaceEstimators(_Estimators):
     """
 
     def __call__(self, config: Mapping[str, Any], x: pd.DataFrame) -> Pipeline:
-        """Return the unfitted pipeline for ``config`` on ``x``'s column kinds."""
+        """Return the unfitted pipeline for ``config``, to be fitted on ``x``."""
         return self.algorithm.pipeline(config, x, self.task_type, self.seed)
 
 
@@ -110,8 +131,10 @@ class DefaultEstimators(_Estimators):
     parameter names (for AdaBoost, ``max_depth`` sets the base tree's depth);
     absent ones keep the library's defaults. ``DefaultEstimators(name,
     task_type)({}, x)`` is the algorithm's default pipeline, see
-    :meth:`~metakb.spaces.Algorithm.default_pipeline`. Parameters and
-    errors as for :class:`SpaceEstimators`.
+    :meth:`~metakb.spaces.Algorithm.default_pipeline`. The arguments are used
+    as given whatever ``x``'s rows: they are the library's own behaviour (the
+    baselines), not a configuration of the space. Parameters and errors as
+    for :class:`SpaceEstimators`.
     """
 
     def model(self, params: Mapping[str, Any]) -> BaseEstimator:
@@ -146,9 +169,12 @@ class CVObjective:
     y : array-like
         Target.
     make_estimator : callable
-        ``(config, x) -> estimator`` (e.g. `SpaceEstimators` for configurations
-        of a space, `DefaultEstimators` for estimator keyword arguments).
-        Must be picklable for process and Dask executors.
+        ``(config, x) -> estimator`` to be fitted on ``x`` (e.g.
+        `SpaceEstimators` for configurations of a space, `DefaultEstimators`
+        for estimator keyword arguments). It is called per fold with the
+        fold's training rows (subsampled at a rows fidelity), so a factory can
+        fit its model to their number. Must be picklable for process and Dask
+        executors.
     task_type : {'classification', 'regression'}
     metric : str, optional
         A key of `SCORERS` for the task type (`TASK_METRICS`; default accuracy /
@@ -204,12 +230,8 @@ class CVObjective:
         name = SCORERS[self.metric]
         if name.startswith("roc_auc") and self.y.nunique() > 2:
             # One-vs-rest AUC from probabilities, or from decision scores for
-            # models without predict_proba (SVC), over every class of the task.
-            return make_scorer(
-                _multiclass_auc,
-                response_method=("predict_proba", "decision_function"),
-                labels=np.sort(self.y.unique()),
-            )
+            # models without predict_proba (SVC), over the model's classes.
+            return _ovr_auc
         return get_scorer(name)
 
     def _folds(self) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -237,8 +259,8 @@ class CVObjective:
             picked.append(rng.choice(rows, size=min(share, len(rows)), replace=False))
         return np.sort(np.concatenate(picked))
 
-    def _estimator(self, config: Mapping[str, Any], fidelity: float) -> Any:
-        estimator = self.make_estimator(config, self.x)
+    def _estimator(self, config: Mapping[str, Any], fidelity: float, x: pd.DataFrame) -> Any:
+        estimator = self.make_estimator(config, x)
         if self.fidelity_kind == "rounds" and fidelity < 1.0:
             key = next(
                 (k for k in estimator.get_params() if k.split("__")[-1] == "n_estimators"), None
@@ -255,14 +277,16 @@ class CVObjective:
         try:
             if not 0.0 < fidelity <= 1.0:
                 raise ValueError(f"fidelity {fidelity} is not in (0, 1]")
-            template = self._estimator(config, fidelity)
             scorer = self._scorer()
             rng = np.random.default_rng(self.seed)
             scores = []
             for train, test in self._folds():
                 if self.fidelity_kind == "rows":
                     train = self._subsample(train, fidelity, rng)
-                model = clone(template).fit(self.x.iloc[train], self.y.iloc[train])
+                # Built per fold, so the factory sees the rows the model learns from.
+                x_train = self.x.iloc[train]
+                model = self._estimator(config, fidelity, x_train)
+                model.fit(x_train, self.y.iloc[train])
                 self._check_time(start)
                 scores.append(float(scorer(model, self.x.iloc[test], self.y.iloc[test])))
                 self._check_time(start)

@@ -18,6 +18,7 @@ Every write is an upsert on natural keys: a rerun or a resume adds nothing twice
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -160,11 +161,13 @@ def trial_rows(
     task_id: str,
     metric: str,
     provenance: str,
+    folds: Sequence[Sequence[float]] | None = None,
 ) -> tuple[Configs, Evaluations]:
     """Return ``configs`` and ``evaluations`` rows for finished trials (failed ones too, null).
 
     Configurations are stored with the flow's constants under the flow's
     parameter names, so their ``config_id`` is the published runs' one.
+    ``folds`` holds each trial's per-fold scores (stored as the metric's values).
     """
     flow_id = space.flow_ids[0]
     kb_metric, sign = KB_METRICS[metric]
@@ -179,6 +182,9 @@ def trial_rows(
         fidelity=[r.fidelity for r in records],
         runtime_s=[r.seconds for r in records],
         error=[r.error for r in records],
+        fold_values=None
+        if folds is None
+        else [json.dumps([sign * v for v in f]) if f else None for f in folds],
         source=SOURCE,
         provenance=provenance,
     )
@@ -193,6 +199,7 @@ def write_trials(
     task_id: str,
     metric: str,
     provenance: str,
+    folds: Sequence[Sequence[float]] | None = None,
 ) -> int:
     """Upsert finished trials in one short write transaction; return evaluations added.
 
@@ -209,12 +216,14 @@ def write_trials(
     metric : str
         The CV objective's metric, a key of :data:`KB_METRICS`.
     provenance : str
-        What made the trials (``search:<id>``, ``quickstart:<seed>``).
+        What made the trials (``search:<id>``, ``quickstart:<seed>``, ``sweep:<design>``).
+    folds : sequence of sequences of float, optional
+        Each trial's per-fold scores.
     """
     if not records:
         return 0
     configs, evaluations = trial_rows(
-        records, space=space, task_id=task_id, metric=metric, provenance=provenance
+        records, space=space, task_id=task_id, metric=metric, provenance=provenance, folds=folds
     )
     with store.write() as con, transaction(con):
         put_configs(con, configs)

@@ -6,6 +6,7 @@ from metakb.spaces._algorithm import (
     FidelityKind,
     FlowParameterMap,
     TaskType,
+    TreeSize,
     categorical_columns,
 )
 from metakb.spaces._algorithms import (
@@ -29,6 +30,7 @@ __all__ = [
     "Params",
     "SearchSpace",
     "TaskType",
+    "TreeSize",
     "categorical_columns",
     "get_algorithm",
     "get_space",

@@ -5,7 +5,8 @@ evaluate, import and describe its configurations: the estimator per task type,
 the preprocessing it needs, the fidelity a multi-fidelity search shrinks, the
 OpenML flows whose runs are its configurations and how their setup parameters
 map onto the space, and the hyperparameters whose meaning depends on the
-training size. Adding an algorithm means adding one record to
+training size (:class:`TreeSize`, which :meth:`Algorithm.fit_to_rows` caps for
+small tables). Adding an algorithm means adding one record to
 :data:`~metakb.spaces.ALGORITHMS`; the contract test in ``tests/spaces`` runs
 over every record.
 
@@ -16,6 +17,7 @@ records are read by the CLI and the importers, which never fit a model.
 from __future__ import annotations
 
 import importlib
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, cast
@@ -23,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 import pandas as pd
 
 from metakb.configs import JsonScalar
-from metakb.spaces._space import SearchSpace
+from metakb.spaces._space import Params, SearchSpace
 
 if TYPE_CHECKING:
     from sklearn.compose import ColumnTransformer
@@ -38,6 +40,14 @@ FlowParameterMap = Mapping[str, tuple[str, str]]
 # The default numeric imputer of every pipeline; an OpenML flow's configurations
 # choose their own strategy (see `Algorithm.imputer_param`).
 _NUMERIC_STRATEGY = "median"
+
+# `Algorithm.fit_to_rows` keeps room for this many leaves in every tree: two
+# levels of splits, enough to model an interaction, while the caps stay as
+# close to the configuration's own leaf sizes as that allows.
+TREE_LEAVES = 4
+# Past this every cap is far above any leaf size, and the bootstrap share's
+# floats stay exact.
+_MANY_ROWS = 2**40
 
 
 def categorical_columns(x: pd.DataFrame) -> list[str]:
@@ -67,6 +77,39 @@ class BaseModel:
     param: str
     estimators: Mapping[str, str]
     params: Mapping[str, JsonScalar] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TreeSize:
+    """The hyperparameters that bound a tree by counts of training rows.
+
+    They are the algorithm's size-dependent hyperparameters:
+    :meth:`Algorithm.fit_to_rows` caps them on small tables so that every tree
+    can split.
+
+    Attributes
+    ----------
+    min_leaf : str
+        The rows every leaf must hold (``min_data_in_leaf``, ``min_samples_leaf``).
+    min_split : str or None
+        The rows a node must hold to be split (``min_samples_split``).
+    max_leaves : str or None
+        The most leaves a tree may grow (``num_leaves``).
+    bootstrap : str or None
+        A boolean hyperparameter: when true, each tree learns from a bootstrap
+        sample of the rows, and the counts above count its distinct rows (as
+        scikit-learn's trees do, skipping rows drawn zero times).
+    """
+
+    min_leaf: str
+    min_split: str | None = None
+    max_leaves: str | None = None
+    bootstrap: str | None = None
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The size-dependent hyperparameters: ``min_leaf``, ``min_split``, ``max_leaves``."""
+        return tuple(n for n in (self.min_leaf, self.min_split, self.max_leaves) if n is not None)
 
 
 @dataclass(frozen=True, eq=False)
@@ -111,9 +154,10 @@ class Algorithm:
         parameter name matches.
     openml_classes : tuple of str
         Lower-case OpenML component class names that mean this algorithm.
-    size_dependent : tuple of str
-        Hyperparameters whose effect depends on the number of training rows
-        (leaf sizes, leaf counts).
+    tree_size : TreeSize or None
+        The hyperparameters whose effect depends on the number of training
+        rows (leaf sizes, leaf counts), which :meth:`fit_to_rows` caps; None
+        for an algorithm without them.
     library_default : mapping
         The values that turn the space's default into the estimator library's
         own defaults (:meth:`library_config`), where those differ and lie in
@@ -137,7 +181,7 @@ class Algorithm:
     openml_flow_ids: tuple[int, ...] = ()
     openml_params: FlowParameterMap = field(default_factory=dict)
     openml_classes: tuple[str, ...] = ()
-    size_dependent: tuple[str, ...] = ()
+    tree_size: TreeSize | None = None
     library_default: Mapping[str, JsonScalar] = field(default_factory=dict)
     task_params: Mapping[str, Mapping[str, JsonScalar]] = field(default_factory=dict)
 
@@ -156,7 +200,8 @@ class Algorithm:
         if missing:
             raise ValueError(f"{self.name}: flows {missing} are not flows of the space")
         hyperparameters = set(self.space.names)
-        unknown = sorted(set(self.size_dependent) - hyperparameters)
+        sizes = () if self.tree_size is None else (*self.tree_size.names, self.tree_size.bootstrap)
+        unknown = sorted({n for n in sizes if n is not None} - hyperparameters)
         if self.imputer_param is not None and self.imputer_param not in hyperparameters:
             unknown.append(self.imputer_param)
         unknown += sorted(set(self.library_default) - hyperparameters)
@@ -174,6 +219,100 @@ class Algorithm:
     def task_types(self) -> tuple[str, ...]:
         """The task types the algorithm supports."""
         return tuple(self.estimators)
+
+    @property
+    def size_dependent(self) -> tuple[str, ...]:
+        """The hyperparameters whose effect depends on the number of training rows."""
+        return () if self.tree_size is None else self.tree_size.names
+
+    # -- sizes ----------------------------------------------------------------------
+
+    def fit_to_rows(self, config: Mapping[str, Any], n_rows: int) -> Params:
+        """Return the configuration with its size-dependent values capped for ``n_rows`` rows.
+
+        Leaf sizes come from runs on large tables; on a small one they can
+        forbid every split (``min_data_in_leaf=60`` on 48 training rows, and
+        LightGBM fits a constant). The rule keeps room for
+        :data:`TREE_LEAVES` (4) leaves in every tree of the rows a model
+        learns from. With ``n`` those rows (:attr:`tree_size`):
+
+        * ``n`` is ``n_rows``, or, when the configuration bootstraps, the
+          expected distinct rows of a bootstrap sample,
+          ``floor(n_rows * (1 - (1 - 1 / n_rows) ** n_rows))`` (63%);
+        * a leaf holds at most ``max(1, n // 4)`` rows, so four leaves fit;
+        * a node needs at most ``max(2, n // 2)`` rows to be split, so both
+          halves of a first split can be split again;
+        * when the leaf size was capped, a tree has at most
+          ``max(2, n // leaf size)`` leaves, the most its rows can fill. A
+          larger leaf count changes no tree (it is an upper bound that is never
+          reached), so it is otherwise left as it is.
+
+        A value within its cap is left unchanged: the rule is the identity on
+        tables of a few hundred rows and more (every configuration of the
+        spaces here from 240 rows on), so nothing changes on the tasks the
+        knowledge base learned from.
+
+        Capped values may lie below the space's lower bounds (LightGBM's
+        ``num_leaves`` starts at 16): what matters is the fitted model, and the
+        estimators accept them. The result is then not a configuration of the
+        space; :meth:`estimator_params` turns it into keyword arguments, and
+        the knowledge base keeps storing and learning from the configuration
+        as given.
+
+        Parameters
+        ----------
+        config : mapping
+            A configuration of the space.
+        n_rows : int
+            The rows the model is fitted on (a cross-validation fold's training rows).
+
+        Returns
+        -------
+        dict
+            The validated configuration, its size-dependent values capped.
+
+        Raises
+        ------
+        ValueError
+            ``config`` is not a configuration of the space, or ``n_rows < 1``.
+
+        Examples
+        --------
+        >>> from metakb.spaces import get_algorithm
+        >>> lightgbm = get_algorithm("lightgbm")
+        >>> config = {**lightgbm.space.default(), "min_data_in_leaf": 60, "num_leaves": 255}
+        >>> fitted = lightgbm.fit_to_rows(config, 48)
+        >>> fitted["min_data_in_leaf"], fitted["num_leaves"]
+        (12, 4)
+        >>> lightgbm.fit_to_rows(config, 5000) == lightgbm.space.validate(config)
+        True
+        """
+        if n_rows < 1:
+            raise ValueError(f"{self.name}: a model needs at least 1 row, not {n_rows}")
+        fitted = self.space.validate(config)
+        size = self.tree_size
+        if size is None:
+            return fitted
+        n = min(n_rows, _MANY_ROWS)
+        if size.bootstrap is not None and fitted.get(size.bootstrap) is True:
+            n = _bootstrap_rows(n)
+        leaf_capped = _cap(fitted, size.min_leaf, max(1, n // TREE_LEAVES))
+        _cap(fitted, size.min_split, max(2, n // 2))
+        leaf = fitted.get(size.min_leaf)
+        if leaf_capped and isinstance(leaf, int):
+            _cap(fitted, size.max_leaves, max(2, n // leaf))
+        return fitted
+
+    def adaptations(
+        self, config: Mapping[str, Any], n_rows: int
+    ) -> dict[str, tuple[JsonScalar, JsonScalar]]:
+        """Return ``{hyperparameter: (value, value for n_rows)}`` for what :meth:`fit_to_rows` caps.
+
+        Empty when the configuration fits ``n_rows`` rows as it is.
+        """
+        valid = self.space.validate(config)
+        fitted = self.fit_to_rows(valid, n_rows)
+        return {name: (valid[name], fitted[name]) for name in valid if fitted[name] != valid[name]}
 
     def library_config(self) -> dict[str, Any]:
         """Return the configuration of the space closest to the library's own defaults.
@@ -219,7 +358,9 @@ class Algorithm:
         seeded = {} if self.seed_param is None else {self.seed_param: seed}
         return _load(self.estimators[task_type])(**{**seeded, **self.fixed_params, **kwargs})
 
-    def estimator_params(self, config: Mapping[str, Any], task_type: str) -> dict[str, Any]:
+    def estimator_params(
+        self, config: Mapping[str, Any], task_type: str, n_rows: int | None = None
+    ) -> dict[str, Any]:
         """Return a configuration of the space as keyword arguments of the task type's estimator.
 
         ``estimators[task_type](**kwargs)`` builds the configuration's model
@@ -228,18 +369,35 @@ class Algorithm:
         type's :attr:`task_params` over it, an ensemble's base model built
         for the task type.
 
+        Parameters
+        ----------
+        config : mapping
+            A configuration of the space (flow parameter names).
+        task_type : {'classification', 'regression'}
+        n_rows : int, optional
+            The rows the model is fitted on: the size-dependent values are
+            capped for them (:meth:`fit_to_rows`). None keeps the configuration
+            as it is.
+
         Raises
         ------
         ValueError
             An invalid configuration, or a task type the algorithm does not support.
         """
         task_type = self.check_task_type(task_type)
-        params = self.space.to_estimator_params(config)
+        valid = self.space.validate(config) if n_rows is None else self.fit_to_rows(config, n_rows)
+        params = self.space.to_estimator_params(valid, validated=True)
         return self._with_base({**params, **self.task_params.get(task_type, {})}, task_type)
 
-    def model(self, config: Mapping[str, Any], task_type: str, seed: int = 0) -> Any:
-        """Return the bare estimator for a configuration of the space (flow parameter names)."""
-        return self.estimator(self.estimator_params(config, task_type), task_type, seed)
+    def model(
+        self, config: Mapping[str, Any], task_type: str, seed: int = 0, n_rows: int | None = None
+    ) -> Any:
+        """Return the bare estimator for a configuration of the space (flow parameter names).
+
+        ``n_rows``, the rows it will be fitted on, caps the size-dependent
+        values (:meth:`fit_to_rows`); None keeps the configuration as it is.
+        """
+        return self.estimator(self.estimator_params(config, task_type, n_rows), task_type, seed)
 
     def _with_base(self, params: Mapping[str, Any], task_type: TaskType) -> dict[str, Any]:
         # The base model's arguments (AdaBoost's max_depth) become the task type's base model.
@@ -285,16 +443,22 @@ class Algorithm:
     def pipeline(
         self, config: Mapping[str, Any], x: pd.DataFrame, task_type: str, seed: int = 0
     ) -> Pipeline:
-        """Return preprocessing + model for a configuration of the space, unfitted.
+        """Return preprocessing + model for a configuration of the space, unfitted, for ``x``.
 
-        The numeric imputer takes the configuration's strategy when the space
-        has one (:attr:`imputer_param`, as in the OpenML flows).
+        ``x`` is the table the pipeline will be fitted on: its column kinds
+        choose the preprocessing, and its number of rows caps the
+        configuration's size-dependent values (:meth:`fit_to_rows`; the
+        identity on tables of a few hundred rows and more), so that no
+        configuration fits a constant model on a small table; a frame without
+        rows only describes the columns and keeps the values. The numeric
+        imputer takes the configuration's strategy when the space has one
+        (:attr:`imputer_param`, as in the OpenML flows).
         """
         from sklearn.pipeline import Pipeline
 
         valid = self.space.validate(config)
         strategy = None if self.imputer_param is None else valid.get(self.imputer_param)
-        model = self.model(valid, task_type, seed)
+        model = self.model(valid, task_type, seed, n_rows=len(x) or None)
         return Pipeline(
             [
                 ("prep", self.preprocessor(x, None if strategy is None else str(strategy))),
@@ -318,6 +482,22 @@ class Algorithm:
 
         model = self.estimator(params or {}, task_type, seed)
         return Pipeline([("prep", self.preprocessor(x)), ("model", model)])
+
+
+def _bootstrap_rows(n_rows: int) -> int:
+    """Return the expected distinct rows of a bootstrap sample, ``n (1 - (1 - 1/n) ** n)``."""
+    # log1p / expm1, as 1 - 1/n rounds to 1 for a large n.
+    share = -math.expm1(n_rows * math.log1p(-1.0 / n_rows)) if n_rows > 1 else 1.0
+    return max(1, math.floor(n_rows * share))
+
+
+def _cap(config: Params, name: str | None, cap: int) -> bool:
+    """Lower ``config[name]`` to ``cap`` when it is above; return whether it was."""
+    value = None if name is None else config.get(name)
+    if name is None or not isinstance(value, int | float) or value <= cap:
+        return False
+    config[name] = cap
+    return True
 
 
 def _load(path: str) -> Any:

@@ -26,7 +26,7 @@ from ConfigSpace import (
     Integer,
 )
 
-from metakb.spaces._algorithm import Algorithm, BaseModel
+from metakb.spaces._algorithm import Algorithm, BaseModel, TreeSize
 from metakb.spaces._space import Params, SearchSpace
 
 _IMPUTER = "columntransformer__numeric__imputer__strategy"
@@ -107,7 +107,11 @@ def _random_forest() -> Algorithm:
             **_OPENML_IMPUTER,
         },
         openml_classes=("randomforestclassifier", "randomforestregressor"),
-        size_dependent=(f"{_RF}min_samples_leaf", f"{_RF}min_samples_split"),
+        tree_size=TreeSize(
+            min_leaf=f"{_RF}min_samples_leaf",
+            min_split=f"{_RF}min_samples_split",
+            bootstrap=f"{_RF}bootstrap",
+        ),
     )
 
 
@@ -279,7 +283,7 @@ def _lightgbm() -> Algorithm:
         categoricals="ordinal",
         fixed_params={"n_jobs": 1, "verbose": -1},
         openml_classes=("lgbmclassifier", "lgbmregressor"),
-        size_dependent=("min_data_in_leaf", "num_leaves"),
+        tree_size=TreeSize(min_leaf="min_data_in_leaf", max_leaves="num_leaves"),
         # The space's default is AutoGluon's (rate 0.05, 200 rounds); LightGBM's own
         # is rate 0.1 and 100 rounds, which the rounds rule gives for 0.1.
         library_default={"learning_rate": 0.1},

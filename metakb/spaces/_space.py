@@ -166,13 +166,24 @@ class SearchSpace:
         inactive: Params = {name: None for name in self.names}
         return dict(sorted({**inactive, **self.constants, **self.validate(params)}.items()))
 
-    def to_estimator_params(self, params: Mapping[str, Any]) -> dict[str, Any]:
+    def to_estimator_params(
+        self, params: Mapping[str, Any], *, validated: bool = False
+    ) -> dict[str, Any]:
         """Return the estimator's own keyword arguments for a configuration.
 
         They follow the flow's estimator (:attr:`estimator`), with an
         ensemble's base model given by its arguments (AdaBoost's
         ``max_depth``); :meth:`~metakb.spaces.Algorithm.estimator_params` turns
         them into the constructor arguments of a task type's estimator.
+
+        Parameters
+        ----------
+        params : mapping
+            A configuration of the space.
+        validated : bool
+            Skip validation: ``params`` come from :meth:`validate`, or from
+            :meth:`~metakb.spaces.Algorithm.fit_to_rows`, whose size-dependent
+            values may lie below the space's bounds.
 
         Examples
         --------
@@ -182,7 +193,7 @@ class SearchSpace:
         >>> sorted(kwargs)[:3]
         ['colsample_bytree', 'extra_trees', 'learning_rate']
         """
-        values: dict[str, Any] = dict(self.validate(params))
+        values: dict[str, Any] = dict(params if validated else self.validate(params))
         for hp in self._hps:
             # Canonical JSON turns 1.0 into 1; estimators read an int fraction as a count.
             if (

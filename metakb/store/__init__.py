@@ -22,6 +22,7 @@ from metakb.store._connection import (
     schema_version,
     transaction,
 )
+from metakb.store._export import EXPORT_DROPPED, get_provenance_slice
 from metakb.store._meta import (
     MetaFrames,
     get_task_dataset,
@@ -30,12 +31,15 @@ from metakb.store._meta import (
     load_meta_frames,
 )
 from metakb.store._read import (
+    evaluated_configs,
     find_task,
     get_meta_features,
     get_stats,
     get_task,
+    has_provenance,
     list_dataset_files,
     list_featurized,
+    list_flow_configs,
     list_flows,
     list_tasks,
     resolve_flow,
@@ -68,6 +72,7 @@ from metakb.store._write import (
 
 __all__ = [
     "DEFAULT_DB",
+    "EXPORT_DROPPED",
     "KNOWN_METRICS",
     "SCHEMA_VERSION",
     "TABLES",
@@ -84,6 +89,7 @@ __all__ = [
     "Values",
     "default_db_path",
     "delete_outdated_meta_features",
+    "evaluated_configs",
     "expand_params",
     "find_task",
     "first_row",
@@ -93,12 +99,15 @@ __all__ = [
     "get_ingest_run",
     "get_meta_feature_matrix",
     "get_meta_features",
+    "get_provenance_slice",
     "get_stats",
     "get_task",
     "get_task_dataset",
     "get_task_meta_features",
+    "has_provenance",
     "list_dataset_files",
     "list_featurized",
+    "list_flow_configs",
     "list_flow_metrics",
     "list_flows",
     "list_tasks",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import duckdb
@@ -265,3 +266,48 @@ def list_featurized(
         """,
         {"by": computed_by, "version": version},
     ).df()
+
+
+def list_flow_configs(
+    con: duckdb.DuckDBPyConnection, flow_ids: Sequence[str], *, limit: int | None = None
+) -> list[str]:
+    """Return the parameter JSON of the published configurations of some flows, by config id.
+
+    Published means evaluated by some source other than ``local`` (metakb's own
+    searches and sweeps add configurations to the same flows). Config ids are
+    hashes, so the first ``limit`` are a deterministic, unbiased subset.
+    """
+    rows = con.execute(
+        """
+        SELECT c.params FROM configs c
+        WHERE list_contains($flows, c.flow_id) AND EXISTS (
+            SELECT 1 FROM evaluations e WHERE e.config_id = c.config_id AND e.source <> 'local'
+        )
+        ORDER BY c.config_id LIMIT $limit
+        """,
+        {"flows": list(flow_ids), "limit": limit if limit is not None else 2**62},
+    ).fetchall()
+    return [str(row[0]) for row in rows]
+
+
+def evaluated_configs(
+    con: duckdb.DuckDBPyConnection, task_id: str, *, metric: str, provenance: str
+) -> dict[str, bool]:
+    """Return config id -> whether it succeeded, for a task's evaluations by one producer."""
+    rows = con.execute(
+        """
+        SELECT config_id, bool_or(value IS NOT NULL) FROM evaluations
+        WHERE task_id = $task AND metric = $metric AND provenance = $provenance
+        GROUP BY config_id
+        """,
+        {"task": task_id, "metric": metric, "provenance": provenance},
+    ).fetchall()
+    return {str(row[0]): bool(row[1]) for row in rows}
+
+
+def has_provenance(con: duckdb.DuckDBPyConnection, provenance: str) -> bool:
+    """Return whether any evaluation was made by ``provenance`` (a search, a sweep)."""
+    row = first_row(
+        con.execute("SELECT count(*) FROM evaluations WHERE provenance = $p", {"p": provenance})
+    )
+    return bool(row and row[0])

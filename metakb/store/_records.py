@@ -99,6 +99,29 @@ class _Rows:
             values[f.name] = column
         return cls(**values)
 
+    @classmethod
+    def from_frame(cls: type[_B], frame: pd.DataFrame) -> _B:
+        """Return a batch of ``frame``'s rows, whose columns are named and encoded as stored.
+
+        The inverse of reading the table (an export of it, say): every column
+        becomes a field, a column the frame lacks is not written.
+
+        Raises
+        ------
+        ValueError
+            A column the table does not have, or rows the batch refuses.
+        """
+        names = {f.name for f in cls._columns()}
+        unknown = sorted(str(c) for c in frame.columns if c not in names)
+        if unknown:
+            raise ValueError(f"{cls.__name__} has no column(s) {unknown}")
+        return cls(**{str(c): cls._decode(str(c), frame[c]) for c in frame.columns})
+
+    @classmethod
+    def _decode(cls, name: str, column: pd.Series) -> Any:
+        """Return a stored column as the field takes it (the same, unless encoded on write)."""
+        return column
+
     def _frame(self) -> pd.DataFrame:
         """Return the rows as a DataFrame named as the table's columns (for the writer)."""
         given = {f.name: getattr(self, f.name) for f in self._columns()}
@@ -204,7 +227,7 @@ class Flows(_Rows):
         Required; ``algorithm`` is the name of a :mod:`metakb.spaces` space when there is one.
     parameters : sequence of sequences of str, optional
         Per flow, the parameter names its configurations are keyed by (stored
-        sorted, as a JSON list).
+        sorted, as a JSON list; ``None`` for a flow without them).
     openml_flow_id : Values, optional
         The OpenML flow id when the flow is one.
     """
@@ -217,7 +240,7 @@ class Flows(_Rows):
     name: Values
     algorithm: Values
     source: Values
-    parameters: Sequence[Sequence[str]] | None = None
+    parameters: Sequence[Sequence[str] | None] | None = None
     openml_flow_id: Values = None
 
     def __post_init__(self) -> None:
@@ -225,9 +248,15 @@ class Flows(_Rows):
         if self.parameters is not None and any(isinstance(p, str) for p in self.parameters):
             raise ValueError("Flows.parameters holds one sequence of names per flow, not names")
 
+    @classmethod
+    def _decode(cls, name: str, column: pd.Series) -> Any:
+        if name == "parameters":
+            return [None if pd.isna(text) else json.loads(text) for text in column]
+        return super()._decode(name, column)
+
     def _column(self, name: str, value: Any) -> Any:
         if name == "parameters":
-            return [json.dumps(sorted(names)) for names in value]
+            return [None if names is None else json.dumps(sorted(names)) for names in value]
         return super()._column(name, value)
 
 

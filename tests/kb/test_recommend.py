@@ -112,6 +112,32 @@ def test_json_of_a_regression_forest_says_squared_error() -> None:
     assert shown["flow_params"]["randomforestclassifier__criterion"] == "gini"
 
 
+def test_json_caps_leaf_sizes_for_the_tables_rows_and_says_so() -> None:
+    lightgbm = ALGORITHMS["lightgbm"]
+    space = lightgbm.space
+    from metakb.models import Recommendation
+
+    config = {**space.default(), "min_data_in_leaf": 60, "num_leaves": 255}
+    recs = [Recommendation(config, 0.5, ("openml:3",))]
+    small = recommendations_json(lightgbm, recs, "classification", n_rows=60)
+    entry = small["recommendations"][0]
+    assert small["n_rows"] == 60
+    assert (entry["config"]["min_child_samples"], entry["config"]["num_leaves"]) == (15, 4)
+    assert entry["adapted"] == {
+        "min_data_in_leaf": {"from": 60, "to": 15},
+        "num_leaves": {"from": 255, "to": 4},
+    }
+    # The knowledge base's configuration is unchanged.
+    assert entry["flow_params"] == space.to_flow_params(config)
+    for large in (
+        recommendations_json(lightgbm, recs, "classification", n_rows=5000),
+        recommendations_json(lightgbm, recs, "classification"),
+    ):
+        entry = large["recommendations"][0]
+        assert entry["adapted"] == {} and entry["config"]["min_child_samples"] == 60
+    json.dumps(small)
+
+
 def test_cli_train_and_recommend_json(kb: Store, capsys: pytest.CaptureFixture[str]) -> None:
     db = str(kb.path)
     code = main(
@@ -176,6 +202,25 @@ def test_cli_recommend_from_meta_features_file(
     assert "meta-feature" in capsys.readouterr().err
 
 
+def test_cli_recommend_shows_the_leaf_sizes_of_a_small_table(
+    kb: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = str(kb.path)
+    assert main(["train", "-m", "knn", "-a", "lightgbm", "--min-configs", "2", "--db", db]) == 0
+    features = tmp_path / "mf.json"
+    features.write_text(json.dumps({"NumberOfInstances": 60, "NumberOfClasses": 2}))
+    argv = ["recommend", "--meta-features", str(features), "-a", "lightgbm", "--method", "knn"]
+    capsys.readouterr()
+    assert main([*argv, "-k", "3", "--db", db, "--json"]) == 0
+    recs = json.loads(capsys.readouterr().out)["recommendations"]
+    assert all(r["config"]["min_child_samples"] <= 60 // 4 for r in recs)
+    assert any(r["adapted"] for r in recs)  # the default leaf, 20 rows, is one of them
+    assert main([*argv, "-k", "3", "--db", db]) == 0
+    printed = capsys.readouterr().out
+    assert "adapted to the table's 60 rows, so every tree can split" in printed
+    assert "min_data_in_leaf=" in printed and "min_data_in_leaf=20" not in printed
+
+
 def test_python_api_is_exported() -> None:
     import metakb
     import metakb.kb
@@ -216,10 +261,20 @@ def test_cli_recommend_for_a_table_file(
         db,
     ]
     assert main([*argv, "--json"]) == 0
-    recs = json.loads(capsys.readouterr().out)["recommendations"]
+    result = json.loads(capsys.readouterr().out)
+    recs = result["recommendations"]
     assert 1 <= len(recs) <= 2 and "max_features" in recs[0]["config"]
+    # Fitted to the table's 40 rows (25 distinct ones in a bootstrap sample): four leaves fit.
+    assert result["n_rows"] == 40
+    assert all(
+        4 * r["config"]["min_samples_leaf"] <= (25 if r["config"]["bootstrap"] else 40)
+        for r in recs
+    )
     assert main(argv) == 0
-    assert "t.csv" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "t.csv" in printed
+    adapted = any(r["adapted"] for r in recs)
+    assert ("adapted to the table's 40 rows" in printed) == adapted
     # A wrong target is one line and a non-zero exit.
     assert main([*argv[:3], "nope", *argv[4:]]) == 1
     assert len(capsys.readouterr().err.strip().splitlines()) == 1

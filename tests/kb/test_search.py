@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -11,7 +12,7 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_breast_cancer
 
-from metakb.cli import main
+from metakb.cli import _print_search, main
 from metakb.configs import config_id
 from metakb.datasets import load_table
 from metakb.errors import MetakbError
@@ -20,7 +21,7 @@ from metakb.kb import _search as searching
 from metakb.kb._quickstart import example_table
 from metakb.metafeatures import extract_table
 from metakb.metafeatures import result_rows as meta_feature_rows
-from metakb.search import SpaceEstimators, TrialRecord
+from metakb.search import SearchResult, SpaceEstimators, TrialRecord
 from metakb.sources.local import register_table, write_trials
 from metakb.sources.published import import_published
 from metakb.spaces import get_space
@@ -101,6 +102,40 @@ def test_each_method_runs_and_writes_back(tiny_csv: Path, db: Path, method: str)
     assert len(rows) == found.evaluations_added == 3
     assert {r[0] for r in rows} == {"local"}
     assert sorted(r[2] for r in rows) == sorted(t.fidelity for t in trials)
+
+
+def test_the_best_estimator_is_fitted_to_the_tables_rows(
+    tiny_csv: Path, db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    found = search_table(
+        tiny_csv,
+        target="target",
+        algorithm="random_forest",
+        budget=1,
+        method="random",
+        warm_start="none",
+        db=db,
+        **FAST,
+    )
+    assert found.n_rows == 60
+    # A published leaf size: 38 distinct rows of a 60-row bootstrap sample fit no 4 such leaves.
+    leaf, split = (
+        "randomforestclassifier__min_samples_leaf",
+        "randomforestclassifier__min_samples_split",
+    )
+    config = {**get_space("random_forest").default(), leaf: 20, split: 20}
+    best = dataclasses.replace(
+        found, result=SearchResult([TrialRecord(0, config, 1.0, 0.9, 1.0, "ok")])
+    )
+    kwargs = best.best_estimator_params()
+    assert kwargs is not None
+    assert (kwargs["min_samples_leaf"], kwargs["min_samples_split"]) == (38 // 4, 38 // 2)
+    assert best.best_adaptations() == {leaf: (20, 9), split: (20, 19)}
+    _print_search(best)
+    printed = capsys.readouterr().out
+    assert "min_samples_leaf=9" in printed
+    assert "adapted to the table's 60 rows" in printed and "min_samples_leaf 20 -> 9" in printed
+    assert dataclasses.replace(best, n_rows=None).best_adaptations() == {}
 
 
 def test_write_back_is_complete_and_idempotent(tiny_csv: Path, db: Path) -> None:

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -11,10 +13,12 @@ from metakb.search import (
     CVObjective,
     DefaultEstimators,
     LookupObjective,
+    SpaceEstimators,
     SurrogateObjective,
     categorical_columns,
 )
 from metakb.search._space import SpaceSampler
+from metakb.spaces import SPACES
 from tests.search.conftest import toy_value
 
 SMALL = {
@@ -125,6 +129,34 @@ def test_rows_fidelity_keeps_every_class_in_the_subsample(iris_mixed):
     assert set(y.iloc[picked]) == set(y)
 
 
+class RecordingEstimators:
+    """LightGBM's space pipelines, remembered with the rows of the table each is built for."""
+
+    def __init__(self) -> None:
+        self.make = SpaceEstimators("lightgbm", "classification")
+        self.built: list[tuple[int, Any]] = []
+
+    def __call__(self, config: Mapping[str, Any], x: pd.DataFrame) -> Any:
+        pipeline = self.make(config, x)
+        self.built.append((len(x), pipeline))
+        return pipeline
+
+
+@pytest.mark.parametrize("fidelity", [1.0, 0.25])
+def test_each_fold_fits_its_model_to_its_training_rows(fidelity, iris_mixed):
+    x, y = iris_mixed
+    make = RecordingEstimators()
+    objective = CVObjective(x, y, make, task_type="classification", n_splits=5)
+    config = {**SPACES["lightgbm"].default(), "min_data_in_leaf": 60, "learning_rate": 0.1}
+    result = objective(config, fidelity)
+    assert result.status == "ok", result.error
+    # 120 training rows a fold, 30 at a quarter of them: 60-row leaves would allow no
+    # split in either, and the table's 150 rows would still allow none in 30.
+    assert [rows for rows, _ in make.built] == [round(fidelity * 120)] * 5
+    assert all(p["model"].min_child_samples == rows // 4 for rows, p in make.built)
+    assert result.score is not None and result.score > 0.6
+
+
 def test_bad_config_and_timeout_become_failed_trials(iris_mixed):
     x, y = iris_mixed
     make = DefaultEstimators("svc", "classification")
@@ -188,3 +220,42 @@ def test_surrogate_objective_interpolates_a_task(space):
     assert objective(fresh[0]).score == objective(fresh[0]).score  # deterministic
     assert objective({"lr": 0.1}).status == "failed"
     assert math.isfinite(predicted[0])
+
+
+def test_multiclass_auc_leaves_out_a_class_absent_from_the_fold() -> None:
+    from sklearn.metrics import roc_auc_score
+
+    from metakb.search._objectives import _multiclass_auc
+
+    rng = np.random.default_rng(0)
+    labels = np.array([0, 1, 2])
+    scores = rng.dirichlet([1, 1, 1], 60)
+    y = rng.integers(0, 3, 60)
+    assert _multiclass_auc(y, scores, labels) == pytest.approx(
+        roc_auc_score(y, scores, multi_class="ovr")
+    )
+    y_two = np.where(y == 2, 0, y)  # class 2 never appears in this fold
+    expected = np.mean([roc_auc_score(y_two == c, scores[:, c]) for c in (0, 1)])
+    assert _multiclass_auc(y_two, scores, labels) == pytest.approx(expected)
+
+
+def test_cv_auc_survives_a_class_missing_from_a_training_fold() -> None:
+    from metakb.search import SpaceEstimators
+    from metakb.spaces import get_space
+
+    rng = np.random.default_rng(0)
+    x = pd.DataFrame({"a": rng.normal(size=118), "b": rng.normal(size=118)})
+    # Class 3 has one row: four test folds lack it and the fifth's training fold
+    # does, so that model knows three classes; the score stays defined.
+    y = np.r_[np.repeat([0, 1, 2], 39), [3, 3, 3]][:118]  # class 3: one row
+    x.loc[y == 1, "a"] += 2
+    objective = CVObjective(
+        x,
+        y,
+        SpaceEstimators("lightgbm", "classification"),
+        task_type="classification",
+        metric="roc_auc",
+        n_splits=5,
+    )
+    result = objective(get_space("lightgbm").default())
+    assert result.status == "ok" and result.score is not None and 0.5 < result.score <= 1.0

@@ -7,6 +7,11 @@ for every case of :func:`cases`, ``SpaceEstimators(name, task_type, 3)(config, x
 ("space") or ``DefaultEstimators(name, task_type, 3)(config, x)`` ("native"),
 one case per line under :func:`case_key`. It is a fixed record of the old
 behaviour: do not regenerate it from the current code.
+
+The old factories built the same pipeline for any number of rows; the records
+cap the size-dependent values for the rows of a small table
+(``Algorithm.fit_to_rows``), so the snapshot holds for tables of published
+size, :data:`LARGE` rows.
 """
 
 from __future__ import annotations
@@ -35,11 +40,16 @@ NATIVE = {
 }
 
 
-def frames() -> dict[str, pd.DataFrame]:
-    """Return a numeric table and one with a categorical column."""
+LARGE = 1000
+"""Rows of a table on which every configuration is used as it is."""
+
+
+def frames(n_rows: int = LARGE) -> dict[str, pd.DataFrame]:
+    """Return a numeric table and one with a categorical column, of ``n_rows`` rows."""
     rng = np.random.default_rng(0)
-    numeric = pd.DataFrame(rng.normal(size=(12, 3)), columns=["a", "b", "c"])
-    mixed = numeric.assign(kind=pd.Series(["x", "y", "z"] * 4, dtype="category"))
+    numeric = pd.DataFrame(rng.normal(size=(n_rows, 3)), columns=["a", "b", "c"])
+    kinds = np.resize(np.array(["x", "y", "z"]), n_rows)
+    mixed = numeric.assign(kind=pd.Series(kinds, dtype="category"))
     return {"numeric": numeric, "mixed": mixed}
 
 

@@ -191,3 +191,32 @@ def test_writing_a_batch_twice_adds_nothing_the_second_time(
         assert first == len({k for k, _ in rows})
         assert second == 0
         assert _rows(store, "SELECT count(*) FROM evaluations") == [(first,)]
+
+
+def test_from_frame_is_the_inverse_of_reading_a_table(store: Store) -> None:
+    with store.write() as con, transaction(con):
+        put_flows(
+            con,
+            Flows(
+                flow_id=["f:1", "f:2"],
+                name="est",
+                algorithm="algo",
+                parameters=[["b", "a"], None],
+                openml_flow_id=[7, None],
+                source="s",
+            ),
+        )
+        stored = con.execute("SELECT * EXCLUDE (created_at) FROM flows ORDER BY flow_id").df()
+    again = Flows.from_frame(stored)
+    assert again.parameters == [["a", "b"], None]
+    other = Store(store.path.with_name("other.duckdb"))
+    with other.write() as con:
+        assert put_flows(con, again) == 2
+        copied = con.execute("SELECT * EXCLUDE (created_at) FROM flows ORDER BY flow_id").df()
+    pd.testing.assert_frame_equal(copied, stored)
+
+
+def test_from_frame_refuses_a_column_the_table_lacks() -> None:
+    frame = pd.DataFrame({"dataset_id": ["d"], "source": ["s"], "colour": ["red"]})
+    with pytest.raises(ValueError, match=r"Datasets has no column\(s\) \['colour'\]"):
+        Datasets.from_frame(frame)

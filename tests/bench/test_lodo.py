@@ -1,0 +1,39 @@
+"""Leave-one-dataset-out scoring: paired wins against the default, improvable sets, constants."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from metakb.bench.lodo import HeldOut, summarize_picks
+
+
+def _task(name: str, rows: list[list[float]], auc: bool = True) -> HeldOut:
+    return HeldOut(name, name, tuple(f"c{i}" for i in range(len(rows))), np.array(rows), 0, auc)
+
+
+# Row 0 is the default; row 1 clearly better; row 2 noisy around it; row 3 a constant model.
+CLEAR = _task("clear", [[0.80, 0.82, 0.81], [0.90, 0.91, 0.92], [0.79, 0.84, 0.80], [0.5] * 3])
+FLAT = _task("flat", [[0.90, 0.91, 0.92], [0.91, 0.90, 0.92], [0.89, 0.91, 0.93], [0.5] * 3])
+
+
+def test_outcomes_are_one_paired_standard_error_apart() -> None:
+    assert CLEAR.outcome(1) == "win" and CLEAR.outcome(2) == "tie"
+    assert CLEAR.outcome(3) == "loss" and CLEAR.outcome(0) == "tie"
+    mean, se = CLEAR.versus_default(1)
+    assert mean == pytest.approx(0.1) and se == pytest.approx(0.01 / np.sqrt(3))
+    assert CLEAR.improvable and not FLAT.improvable
+    assert CLEAR.constant(3) and not CLEAR.constant(1)
+    assert not _task("r", [[1.0, 2.0], [0.5, 0.5]], auc=False).constant(1)
+
+
+def test_summary_counts_wins_improvable_and_constants() -> None:
+    good = summarize_picks([CLEAR, FLAT], {"clear": [1, 0], "flat": [0, 1]})
+    assert (good["wins"], good["ties"], good["losses"]) == (1, 1, 0)
+    assert good["improvable"] == 1 and good["improvable_win_rate"] == 1.0
+    assert good["constant_models"] == 0 and good["meets_targets"]
+    assert good["regret@1"] == pytest.approx((0.0 + 1 - FLAT.normalized(0)) / 2)
+    bad = summarize_picks([CLEAR, FLAT], {"clear": [3], "flat": [3]})
+    assert bad["losses"] == 2 and bad["loss_rate"] == 1.0 and bad["constant_models"] == 2
+    assert bad["improvable_win_rate"] == 0.0 and not bad["meets_targets"]
+    assert bad["mean_normalized"] == 0.0 and bad["sign_test_p"] == pytest.approx(0.5)
