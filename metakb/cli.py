@@ -601,10 +601,11 @@ def train_models(
             }
         )
         return
-    table = Table("algorithm", "method", "tasks", "meta-features", "fit s")
+    table = Table("algorithm", "task type", "method", "tasks", "meta-features", "fit s")
     for m in manifests:
         table.add_row(
             m.space,
+            m.task_type,
             m.method,
             str(len(m.training_tasks)),
             str(len(m.meta_feature_names)),
@@ -630,6 +631,14 @@ def recommend_configs(
         typer.Option("--meta-features", help="A JSON file of a new task's meta-features."),
     ] = None,
     algorithm: Annotated[str | None, _ALGORITHM] = None,
+    task_type: Annotated[
+        str | None,
+        typer.Option(
+            "--task-type",
+            help="classification or regression [default: the table's or the task's own; "
+            "for --meta-features the algorithm's first, classification].",
+        ),
+    ] = None,
     k: Annotated[int, typer.Option("-k", min=1, help="How many configurations.")] = 10,
     method: Annotated[str | None, _WARM_STARTER] = None,
     min_configs: MinConfigsOption = 10,
@@ -639,25 +648,34 @@ def recommend_configs(
     """Recommend configurations for a new table, a task in the knowledge base or meta-features.
 
     --task fits the model afresh without the task's dataset; FILE and
-    --meta-features use the models saved by `metakb train`. Leaf sizes a
-    table is too small for are capped for its rows (NumberOfInstances), and
-    the capped values are shown.
+    --meta-features use the models saved by `metakb train`. The models learn
+    from tasks of the new task's type only. Leaf sizes a table is too small
+    for are capped for its rows (NumberOfInstances), and the capped values
+    are shown.
     """
     from metakb.kb import ExtrapolationWarning, recommendations_json
     from metakb.models import DEFAULT_WARM_STARTER
-    from metakb.spaces import DEFAULT_ALGORITHM, get_algorithm, get_space
+    from metakb.spaces import DEFAULT_ALGORITHM, get_algorithm
 
     if sum(x is not None for x in (file, task, meta_features)) != 1:
         raise MetakbError("give either a FILE (with --target), --task or --meta-features")
+    if task_type not in (None, "classification", "regression"):
+        raise typer.BadParameter("--task-type must be classification or regression")
+    kb = _kb(db)
     features = _read_meta_features(meta_features) if meta_features is not None else None
     if file is not None:
         from metakb.datasets import load_table
         from metakb.metafeatures import extract_table
 
-        computed = extract_table(load_table(file, target), seed=0).values
+        loaded = load_table(file, target, task_type=task_type)
+        task_type = loaded.task_type
+        computed = extract_table(loaded, seed=0).values
         features = {name: v for name, v in computed.items() if v == v}  # NaN: not computed
+    # The task's row (None: recommend says there is no such task) gives its task type and rows.
+    found = kb.task(task, top=0) if task is not None else None
+    if found is not None and task_type is None:
+        task_type = found["task"]["task_type"]
     algorithm = algorithm or DEFAULT_ALGORITHM
-    kb = _kb(db)
     with _warnings_to_stderr(ExtrapolationWarning):
         recs = kb.recommend(
             features,
@@ -665,21 +683,25 @@ def recommend_configs(
             k=k,
             method=method,
             task=task,
+            task_type=task_type,
             min_configs=min_configs,
         )
     if task is not None:
-        dataset = (kb.task(task, top=0) or {}).get("dataset") or {}
+        dataset = (found or {}).get("dataset") or {}
         n_rows = _rows_of({"NumberOfInstances": dataset.get("n_rows")})
     else:
         n_rows = _rows_of(features)
-    result = recommendations_json(get_space(algorithm), recs, n_rows)
+    record = get_algorithm(algorithm)
+    result = recommendations_json(record, recs, task_type or record.task_types[0], n_rows)
     if as_json:
         _print_json(result)
         return
     target_name = task if task is not None else str(file or meta_features)
-    out.print(f"{result['estimator']} via {method or DEFAULT_WARM_STARTER} for {target_name}")
+    out.print(
+        f"{result['estimator']} ({result['task_type']}) via {method or DEFAULT_WARM_STARTER} "
+        f"for {target_name}"
+    )
     table = Table("#", "score", "config", "from tasks")
-    record = get_algorithm(algorithm)
     for i, rec in enumerate(recs, start=1):
         # What to fit on the table: its leaf sizes capped for its rows.
         config = rec.config if n_rows is None else record.fit_to_rows(rec.config, n_rows)
@@ -938,7 +960,7 @@ def _print_search(found: Any) -> None:
         out.print("no trial succeeded")
         return
     kwargs = ", ".join(f"{k}={v!r}" for k, v in best.items())
-    out.print(f"best: {found.space.estimator}({kwargs})", highlight=False)
+    out.print(f"best: {found.estimator}({kwargs})", highlight=False)
     adapted = {k: {"from": a, "to": b} for k, (a, b) in found.best_adaptations().items()}
     if adapted:
         out.print(f"      {_adapted_note(adapted, found.n_rows)}", highlight=False)

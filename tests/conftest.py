@@ -5,13 +5,15 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import duckdb
 import numpy as np
 import pytest
 
+from metakb.spaces import ALGORITHMS
 from metakb.store import (
     Datasets,
     MetaFeatures,
@@ -147,6 +149,22 @@ def write_tiny_data(root: Path) -> Path:
     return root
 
 
+def write_synthetic_table(path: Path, task_type: str, *, n_rows: int = 80, seed: int = 0) -> Path:
+    """Write a CSV of three numeric columns and a target ``y`` of ``task_type``.
+
+    The target is a noisy linear signal (regression, a float column) or its
+    sign (classification, 0/1), so ``load_table`` infers the task type.
+    """
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n_rows, 3))
+    signal = x[:, 0] - 0.5 * x[:, 1] + rng.normal(scale=0.2, size=n_rows)
+    y = signal if task_type == "regression" else (signal > 0).astype(int)
+    rows = [f"{a:.5f},{b:.5f},{c:.5f},{t}" for (a, b, c), t in zip(x, y, strict=True)]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(["a,b,c,y", *rows]) + "\n")
+    return path
+
+
 # What write_tiny_data holds, as `metakb stats` should count it.
 TINY_COUNTS = {
     "tasks": 3,  # openml:3, openml:6, openml:2280
@@ -175,6 +193,30 @@ def shared_data() -> Path:
     if not env or not Path(env).is_dir():
         pytest.skip("METAKB_DATA not set: needs the shared data folder")
     return Path(env)
+
+
+@pytest.fixture
+def only_task_type(monkeypatch: pytest.MonkeyPatch) -> Callable[[str, str], None]:
+    """Return ``narrow(name, task_type)``: the registered algorithm supports only that type.
+
+    Every algorithm metakb knows supports both task types; this is how tests
+    see what a one-task-type record does (the registry is restored afterwards).
+    """
+
+    def narrow(name: str, task_type: str) -> None:
+        record = ALGORITHMS[name]
+        base = record.base
+        if base is not None:
+            base = replace(base, estimators={task_type: base.estimators[task_type]})
+        narrowed = replace(
+            record,
+            estimators={task_type: record.estimators[task_type]},
+            base=base,
+            task_params={k: v for k, v in record.task_params.items() if k == task_type},
+        )
+        monkeypatch.setitem(ALGORITHMS, name, narrowed)
+
+    return narrow
 
 
 @pytest.fixture(autouse=True)

@@ -195,7 +195,9 @@ def _seeds(store: Store) -> dict[str, int]:
     """The seed each artifact was trained with, loading each model (so each must load)."""
     seeds = {}
     for method in METHODS:
-        model, manifest = load_model(Layout(store.path).artifact("random_forest", method))
+        model, manifest = load_model(
+            Layout(store.path).artifact("random_forest", method, "classification")
+        )
         assert model.recommend(TaskQuery({"NumberOfInstances": 500.0}), 2)
         seeds[method] = manifest.params["seed"]
     return seeds

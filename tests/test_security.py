@@ -253,7 +253,7 @@ def test_tampered_artifacts_are_refused_in_one_line(
     import_published(store, write_tiny_data(tmp_path / "data"))
     train(store.path, ["random_forest"], ["knn"], min_configs=2)
     marker = tmp_path / "pwned"
-    tamper(Layout(store.path).artifact("random_forest", "knn"), marker)
+    tamper(Layout(store.path).artifact("random_forest", "knn", "classification"), marker)
     features = tmp_path / "mf.json"
     features.write_text(json.dumps({"NumberOfInstances": 500}))
     argv = ["recommend", "--meta-features", str(features), "-a", "random_forest", "--method"]
@@ -271,7 +271,7 @@ def test_search_says_it_refused_a_tampered_artifact(
     train(store.path, ["random_forest"], ["knn"], min_configs=2)
     before = _counts(store.path)
     marker = tmp_path / "pwned"
-    _foreign_pickle(Layout(store.path).artifact("random_forest", "knn"), marker)
+    _foreign_pickle(Layout(store.path).artifact("random_forest", "knn", "classification"), marker)
     table = tmp_path / "t.csv"
     table.write_text("a,target\n" + "".join(f"{i},{i % 2}\n" for i in range(20)))
     argv = ["search", str(table), "-a", "random_forest", "--budget", "1", "--method", "random"]

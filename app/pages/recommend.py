@@ -12,7 +12,7 @@ from metakb.errors import MetakbError
 from metakb.kb import ExtrapolationWarning, recommendations_json
 from metakb.metafeatures import extract_table
 from metakb.models import WARM_STARTERS, nearest_datasets
-from metakb.spaces import DEFAULT_ALGORITHM, SPACES
+from metakb.spaces import ALGORITHMS, DEFAULT_ALGORITHM, SPACES
 
 sidebar()
 st.title("Recommend configurations")
@@ -58,7 +58,7 @@ if not matrix.empty:
 
 st.subheader(f"Recommendations for {algorithm}")
 k = st.slider("How many per method", 1, 10, 5)
-space = SPACES[algorithm]
+record = ALGORITHMS[algorithm]
 best_config: dict | None = None
 best_adapted: dict = {}
 extrapolation = st.container()  # above the tables, filled once every method has run
@@ -67,7 +67,9 @@ for method in WARM_STARTERS:
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ExtrapolationWarning)
-            recs = kb().recommend(meta, algorithm=algorithm, k=k, method=method)
+            recs = kb().recommend(
+                meta, algorithm=algorithm, k=k, method=method, task_type=task_type
+            )
     except MetakbError as exc:
         st.warning(f"{method}: {exc}")
         continue
@@ -76,7 +78,7 @@ for method in WARM_STARTERS:
             said.add(str(w.message))
             extrapolation.warning(str(w.message))
     # The estimator arguments for this table: leaf sizes it is too small for are capped.
-    shown = recommendations_json(space, recs, rows)["recommendations"]
+    shown = recommendations_json(record, recs, task_type, rows)["recommendations"]
     if best_config is None and shown:
         best_config = shown[0]["config"]
         best_adapted = shown[0]["adapted"]
@@ -95,7 +97,7 @@ for method in WARM_STARTERS:
 
 if best_config is not None:
     st.subheader("Use it")
-    estimator = space.estimator
+    estimator = record.estimators[task_type]
     st.code(
         f"from {estimator.rsplit('.', 1)[0]} import {estimator.rsplit('.', 1)[1]}\n"
         f"model = {estimator.rsplit('.', 1)[1]}(**{json.dumps(best_config)})",

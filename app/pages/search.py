@@ -101,6 +101,7 @@ for name, outcome in results.items():
         f"Best {outcome.metric}: **{best.score:.4f}**; "
         f"{outcome.evaluations_added} evaluations written to the knowledge base."
     )
+    st.caption(outcome.estimator)
     st.json(outcome.best_estimator_params(), expanded=False)
     adapted = outcome.best_adaptations()
     if adapted:

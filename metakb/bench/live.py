@@ -479,7 +479,7 @@ def run_task(task: LiveTask, db: str | Path, settings: LiveSettings) -> dict[str
 
     # metakb warm-started BO, as `metakb search` runs it, without write-back.
     with _Clock(memo) as clock:
-        starter, _ = kb.starter(ALGORITHM, settings.method, seed=seed)
+        starter, _ = kb.starter(ALGORITHM, settings.method, task_type="classification", seed=seed)
         query = TaskQuery(query_features, task_id=task.name)
         optimizer = build_optimizer(
             space, "bo", settings.budget, starter=starter, query=query, seed=seed

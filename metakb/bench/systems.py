@@ -204,11 +204,14 @@ def measure_one(job: SizeJob) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         kb = KnowledgeBase(Path(tmp) / "kb.duckdb")
         root = kb.layout.artifacts
+        # Saved as the classification model `recommend` reads by default: only the
+        # timings matter here, not which tasks the scaled table's rows are.
         manifest = save_model(
             model,
             data,
-            kb.layout.artifact(data.space.name, job.method),
+            kb.layout.artifact(data.space.name, job.method, "classification"),
             method=job.method,
+            task_type="classification",
             params={"seed": job.seed},
             fit_seconds=fit_s,
         )

@@ -4,7 +4,7 @@ Requires the ``optuna`` extra. The study's objective should draw its
 parameters with :func:`suggest_config` (same names and ranges as the space),
 so that the enqueued recommendations are the study's first trials. To fit a
 model, build it with :meth:`Algorithm.pipeline(config, x, task_type)
-<metakb.spaces.Algorithm.pipeline>` (or ``estimator_params(config, len(x))``):
+<metakb.spaces.Algorithm.pipeline>` (or ``estimator_params(config, task_type, len(x))``):
 it caps the leaf sizes a small ``x`` cannot fill, so no trial is a constant model.
 
 Examples
@@ -92,6 +92,7 @@ def warm_started_study(
     algorithm: str,
     k: int = 10,
     method: str | None = None,
+    task_type: str | None = None,
     db: str | Path | None = None,
     recommendations: Sequence[Recommendation] | None = None,
     **create_study: Any,
@@ -108,6 +109,8 @@ def warm_started_study(
         Recommendations to enqueue.
     method : str, optional
         Warm starter name (default: metakb's default method).
+    task_type : {'classification', 'regression'}, optional
+        The new task's task type (default: classification, see :func:`metakb.recommend`).
     db : str or Path, optional
         The knowledge base.
     recommendations : sequence of Recommendation, optional
@@ -120,7 +123,7 @@ def warm_started_study(
         from metakb.kb import KnowledgeBase
 
         recommendations = KnowledgeBase(db).recommend(
-            meta_features, algorithm=algorithm, k=k, method=method
+            meta_features, algorithm=algorithm, k=k, method=method, task_type=task_type
         )
     create_study.setdefault("direction", "maximize")
     study = optuna.create_study(**create_study)

@@ -2,9 +2,9 @@
 
 An artifact folder (:meth:`metakb.kb.Layout.artifact`) holds the fitted model,
 ``model.pkl``, and next to it ``manifest.json``, its provenance: artifact format
-version, metakb version, the method and its parameters, the space, flow and metric, the
-meta-feature names the model expects, the training tasks (and the range of
-their sizes) and the SHA-256 of the pickle. Loading reads the manifest first
+version, metakb version, the method and its parameters, the space, the task type,
+flow and metric, the meta-feature names the model expects, the training tasks
+(and the range of their sizes) and the SHA-256 of the pickle. Loading reads the manifest first
 and refuses to unpickle unless the format version matches and the pickle's
 hash is the one the manifest recorded, so a file metakb did not write next to
 its manifest is never unpickled.
@@ -26,9 +26,10 @@ from metakb.errors import MetakbError
 from metakb.models._base import SIZE_META_FEATURES, WarmStarter
 from metakb.models._metadataset import MetaDataset
 
-ARTIFACT_VERSION = 3
+ARTIFACT_VERSION = 4
 """Bumped whenever a pickled model's attributes change (2: transfer's global surrogate;
-3: the ensemble's predicting kind is its own class)."""
+3: the ensemble's predicting kind is its own class; 4: one model per task type, older
+ones learned from classification and regression tasks at once)."""
 MODEL_FILE = "model.pkl"
 MANIFEST_FILE = "manifest.json"
 PENDING_MODEL_FILE = f"{MODEL_FILE}.tmp"  # a new pickle until its manifest is committed
@@ -47,6 +48,7 @@ class Manifest:
     method: str
     params: dict[str, Any]
     space: str
+    task_type: str
     flow_id: str
     metric: str
     direction: str
@@ -65,10 +67,13 @@ def save_model(
     folder: Path,
     *,
     method: str,
+    task_type: str,
     params: dict[str, Any],
     fit_seconds: float,
 ) -> Manifest:
     """Write ``model`` and its manifest into ``folder``; return the manifest.
+
+    ``task_type`` is the task type of every task in ``data``.
 
     The manifest is the commit point: the new pickle is written next to the
     old one (``model.pkl.tmp``), the manifest with its hash replaces the old
@@ -88,6 +93,7 @@ def save_model(
         method=method,
         params=params,
         space=data.space.name,
+        task_type=task_type,
         flow_id=data.flow_id,
         metric=data.metric,
         direction=data.direction,

@@ -136,16 +136,26 @@ class KnowledgeBase:
             return list_dataset_files(con)
 
     def meta_dataset(
-        self, algorithm: str, metric: str | None = None, *, min_configs: int = MIN_CONFIGS
+        self,
+        algorithm: str,
+        metric: str | None = None,
+        *,
+        task_type: str | None = None,
+        min_configs: int = MIN_CONFIGS,
     ) -> MetaDataset:
         """Return one algorithm's evaluations as the models' :class:`~metakb.models.MetaDataset`.
+
+        Only tasks of ``task_type`` when given (what :meth:`train` learns
+        from), else every task; see :func:`metakb.kb._train.load_meta_dataset`.
 
         Raises
         ------
         MetakbError
             The algorithm is unknown or the knowledge base holds no usable runs of it.
         """
-        return _train.load_meta_dataset(self.store, algorithm, metric, min_configs=min_configs)
+        return _train.load_meta_dataset(
+            self.store, algorithm, metric, task_type=task_type, min_configs=min_configs
+        )
 
     # -- writes -----------------------------------------------------------------------
 
@@ -234,10 +244,15 @@ class KnowledgeBase:
     ) -> list[Manifest]:
         """Fit and save the warm starters of each algorithm the knowledge base has runs of.
 
+        Each of the algorithm's task types gets its own models, learned from
+        the tasks of that type only (none when it has no runs on such tasks).
+
         Parameters
         ----------
         algorithms : sequence of str, optional
-            Algorithms to train for (default: every algorithm with a space and runs).
+            Algorithms to train for (default: every algorithm with a space and
+            runs); a named one without runs on tasks of any of its task types
+            is an error.
         methods : sequence of str, optional
             Names from :data:`~metakb.models.WARM_STARTERS` (default: all).
         seed : int
@@ -250,7 +265,7 @@ class KnowledgeBase:
         Returns
         -------
         list of Manifest
-            One per saved artifact.
+            One per saved artifact (algorithm, task type and method).
         """
         return _train.train(
             self.store,
@@ -263,9 +278,13 @@ class KnowledgeBase:
         )
 
     def load_model(
-        self, algorithm: str, method: str = DEFAULT_WARM_STARTER
+        self,
+        algorithm: str,
+        method: str = DEFAULT_WARM_STARTER,
+        *,
+        task_type: str = "classification",
     ) -> tuple[WarmStarter, Manifest]:
-        """Return a model saved by :meth:`train` and its manifest.
+        """Return a model saved by :meth:`train` for ``task_type`` and its manifest.
 
         Raises
         ------
@@ -273,22 +292,23 @@ class KnowledgeBase:
             None saved, of another version, or not matching its manifest's hash.
         """
         space = _train.space_of(algorithm)
-        return load_model(self.layout.artifact(space.name, method), cached=True)
+        return load_model(self.layout.artifact(space.name, method, task_type), cached=True)
 
     def starter(
         self,
         algorithm: str,
         method: str = DEFAULT_WARM_STARTER,
         *,
+        task_type: str = "classification",
         seed: int = 0,
         notes: list[str] | None = None,
     ) -> tuple[WarmStarter, Mapping[str, Sequence[float]]]:
-        """Return the trained warm starter (fitted now if none is saved) and its size ranges.
+        """Return the warm starter for ``task_type`` (fitted now if none is saved), its size ranges.
 
         See :func:`metakb.kb._train.load_starter`.
         """
         return _train.load_starter(
-            self.store, self.layout, algorithm, method, seed=seed, notes=notes
+            self.store, self.layout, algorithm, method, task_type=task_type, seed=seed, notes=notes
         )
 
     def recommend(
@@ -299,6 +319,7 @@ class KnowledgeBase:
         k: int = 10,
         method: str | None = None,
         task: str | None = None,
+        task_type: str | None = None,
         observations: Sequence[tuple[Params, float]] = (),
         seed: int = 0,
         min_configs: int = MIN_CONFIGS,
@@ -320,6 +341,10 @@ class KnowledgeBase:
             A task already in the knowledge base (key or OpenML task id): its
             meta-features come from the store and every task of its dataset is
             left out of the training data (the model is fitted afresh without them).
+        task_type : {'classification', 'regression'}, optional
+            The new task's task type: the recommendations come from a model
+            learned from tasks of that type only (default: the task's own with
+            ``task``, else the algorithm's first, classification).
         observations : sequence of (params, value)
             Configurations already evaluated on the task, with metric values (in
             the metric's own direction). ``transfer`` then reweights its past
@@ -339,7 +364,9 @@ class KnowledgeBase:
         Raises
         ------
         MetakbError
-            Unknown algorithm or method, no trained model (or one refused), no such task.
+            Unknown algorithm or method, a task type the algorithm does not
+            support (or not ``task``'s), no task of the task type with runs of
+            the algorithm, no trained model (or one refused), no such task.
         ValueError
             A meta-feature value that is not a number (NaN and infinities are
             allowed: the models treat them as missing).
@@ -360,6 +387,7 @@ class KnowledgeBase:
             k=k,
             method=name,
             task=task,
+            task_type=task_type,
             observations=observations,
             seed=seed,
             min_configs=min_configs,

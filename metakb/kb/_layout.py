@@ -14,7 +14,7 @@ class Layout:
     copies the whole knowledge base::
 
         <folder>/metakb.duckdb
-        <folder>/artifacts/<algorithm>/<method>/   trained models (manifest + pickle)
+        <folder>/artifacts/<algorithm>/<task type>/<method>/   trained models (manifest + pickle)
         <folder>/searches/<search id>.json         resume logs of searches
         <folder>/openml_cache/                     openml-python's download cache
         <folder>/examples/                         example tables written by quickstart
@@ -37,9 +37,9 @@ class Layout:
         """The folder of the trained models."""
         return self.root / "artifacts"
 
-    def artifact(self, algorithm: str, method: str) -> Path:
-        """Return the folder of one algorithm's model of one method."""
-        return self.artifacts / algorithm / method
+    def artifact(self, algorithm: str, method: str, task_type: str) -> Path:
+        """Return the folder of one method's model of one algorithm for one task type."""
+        return self.artifacts / algorithm / task_type / method
 
     def search_log(self, search_id: str) -> Path:
         """Return the resume log of one search."""

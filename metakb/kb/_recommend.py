@@ -10,14 +10,21 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from metakb.errors import MetakbError
-from metakb.kb._artifacts import load_model
+from metakb.errors import MetakbError, StoreError
+from metakb.kb._artifacts import ArtifactError, load_model
 from metakb.kb._layout import Layout
-from metakb.kb._train import build, method_of, space_of
+from metakb.kb._train import (
+    algorithm_of,
+    build,
+    check_has_runs,
+    check_task_type,
+    method_of,
+    no_runs_message,
+)
 from metakb.models import Recommendation, TaskQuery, WarmStarter
 from metakb.models._base import SIZE_META_FEATURES
 from metakb.models._metadataset import dataset_groups
-from metakb.spaces import Params, SearchSpace, get_algorithm
+from metakb.spaces import Algorithm, Params
 from metakb.store import (
     Store,
     find_task,
@@ -80,21 +87,31 @@ def recommend(
     k: int,
     method: str,
     task: str | None,
+    task_type: str | None,
     observations: Sequence[tuple[Params, float]],
     seed: int,
     min_configs: int,
 ) -> list[Recommendation]:
     """Recommend configurations; see :meth:`metakb.kb.KnowledgeBase.recommend`."""
-    space = space_of(algorithm)
+    record = algorithm_of(algorithm)
+    space = record.space
     ranges: Mapping[str, Sequence[float]]
     if task is not None:
-        model, query, ranges = _model_without_task(store, space, method, task, seed, min_configs)
+        model, query, ranges = _model_without_task(
+            store, record, method, task, task_type, seed, min_configs
+        )
         query = TaskQuery(query.meta_features, tuple(observations), None, query.task_id)
     else:
         if meta_features is None:
             raise MetakbError("give the task's meta-features or a task in the knowledge base")
-        # Cached: a process that recommends repeatedly unpickles a model once.
-        model, manifest = load_model(layout.artifact(space.name, method), cached=True)
+        task_type = check_task_type(record, task_type or record.task_types[0])
+        folder = layout.artifact(space.name, method, task_type)
+        try:
+            # Cached: a process that recommends repeatedly unpickles a model once.
+            model, manifest = load_model(folder, cached=True)
+        except ArtifactError:
+            check_has_runs(store, record, task_type)  # then `metakb train` would not help
+            raise
         ranges = manifest.meta_feature_ranges
         query = TaskQuery(_numbers(meta_features), tuple(observations))
     for note in extrapolation_notes(query.meta_features, ranges, space.name):
@@ -114,15 +131,32 @@ def _numbers(meta_features: Mapping[str, Any]) -> dict[str, float]:
 
 
 def _model_without_task(
-    store: Store, space: SearchSpace, method: str, ref: str, seed: int, min_configs: int
+    store: Store,
+    record: Algorithm,
+    method: str,
+    ref: str,
+    task_type: str | None,
+    seed: int,
+    min_configs: int,
 ) -> tuple[WarmStarter, TaskQuery, dict[str, tuple[float, float]]]:
+    space = record.space
     with store.read() as con:
         task_id = find_task(con, ref)
         if task_id is None:
             raise MetakbError(f"no task {ref!r} in the knowledge base")
         features = get_task_meta_features(con, task_id)
         row = get_task_dataset(con, task_id)
-        frames = load_meta_frames(con, space.flow_ids[0])
+        own = row["task_type"].iloc[0]
+        if not isinstance(own, str):
+            raise MetakbError(f"task {task_id} has no task type in the knowledge base")
+        if task_type is not None and own != task_type:
+            raise MetakbError(f"task {task_id} is a {own} task, not {task_type}")
+        own = check_task_type(record, own)
+        try:
+            # Learned from the tasks of the held-out task's own task type only.
+            frames = load_meta_frames(con, space.flow_ids[0], task_type=own)
+        except StoreError:
+            raise MetakbError(no_runs_message(record, own)) from None
     data = build(frames, space, min_configs)
     groups = dataset_groups(pd.concat([frames.tasks, row], ignore_index=True))
     held = groups[task_id]
@@ -136,11 +170,16 @@ def _model_without_task(
 
 
 def recommendations_json(
-    space: SearchSpace, recs: Sequence[Recommendation], n_rows: int | None = None
+    algorithm: Algorithm,
+    recs: Sequence[Recommendation],
+    task_type: str,
+    n_rows: int | None = None,
 ) -> dict[str, Any]:
     """Return ``{"recommendations": [...]}`` with estimator keyword arguments, best first.
 
-    ``config`` holds the estimator's keyword arguments for a model fitted on
+    ``estimator`` is the algorithm's estimator for ``task_type`` and
+    ``config`` its keyword arguments
+    (:meth:`~metakb.spaces.Algorithm.estimator_params`) for a model fitted on
     ``n_rows`` rows (the user's table): size-dependent values the table is too
     small for are capped (:meth:`~metakb.spaces.Algorithm.fit_to_rows`), and
     ``adapted`` says which, as ``{hyperparameter: {"from": value, "to":
@@ -150,13 +189,19 @@ def recommendations_json(
     ``name__param`` form, ready for ``set_params``. ``flow_params`` holds the
     configuration as the knowledge base knows it, under the flow's (OpenML's)
     parameter names.
+
+    Raises
+    ------
+    ValueError
+        A task type the algorithm does not support.
     """
-    algorithm = get_algorithm(space.name)
+    space = algorithm.space
+    task_type = algorithm.check_task_type(task_type)
 
     def entry(r: Recommendation) -> dict[str, Any]:
         adapted = {} if n_rows is None else algorithm.adaptations(r.config, n_rows)
         return {
-            "config": _jsonable_kwargs(algorithm.estimator_params(r.config, n_rows)),
+            "config": _jsonable_kwargs(algorithm.estimator_params(r.config, task_type, n_rows)),
             "adapted": {name: {"from": a, "to": b} for name, (a, b) in adapted.items()},
             "flow_params": space.to_flow_params(r.config),
             "predicted_score": r.predicted_score,
@@ -164,8 +209,9 @@ def recommendations_json(
         }
 
     return {
-        "algorithm": space.name,
-        "estimator": space.estimator,
+        "algorithm": algorithm.name,
+        "task_type": task_type,
+        "estimator": algorithm.estimators[task_type],
         "n_rows": n_rows,
         "recommendations": [entry(r) for r in recs],
     }

@@ -34,12 +34,14 @@ from metakb.datasets import DEFAULT_MAX_BYTES, Table, kb_dataset_id, load_table
 from metakb.errors import MetakbError
 from metakb.kb._layout import Layout
 from metakb.kb._recommend import extrapolation_notes
-from metakb.kb._train import load_starter, space_of
+from metakb.kb._train import algorithm_of, check_task_type, load_starter
 from metakb.metafeatures import METAFEATURES_VERSION, extract_table
 from metakb.metafeatures import result_rows as meta_feature_rows
 from metakb.models import WARM_STARTERS, TaskQuery, WarmStarter
 from metakb.search import (
+    DEFAULT_METRIC,
     OPTIMIZERS,
+    TASK_METRICS,
     CVObjective,
     SearchResult,
     SpaceEstimators,
@@ -53,7 +55,7 @@ from metakb.search import (
     start_optimizer,
 )
 from metakb.sources.local import KB_METRICS, register_table, write_trials
-from metakb.spaces import ALGORITHMS, Algorithm, SearchSpace, get_algorithm
+from metakb.spaces import Algorithm, SearchSpace, TaskType, get_algorithm
 from metakb.store import Store
 
 log = logging.getLogger(__name__)
@@ -110,7 +112,9 @@ class TableSearch:
     result : SearchResult
         Every finished trial (replayed ones of a resume included).
     space : SearchSpace
-        The algorithm's space; ``space.to_estimator_params(config)`` gives kwargs.
+        The algorithm's space.
+    task_type : {'classification', 'regression'}
+        The table's task type: :attr:`estimator` is the algorithm's estimator for it.
     dataset_id, task_id : str
         Knowledge-base keys the trials were written under.
     metric : str
@@ -131,6 +135,7 @@ class TableSearch:
     search_id: str
     result: SearchResult
     space: SearchSpace
+    task_type: TaskType
     dataset_id: str
     task_id: str
     metric: str
@@ -140,8 +145,13 @@ class TableSearch:
     notes: list[str] = field(default_factory=list)
     n_rows: int | None = None
 
+    @property
+    def estimator(self) -> str:
+        """The import path of the estimator searched: the algorithm's for :attr:`task_type`."""
+        return get_algorithm(self.space.name).estimators[self.task_type]
+
     def best_estimator_params(self) -> dict[str, Any] | None:
-        """Return the best configuration as the estimator's keyword arguments (None if none).
+        """Return the best configuration as :attr:`estimator`'s keyword arguments (None if none).
 
         They are for a model fitted on the whole table: size-dependent values
         the table is too small for are capped
@@ -150,7 +160,9 @@ class TableSearch:
         """
         best = self.result.best
         algorithm = get_algorithm(self.space.name)
-        return None if best is None else algorithm.estimator_params(best.config, self.n_rows)
+        if best is None:
+            return None
+        return algorithm.estimator_params(best.config, self.task_type, self.n_rows)
 
     def best_adaptations(self) -> dict[str, tuple[Any, Any]]:
         """Return ``{hyperparameter: (value, value for the table)}`` for what is capped."""
@@ -185,7 +197,7 @@ class SearchPlan:
 
     table: Table
     algorithm: Algorithm
-    task_type: str
+    task_type: TaskType
     method: str
     warm_start: str
     budget: int
@@ -231,7 +243,7 @@ def plan_search(
     """
     if budget < 1:
         raise MetakbError("the budget must be at least one trial")
-    record = ALGORITHMS[space_of(algorithm).name]
+    record = algorithm_of(algorithm)
     if method not in OPTIMIZERS:
         raise MetakbError(f"unknown method {method!r}; known: {', '.join(OPTIMIZERS)}")
     if warm_start not in (*WARM_STARTERS, NO_WARM_START):
@@ -239,16 +251,13 @@ def plan_search(
         raise MetakbError(f"unknown warm start {warm_start!r}; known: {known}")
     table = load_table(path, target, max_bytes=max_bytes)
     check_searchable(table, n_splits)
-    try:
-        task_type = record.check_task_type(table.task_type)
-    except ValueError as error:
-        others = [a.name for a in ALGORITHMS.values() if table.task_type in a.task_types]
-        raise MetakbError(
-            f"{error}; use {' or '.join(others)} for a {table.task_type} target"
-        ) from None
-    metric = metric or ("accuracy" if task_type == "classification" else "neg_rmse")
+    task_type = check_task_type(record, table.task_type)
+    metric = metric or DEFAULT_METRIC[task_type]
     if metric not in KB_METRICS:
         raise MetakbError(f"unknown metric {metric!r}; known: {sorted(KB_METRICS)}")
+    if metric not in TASK_METRICS[task_type]:
+        known = ", ".join(TASK_METRICS[task_type])
+        raise MetakbError(f"{metric} does not score a {task_type} target; use {known}")
     return SearchPlan(table, record, task_type, method, warm_start, budget, metric, n_splits, seed)
 
 
@@ -322,7 +331,13 @@ def prepare_search(
     ranges: Mapping[str, Sequence[float]] = {}
     if plan.warm_start != NO_WARM_START:  # before anything is written: it may fail
         starter, ranges = load_starter(
-            store, layout, space.name, plan.warm_start, seed=seed, notes=notes
+            store,
+            layout,
+            space.name,
+            plan.warm_start,
+            task_type=plan.task_type,
+            seed=seed,
+            notes=notes,
         )
     features = extract_table(plan.table, seed=seed)
     dataset_id, task_id = register_table(
@@ -349,7 +364,7 @@ def prepare_search(
         plan.table.X,
         plan.table.y,
         SpaceEstimators(plan.algorithm, plan.task_type, seed),
-        task_type=plan.task_type,  # type: ignore[arg-type]
+        task_type=plan.task_type,
         metric=plan.metric,
         n_splits=plan.n_splits,
         fidelity_kind=fidelity_kind(plan.algorithm, plan.method),
@@ -418,6 +433,7 @@ def run_prepared(
         search_id=search_id,
         result=result,
         space=space,
+        task_type=plan.task_type,
         dataset_id=prepared.dataset_id,
         task_id=prepared.task_id,
         metric=plan.metric,

@@ -39,7 +39,9 @@ from metakb.search._hyperband import (
     successive_halving_rungs,
 )
 from metakb.search._objectives import (
+    DEFAULT_METRIC,
     SCORERS,
+    TASK_METRICS,
     CVObjective,
     DefaultEstimators,
     LookupObjective,
@@ -82,11 +84,13 @@ from metakb.spaces import categorical_columns
 
 __all__ = [
     "BOHB",
+    "DEFAULT_METRIC",
     "DEFAULT_OPTIMIZER",
     "MULTI_FIDELITY",
     "OPTIMIZERS",
     "PRIOR_WARM",
     "SCORERS",
+    "TASK_METRICS",
     "AdaptiveStarter",
     "AdaptiveWarmStart",
     "BaseOptimizer",

@@ -32,7 +32,13 @@ SCORERS: dict[str, str] = {
     "roc_auc": "roc_auc",
     "roc_auc_ovr": "roc_auc_ovr",
     "neg_rmse": "neg_root_mean_squared_error",
+    "r2": "r2",
 }
+TASK_METRICS: dict[str, tuple[str, ...]] = {
+    "classification": ("accuracy", "roc_auc", "roc_auc_ovr"),
+    "regression": ("neg_rmse", "r2"),
+}
+"""The metrics of `SCORERS` that score each task type's predictions."""
 DEFAULT_METRIC: dict[str, str] = {"classification": "accuracy", "regression": "neg_rmse"}
 
 
@@ -171,7 +177,8 @@ class CVObjective:
         executors.
     task_type : {'classification', 'regression'}
     metric : str, optional
-        A key of `SCORERS` (default accuracy / neg_rmse); ``roc_auc`` on more
+        A key of `SCORERS` for the task type (`TASK_METRICS`; default accuracy /
+        neg_rmse); ``roc_auc`` on more
         than two classes is one-vs-rest, from probabilities or (SVC without
         ``probability=True``) softmax-normalized decision scores.
     n_splits : int
@@ -200,6 +207,9 @@ class CVObjective:
         metric = metric or DEFAULT_METRIC[task_type]
         if metric not in SCORERS:
             raise ValueError(f"unknown metric {metric!r}; choose from {sorted(SCORERS)}")
+        if metric not in TASK_METRICS[task_type]:
+            known = ", ".join(TASK_METRICS[task_type])
+            raise ValueError(f"{metric} does not score {task_type}; choose from {known}")
         if len(x) != len(y):
             raise ValueError("x and y have different numbers of rows")
         if n_splits < 2:

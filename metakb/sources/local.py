@@ -52,6 +52,7 @@ KB_METRICS: dict[str, tuple[str, float]] = {
     "roc_auc": ("area_under_roc_curve", 1.0),
     "roc_auc_ovr": ("area_under_roc_curve", 1.0),
     "neg_rmse": ("root_mean_squared_error", -1.0),
+    "r2": ("r2", 1.0),
 }
 """The CV objective's metric -> (knowledge-base metric, sign turning the score into its value)."""
 

@@ -162,6 +162,10 @@ class Algorithm:
         The values that turn the space's default into the estimator library's
         own defaults (:meth:`library_config`), where those differ and lie in
         the space.
+    task_params : mapping
+        Task type -> estimator keyword arguments that replace a configuration's
+        for that task type (:meth:`estimator_params`): what a space made for
+        one task type's estimator means for another's.
     """
 
     name: str
@@ -179,6 +183,7 @@ class Algorithm:
     openml_classes: tuple[str, ...] = ()
     tree_size: TreeSize | None = None
     library_default: Mapping[str, JsonScalar] = field(default_factory=dict)
+    task_params: Mapping[str, Mapping[str, JsonScalar]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.space.name != self.name:
@@ -187,6 +192,8 @@ class Algorithm:
             raise ValueError(f"{self.name}: no estimator for any task type")
         if self.base is not None and set(self.base.estimators) != set(self.estimators):
             raise ValueError(f"{self.name}: the base model must cover the same task types")
+        if not set(self.task_params) <= set(self.estimators):
+            raise ValueError(f"{self.name}: task_params for task types without an estimator")
         missing = [
             f"openml:{i}" for i in self.openml_flow_ids if f"openml:{i}" not in self.space.flow_ids
         ]
@@ -307,23 +314,6 @@ class Algorithm:
         fitted = self.fit_to_rows(valid, n_rows)
         return {name: (valid[name], fitted[name]) for name in valid if fitted[name] != valid[name]}
 
-    def estimator_params(
-        self, config: Mapping[str, Any], n_rows: int | None = None
-    ) -> dict[str, Any]:
-        """Return the estimator's keyword arguments for a configuration of the space.
-
-        Parameters
-        ----------
-        config : mapping
-            A configuration of the space (flow parameter names).
-        n_rows : int, optional
-            The rows the model is fitted on: the size-dependent values are
-            capped for them (:meth:`fit_to_rows`). None keeps the configuration
-            as it is.
-        """
-        valid = self.space.validate(config) if n_rows is None else self.fit_to_rows(config, n_rows)
-        return self.space.to_estimator_params(valid, validated=True)
-
     def library_config(self) -> dict[str, Any]:
         """Return the configuration of the space closest to the library's own defaults.
 
@@ -364,12 +354,40 @@ class Algorithm:
             The model's seed (when it takes one).
         """
         task_type = self.check_task_type(task_type)
-        kwargs = dict(params)
-        if self.base is not None and self.base.param not in kwargs:
-            base_kwargs = {k: kwargs.pop(k, v) for k, v in self.base.params.items()}
-            kwargs[self.base.param] = _load(self.base.estimators[task_type])(**base_kwargs)
+        kwargs = self._with_base(params, task_type)
         seeded = {} if self.seed_param is None else {self.seed_param: seed}
         return _load(self.estimators[task_type])(**{**seeded, **self.fixed_params, **kwargs})
+
+    def estimator_params(
+        self, config: Mapping[str, Any], task_type: str, n_rows: int | None = None
+    ) -> dict[str, Any]:
+        """Return a configuration of the space as keyword arguments of the task type's estimator.
+
+        ``estimators[task_type](**kwargs)`` builds the configuration's model
+        (with the library's seed and thread defaults): the space's mapping
+        (:meth:`~metakb.spaces.SearchSpace.to_estimator_params`), the task
+        type's :attr:`task_params` over it, an ensemble's base model built
+        for the task type.
+
+        Parameters
+        ----------
+        config : mapping
+            A configuration of the space (flow parameter names).
+        task_type : {'classification', 'regression'}
+        n_rows : int, optional
+            The rows the model is fitted on: the size-dependent values are
+            capped for them (:meth:`fit_to_rows`). None keeps the configuration
+            as it is.
+
+        Raises
+        ------
+        ValueError
+            An invalid configuration, or a task type the algorithm does not support.
+        """
+        task_type = self.check_task_type(task_type)
+        valid = self.space.validate(config) if n_rows is None else self.fit_to_rows(config, n_rows)
+        params = self.space.to_estimator_params(valid, validated=True)
+        return self._with_base({**params, **self.task_params.get(task_type, {})}, task_type)
 
     def model(
         self, config: Mapping[str, Any], task_type: str, seed: int = 0, n_rows: int | None = None
@@ -379,7 +397,15 @@ class Algorithm:
         ``n_rows``, the rows it will be fitted on, caps the size-dependent
         values (:meth:`fit_to_rows`); None keeps the configuration as it is.
         """
-        return self.estimator(self.estimator_params(config, n_rows), task_type, seed)
+        return self.estimator(self.estimator_params(config, task_type, n_rows), task_type, seed)
+
+    def _with_base(self, params: Mapping[str, Any], task_type: TaskType) -> dict[str, Any]:
+        # The base model's arguments (AdaBoost's max_depth) become the task type's base model.
+        kwargs = dict(params)
+        if self.base is not None and self.base.param not in kwargs:
+            base_kwargs = {k: kwargs.pop(k, v) for k, v in self.base.params.items()}
+            kwargs[self.base.param] = _load(self.base.estimators[task_type])(**base_kwargs)
+        return kwargs
 
     def preprocessor(
         self, x: pd.DataFrame, numeric_strategy: str | None = None

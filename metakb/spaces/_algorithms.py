@@ -90,10 +90,16 @@ def _random_forest() -> Algorithm:
     return Algorithm(
         "random_forest",
         space,
-        # OpenML's classification flow: its criteria only exist for classifiers.
-        estimators={"classification": "sklearn.ensemble.RandomForestClassifier"},
+        estimators={
+            "classification": "sklearn.ensemble.RandomForestClassifier",
+            "regression": "sklearn.ensemble.RandomForestRegressor",
+        },
         fidelity="rounds",
         fixed_params={"n_jobs": 1},
+        # The space is OpenML's classification flow: its criteria (gini, entropy) only
+        # exist for classifiers, so a regression forest splits on squared error whatever
+        # the configuration says (the space, and so the runs' config ids, stay the flow's).
+        task_params={"regression": {"criterion": "squared_error"}},
         imputer_param=_IMPUTER,
         openml_flow_ids=(6969,),
         openml_params={
@@ -109,8 +115,11 @@ def _random_forest() -> Algorithm:
     )
 
 
-# The base model of estimator-native AdaBoost arguments; the space builds the same tree.
-_TREE = "sklearn.tree.DecisionTreeClassifier"
+# AdaBoost's base model per task type, built from its max_depth (see `Algorithm.estimator`).
+_TREES = {
+    "classification": "sklearn.tree.DecisionTreeClassifier",
+    "regression": "sklearn.tree.DecisionTreeRegressor",
+}
 
 
 def _adaboost() -> Algorithm:
@@ -128,13 +137,11 @@ def _adaboost() -> Algorithm:
     )
 
     def to_estimator(params: dict[str, Any]) -> dict[str, Any]:
-        from sklearn.tree import DecisionTreeClassifier
-
-        # Current scikit-learn only has SAMME; SAMME.R configurations map to it.
+        # Current scikit-learn only has SAMME, so SAMME.R configurations map to it,
+        # and AdaBoostRegressor has no `algorithm` at all. The base tree is given by
+        # its depth: the record builds the task type's tree.
         return {
-            "estimator": DecisionTreeClassifier(
-                max_depth=params[f"{_ADA}base_estimator__max_depth"]
-            ),
+            "max_depth": params[f"{_ADA}base_estimator__max_depth"],
             "learning_rate": params[f"{_ADA}learning_rate"],
             "n_estimators": params[f"{_ADA}n_estimators"],
         }
@@ -149,10 +156,14 @@ def _adaboost() -> Algorithm:
     return Algorithm(
         "adaboost",
         space,
-        estimators={"classification": "sklearn.ensemble.AdaBoostClassifier"},
+        estimators={
+            "classification": "sklearn.ensemble.AdaBoostClassifier",
+            "regression": "sklearn.ensemble.AdaBoostRegressor",
+        },
         fidelity="rounds",
-        # Boosted stumps unless a depth is given (the OpenML flow's default).
-        base=BaseModel("estimator", {"classification": _TREE}, {"max_depth": 1}),
+        # Boosted stumps unless a depth is given (the OpenML flow's default; for
+        # regression too, where scikit-learn's own base tree has depth 3).
+        base=BaseModel("estimator", _TREES, {"max_depth": 1}),
         imputer_param=_IMPUTER,
         openml_flow_ids=(6970,),
         openml_params={

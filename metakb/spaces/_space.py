@@ -52,9 +52,13 @@ class SearchSpace:
         OpenML RandomForest runs); added by :meth:`to_flow_params` and
         ignored on input.
     to_estimator : callable
-        Maps a validated configuration to the estimator's keyword arguments.
+        Maps a validated configuration to the estimator's own keyword
+        arguments (an ensemble's base model given by its arguments, as
+        :meth:`~metakb.spaces.Algorithm.estimator` takes them).
     estimator : str
-        The estimator's import path, for messages and documentation.
+        The import path of the estimator of the flow's task type, for messages
+        and documentation; :attr:`~metakb.spaces.Algorithm.estimators` has one
+        per task type.
     absent_means_default : bool
         Whether a missing active parameter means its default (AutoGluon's
         convention in the TabRepo configurations) instead of an error.
@@ -165,7 +169,12 @@ class SearchSpace:
     def to_estimator_params(
         self, params: Mapping[str, Any], *, validated: bool = False
     ) -> dict[str, Any]:
-        """Return keyword arguments ready for the estimator's constructor.
+        """Return the estimator's own keyword arguments for a configuration.
+
+        They follow the flow's estimator (:attr:`estimator`), with an
+        ensemble's base model given by its arguments (AdaBoost's
+        ``max_depth``); :meth:`~metakb.spaces.Algorithm.estimator_params` turns
+        them into the constructor arguments of a task type's estimator.
 
         Parameters
         ----------

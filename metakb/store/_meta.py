@@ -37,17 +37,25 @@ class MetaFrames:
     meta_features: pd.DataFrame
 
 
-def list_flow_metrics(con: duckdb.DuckDBPyConnection, flow: str) -> pd.DataFrame:
-    """Return the metrics evaluated for ``flow`` with direction and counts, most used first."""
+def list_flow_metrics(
+    con: duckdb.DuckDBPyConnection, flow: str, task_type: str | None = None
+) -> pd.DataFrame:
+    """Return the metrics evaluated for ``flow`` with direction and counts, most used first.
+
+    With ``task_type``, only evaluations on tasks of that type count.
+    """
     return con.execute(
         """
         SELECT e.metric, coalesce(m.direction, 'max') AS direction,
                count(*) AS evaluations, count(DISTINCT e.task_id) AS tasks
         FROM evaluations e JOIN configs c USING (config_id) LEFT JOIN metrics m USING (metric)
         WHERE list_contains($flows, c.flow_id) AND e.value IS NOT NULL
+          -- $task_type NULL: every task
+          AND ($task_type IS NULL
+               OR e.task_id IN (SELECT task_id FROM tasks WHERE task_type = $task_type))
         GROUP BY ALL ORDER BY evaluations DESC, e.metric
         """,
-        {"flows": resolve_flow(con, flow)},
+        {"flows": resolve_flow(con, flow), "task_type": task_type},
     ).df()
 
 
@@ -56,10 +64,11 @@ def load_meta_frames(
     flow: str,
     metric: str | None = None,
     *,
+    task_type: str | None = None,
     computed_by: str = "openml",
     fidelity: float = 1.0,
 ) -> MetaFrames:
-    """Read one flow's evaluations, tasks and meta-features.
+    """Read one flow's evaluations, tasks and meta-features (of one task type's tasks).
 
     Parameters
     ----------
@@ -68,7 +77,11 @@ def load_meta_frames(
     flow : str
         A flow key, OpenML flow id or algorithm name resolving to exactly one flow.
     metric : str, optional
-        The metric to read; by default the flow's most evaluated metric.
+        The metric to read; by default the flow's most evaluated metric (on
+        the tasks of ``task_type``).
+    task_type : str, optional
+        Only tasks of this task type (``"classification"``, ``"regression"``);
+        every task by default.
     computed_by : str
         Whose meta-features to read (``"openml"``: OpenML's qualities).
     fidelity : float
@@ -77,7 +90,8 @@ def load_meta_frames(
     Raises
     ------
     StoreError
-        The flow is unknown or ambiguous, or has no evaluations of ``metric``.
+        The flow is unknown or ambiguous, or has no evaluations of ``metric``
+        (on tasks of ``task_type``).
     """
     flows = resolve_flow(con, flow)
     if len(flows) != 1:
@@ -85,36 +99,41 @@ def load_meta_frames(
             f"flow {flow!r} matches {flows or 'nothing'} in the knowledge base; name one flow"
         )
     flow_id = flows[0]
-    metrics = list_flow_metrics(con, flow_id)
+    metrics = list_flow_metrics(con, flow_id, task_type)
     if metric is None and len(metrics):
         metric = str(metrics["metric"].iloc[0])
     chosen = metrics[metrics["metric"] == metric]
     if chosen.empty:
-        raise StoreError(f"flow {flow_id} has no evaluations of metric {metric!r}")
+        on = "" if task_type is None else f" on {task_type} tasks"
+        what = "no evaluations" if metric is None else f"no evaluations of metric {metric!r}"
+        raise StoreError(f"flow {flow_id} has {what}{on}")
     direction = str(chosen["direction"].iloc[0])
+    params = {"flow": flow_id, "metric": metric, "task_type": task_type}
     evaluations = con.execute(
         """
         SELECT e.task_id, e.config_id, any_value(c.params) AS params, avg(e.value) AS value
         FROM evaluations e JOIN configs c USING (config_id)
         WHERE c.flow_id = $flow AND e.metric = $metric AND e.fidelity = $fidelity
           AND e.value IS NOT NULL AND isfinite(e.value)
+          AND ($task_type IS NULL
+               OR e.task_id IN (SELECT task_id FROM tasks WHERE task_type = $task_type))
         GROUP BY e.task_id, e.config_id
         ORDER BY e.task_id, e.config_id
         """,
-        {"flow": flow_id, "metric": metric, "fidelity": fidelity},
+        {**params, "fidelity": fidelity},
     ).df()
     tasks = con.execute(
         """
         SELECT t.task_id, t.dataset_id, d.openml_dataset_id, d.content_hash,
                coalesce(t.name, d.name) AS name
         FROM tasks t LEFT JOIN datasets d USING (dataset_id)
-        WHERE t.task_id IN (
+        WHERE ($task_type IS NULL OR t.task_type = $task_type) AND t.task_id IN (
             SELECT DISTINCT e.task_id FROM evaluations e JOIN configs c USING (config_id)
             WHERE c.flow_id = $flow AND e.metric = $metric
         )
         ORDER BY t.task_id
         """,
-        {"flow": flow_id, "metric": metric},
+        params,
     ).df()
     meta_features = con.execute(
         """
@@ -122,10 +141,11 @@ def load_meta_frames(
         WHERE m.computed_by = $by AND m.value IS NOT NULL
           AND m.dataset_id IN (SELECT dataset_id FROM tasks WHERE task_id IN (
               SELECT DISTINCT e.task_id FROM evaluations e JOIN configs c USING (config_id)
-              WHERE c.flow_id = $flow AND e.metric = $metric))
+              WHERE c.flow_id = $flow AND e.metric = $metric)
+              AND ($task_type IS NULL OR task_type = $task_type))
         ORDER BY m.dataset_id, m.name
         """,
-        {"flow": flow_id, "metric": metric, "by": computed_by},
+        {**params, "by": computed_by},
     ).df()
     return MetaFrames(flow_id, str(metric), direction, evaluations, tasks, meta_features)
 
@@ -146,11 +166,11 @@ def get_task_meta_features(
 
 
 def get_task_dataset(con: duckdb.DuckDBPyConnection, task_id: str) -> pd.DataFrame:
-    """Return one task's row of task_id, dataset_id, openml_dataset_id, content_hash, name."""
+    """Return one task's row: the columns of :attr:`MetaFrames.tasks`, and its task_type."""
     return con.execute(
         """
         SELECT t.task_id, t.dataset_id, d.openml_dataset_id, d.content_hash,
-               coalesce(t.name, d.name) AS name
+               coalesce(t.name, d.name) AS name, t.task_type
         FROM tasks t LEFT JOIN datasets d USING (dataset_id)
         WHERE t.task_id = $task
         """,

@@ -40,8 +40,10 @@ def kb(tmp_path_factory: pytest.TempPathFactory) -> Path:
     data = synthetic_meta_dataset(n_tasks=6, n_configs=12, space="lightgbm")
     for name in ("transfer", "knn"):
         model = WARM_STARTERS[name](seed=0).fit(data)
-        folder = Layout(root / "kb.duckdb").artifact(data.space.name, name)
-        save_model(model, data, folder, method=name, params={}, fit_seconds=0.0)
+        folder = Layout(root / "kb.duckdb").artifact(data.space.name, name, "classification")
+        save_model(
+            model, data, folder, method=name, task_type="classification", params={}, fit_seconds=0.0
+        )
     return root / "kb.duckdb"
 
 

@@ -28,6 +28,7 @@ def test_save_load_round_trip(tmp_path, data, name):
         data,
         tmp_path / data.space.name / name,
         method=name,
+        task_type="classification",
         params={"seed": 0},
         fit_seconds=0.1,
     )
@@ -51,7 +52,13 @@ def test_save_load_round_trip(tmp_path, data, name):
 def test_tampered_model_is_refused(tmp_path, data):
     model = WARM_STARTERS["knn"](seed=0).fit(data)
     save_model(
-        model, data, tmp_path / data.space.name / "knn", method="knn", params={}, fit_seconds=0.0
+        model,
+        data,
+        tmp_path / data.space.name / "knn",
+        method="knn",
+        task_type="classification",
+        params={},
+        fit_seconds=0.0,
     )
     folder = tmp_path / data.space.name / "knn"
     (folder / MODEL_FILE).write_bytes(b"not our pickle")
@@ -62,7 +69,13 @@ def test_tampered_model_is_refused(tmp_path, data):
 def test_other_version_is_refused(tmp_path, data):
     model = WARM_STARTERS["knn"](seed=0).fit(data)
     save_model(
-        model, data, tmp_path / data.space.name / "knn", method="knn", params={}, fit_seconds=0.0
+        model,
+        data,
+        tmp_path / data.space.name / "knn",
+        method="knn",
+        task_type="classification",
+        params={},
+        fit_seconds=0.0,
     )
     folder = tmp_path / data.space.name / "knn"
     raw = json.loads((folder / MANIFEST_FILE).read_text())
@@ -81,7 +94,13 @@ def test_a_stray_pending_pickle_is_never_unpickled(tmp_path, data):
     # save_model leaves model.pkl.tmp behind only when killed; only a hash match loads it.
     model = WARM_STARTERS["knn"](seed=0).fit(data)
     save_model(
-        model, data, tmp_path / data.space.name / "knn", method="knn", params={}, fit_seconds=0.0
+        model,
+        data,
+        tmp_path / data.space.name / "knn",
+        method="knn",
+        task_type="classification",
+        params={},
+        fit_seconds=0.0,
     )
     folder = tmp_path / data.space.name / "knn"
     (folder / PENDING_MODEL_FILE).write_bytes(b"not a pickle: unpickling it would raise")
@@ -102,6 +121,7 @@ def test_cached_load_unpickles_once_and_notices_a_new_model(tmp_path, data):
         data,
         tmp_path / data.space.name / "knn",
         method="knn",
+        task_type="classification",
         params={},
         fit_seconds=0.0,
     )
@@ -117,6 +137,7 @@ def test_cached_load_unpickles_once_and_notices_a_new_model(tmp_path, data):
         data,
         tmp_path / data.space.name / "knn",
         method="knn",
+        task_type="classification",
         params={},
         fit_seconds=0.0,
     )
@@ -137,6 +158,7 @@ def test_a_manifest_without_size_ranges_still_loads(tmp_path, data):
         data,
         tmp_path / data.space.name / "portfolio",
         method="portfolio",
+        task_type="classification",
         params={},
         fit_seconds=0.0,
     )

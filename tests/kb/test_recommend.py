@@ -1,10 +1,13 @@
 import json
 import warnings
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from metakb.cli import main
+from metakb.datasets import kb_dataset_id, load_table
 from metakb.errors import MetakbError
 from metakb.kb import (
     ExtrapolationWarning,
@@ -14,9 +17,14 @@ from metakb.kb import (
     recommendations_json,
     train,
 )
+from metakb.metafeatures import extract_table
+from metakb.metafeatures import result_rows as meta_feature_rows
+from metakb.search import TrialRecord
+from metakb.sources.local import register_table, write_trials
 from metakb.sources.published import import_published
-from metakb.spaces import SPACES
+from metakb.spaces import ALGORITHMS, SPACES
 from metakb.store import Store
+from tests.conftest import write_synthetic_table
 
 
 @pytest.fixture
@@ -27,13 +35,20 @@ def kb(tiny_data: Path, store: Store) -> Store:
 
 def test_train_saves_artifacts_next_to_the_knowledge_base(kb: Store) -> None:
     manifests = train(kb.path, ["random_forest", "lightgbm"], ["knn", "portfolio"], min_configs=2)
-    assert {(m.space, m.method) for m in manifests} == {
-        ("random_forest", "knn"),
-        ("random_forest", "portfolio"),
-        ("lightgbm", "knn"),
-        ("lightgbm", "portfolio"),
+    # One model per task type with runs: the forest has none on regression tasks.
+    assert {(m.space, m.task_type, m.method) for m in manifests} == {
+        ("random_forest", "classification", "knn"),
+        ("random_forest", "classification", "portfolio"),
+        ("lightgbm", "classification", "knn"),
+        ("lightgbm", "classification", "portfolio"),
+        ("lightgbm", "regression", "knn"),
+        ("lightgbm", "regression", "portfolio"),
     }
-    assert (Layout(kb.path).artifact("random_forest", "knn") / "manifest.json").is_file()
+    by_type = {m.task_type: m.training_tasks for m in manifests if m.space == "lightgbm"}
+    assert by_type == {"classification": ["openml:3"], "regression": ["openml:2280"]}
+    assert (
+        Layout(kb.path).artifact("random_forest", "knn", "classification") / "manifest.json"
+    ).is_file()
     recs = recommend(
         {"NumberOfInstances": 5000.0}, algorithm="random_forest", k=2, method="knn", db=kb.path
     )
@@ -62,25 +77,49 @@ def test_recommend_errors(kb: Store) -> None:
         recommend(algorithm="svc", task="999999", db=kb.path, min_configs=1)
 
 
-def test_json_holds_estimator_kwargs() -> None:
-    space = SPACES["adaboost"]
+@pytest.mark.parametrize(
+    ("task_type", "ensemble", "tree"),
+    [
+        ("classification", "AdaBoostClassifier", "DecisionTreeClassifier"),
+        ("regression", "AdaBoostRegressor", "DecisionTreeRegressor"),
+    ],
+)
+def test_json_holds_estimator_kwargs(task_type: str, ensemble: str, tree: str) -> None:
+    algorithm = ALGORITHMS["adaboost"]
     from metakb.models import Recommendation
 
-    result = recommendations_json(space, [Recommendation(space.default(), 0.5, ("openml:3",))])
+    recs = [Recommendation(algorithm.space.default(), 0.5, ("openml:3",))]
+    result = recommendations_json(algorithm, recs, task_type)
+    assert result["task_type"] == task_type
+    assert result["estimator"] == f"sklearn.ensemble.{ensemble}"
     config = result["recommendations"][0]["config"]
-    assert config["estimator"] == "sklearn.tree.DecisionTreeClassifier"
+    assert config["estimator"] == f"sklearn.tree.{tree}"
     assert config["estimator__max_depth"] == 1
     assert config["n_estimators"] == 50
     json.dumps(result)
 
 
+def test_json_of_a_regression_forest_says_squared_error() -> None:
+    from metakb.models import Recommendation
+
+    forest = ALGORITHMS["random_forest"]
+    recs = [Recommendation(forest.space.default(), None, ())]
+    result = recommendations_json(forest, recs, "regression")
+    (shown,) = result["recommendations"]
+    assert result["estimator"] == "sklearn.ensemble.RandomForestRegressor"
+    assert shown["config"]["criterion"] == "squared_error"
+    # The configuration itself stays the OpenML flow's, criterion and all.
+    assert shown["flow_params"]["randomforestclassifier__criterion"] == "gini"
+
+
 def test_json_caps_leaf_sizes_for_the_tables_rows_and_says_so() -> None:
-    space = SPACES["lightgbm"]
+    lightgbm = ALGORITHMS["lightgbm"]
+    space = lightgbm.space
     from metakb.models import Recommendation
 
     config = {**space.default(), "min_data_in_leaf": 60, "num_leaves": 255}
     recs = [Recommendation(config, 0.5, ("openml:3",))]
-    small = recommendations_json(space, recs, n_rows=60)
+    small = recommendations_json(lightgbm, recs, "classification", n_rows=60)
     entry = small["recommendations"][0]
     assert small["n_rows"] == 60
     assert (entry["config"]["min_child_samples"], entry["config"]["num_leaves"]) == (15, 4)
@@ -91,8 +130,8 @@ def test_json_caps_leaf_sizes_for_the_tables_rows_and_says_so() -> None:
     # The knowledge base's configuration is unchanged.
     assert entry["flow_params"] == space.to_flow_params(config)
     for large in (
-        recommendations_json(space, recs, n_rows=5000),
-        recommendations_json(space, recs),
+        recommendations_json(lightgbm, recs, "classification", n_rows=5000),
+        recommendations_json(lightgbm, recs, "classification"),
     ):
         entry = large["recommendations"][0]
         assert entry["adapted"] == {} and entry["config"]["min_child_samples"] == 60
@@ -107,30 +146,23 @@ def test_cli_train_and_recommend_json(kb: Store, capsys: pytest.CaptureFixture[s
     assert code == 0
     trained = json.loads(capsys.readouterr().out)
     assert trained["artifacts"][0]["method"] == "knn"
-    code = main(
-        [
-            "recommend",
-            "--task",
-            "3",
-            "-a",
-            "lightgbm",
-            "-k",
-            "2",
-            "--method",
-            "portfolio",
-            "--min-configs",
-            "2",
-            "--db",
-            db,
-            "--json",
-        ]
-    )
-    assert code == 0
+    args = ["recommend", "-a", "lightgbm", "-k", "2", "--min-configs", "2", "--db", db, "--json"]
+    path = kb.path.parent / "mf.json"
+    path.write_text(json.dumps({"NumberOfInstances": 3196, "NumberOfFeatures": 37}))
+    meta = ["--meta-features", str(path), "--task-type", "regression", "--method", "knn"]
+    assert main([*args, *meta]) == 0
     out = json.loads(capsys.readouterr().out)
     recs = out["recommendations"]
     assert 1 <= len(recs) <= 2
     assert {"learning_rate", "num_leaves", "n_estimators"} <= set(recs[0]["config"])
-    assert recs[0]["source_tasks"] == ["openml:2280"]
+    assert out["estimator"] == "lightgbm.LGBMRegressor"
+    assert {t for r in recs for t in r["source_tasks"]} == {"openml:2280"}
+    # Task 3 is LightGBM's only classification task: held out, nothing of its task
+    # type is left to learn from (the regression task is never used instead).
+    assert main([*args, "--task", "3", "--method", "portfolio"]) == 1
+    err = capsys.readouterr().err
+    assert "no training task left once openml:3 is held out" in err
+    assert len(err.strip().splitlines()) == 1
 
 
 @pytest.mark.parametrize("method", ["knn", "ensemble"])
@@ -268,7 +300,8 @@ def test_extrapolation_notes_name_the_feature_and_the_side() -> None:
 
 
 def test_recommend_warns_only_outside_the_training_sizes(kb: Store) -> None:
-    (manifest,) = train(kb.path, ["lightgbm"], ["knn"], min_configs=2)
+    manifests = train(kb.path, ["lightgbm"], ["knn"], min_configs=2)
+    (manifest,) = [m for m in manifests if m.task_type == "classification"]
     lo, hi = manifest.meta_feature_ranges["NumberOfInstances"]
     with pytest.warns(ExtrapolationWarning, match="NumberOfInstances 5 is below every lightgbm"):
         recommend({"NumberOfInstances": 5.0}, algorithm="lightgbm", method="knn", db=kb.path)
@@ -291,3 +324,113 @@ def test_cli_recommend_prints_the_extrapolation_on_stderr(
     captured = capsys.readouterr()
     assert json.loads(captured.out)["recommendations"]  # stdout stays pure JSON
     assert "warning: NumberOfInstances 5 is below every lightgbm task" in captured.err
+
+
+# --- task types: each model learns from one task type's tasks -----------------------
+
+
+def _recommend_json(
+    capsys: pytest.CaptureFixture[str], db: Path, *args: str
+) -> tuple[int, dict[str, Any] | None, str]:
+    code = main(["recommend", *args, "-k", "2", "--method", "knn", "--db", str(db), "--json"])
+    captured = capsys.readouterr()
+    return code, json.loads(captured.out) if code == 0 else None, captured.err
+
+
+@pytest.mark.parametrize(
+    ("task_type", "estimator", "source"),
+    [
+        ("regression", "lightgbm.LGBMRegressor", "openml:2280"),
+        ("classification", "lightgbm.LGBMClassifier", "openml:3"),
+    ],
+)
+def test_cli_recommend_answers_a_table_from_its_task_types_runs(
+    kb: Store,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    task_type: str,
+    estimator: str,
+    source: str,
+) -> None:
+    db = str(kb.path)
+    assert main(["train", "-m", "knn", "-a", "lightgbm", "--min-configs", "2", "--db", db]) == 0
+    trained = capsys.readouterr().out
+    assert "classification" in trained and "regression" in trained  # one model each
+    table = write_synthetic_table(tmp_path / "my.csv", task_type)
+    code, out, err = _recommend_json(capsys, kb.path, str(table), "--target", "y", "-a", "lightgbm")
+    assert code == 0, err
+    assert out is not None and out["estimator"] == estimator and out["task_type"] == task_type
+    assert {t for r in out["recommendations"] for t in r["source_tasks"]} == {source}
+    assert main(["recommend", str(table), "--target", "y", "--method", "knn", "--db", db]) == 0
+    assert f"{estimator} ({task_type}) via knn" in capsys.readouterr().out
+
+
+def test_no_runs_on_the_task_type_is_a_one_line_error(
+    kb: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The forest supports regression, but the knowledge base has classification runs only.
+    db = str(kb.path)
+    assert (
+        main(["train", "-m", "knn", "-a", "random_forest", "--min-configs", "2", "--db", db]) == 0
+    )
+    capsys.readouterr()
+    table = write_synthetic_table(tmp_path / "my.csv", "regression")
+    code, _, err = _recommend_json(
+        capsys, kb.path, str(table), "--target", "y", "-a", "random_forest"
+    )
+    message = "holds no regression tasks with runs of random_forest"
+    assert code == 1 and message in err and len(err.strip().splitlines()) == 1
+    with pytest.raises(MetakbError, match=message):
+        recommend({}, algorithm="random_forest", task_type="regression", method="knn", db=kb.path)
+    # A regression task of the knowledge base: the same, from the model fitted afresh.
+    with pytest.raises(MetakbError, match=message):
+        recommend(algorithm="random_forest", task="2280", method="knn", db=kb.path, min_configs=1)
+
+
+def test_a_task_of_another_task_type_than_asked_is_refused(kb: Store) -> None:
+    with pytest.raises(MetakbError, match="openml:3 is a classification task, not regression"):
+        recommend(algorithm="lightgbm", task="3", task_type="regression", db=kb.path)
+
+
+def _local_regression_task(store: Store, path: Path, seed: int) -> str:
+    """Register a synthetic regression table with four LightGBM trials of made-up RMSE."""
+    table = load_table(write_synthetic_table(path, "regression", seed=seed), "y")
+    space = SPACES["lightgbm"]
+    features = meta_feature_rows(kb_dataset_id(table), extract_table(table, families=["simple"]))
+    _, task_id = register_table(store, table, features, space, "neg_rmse")
+    records = [
+        TrialRecord(i, config, 1.0, -1.0 - 0.1 * ((i * (seed + 2)) % 5), 0.1, "ok")
+        for i, config in enumerate(space.sample(4, seed=1))
+    ]
+    write_trials(store, records, space=space, task_id=task_id, metric="neg_rmse", provenance="t")
+    return task_id
+
+
+def test_recommend_for_a_regression_task_learns_from_regression_tasks_only(
+    kb: Store, tmp_path: Path
+) -> None:
+    held = _local_regression_task(kb, tmp_path / "one.csv", seed=1)
+    other = _local_regression_task(kb, tmp_path / "two.csv", seed=2)
+    recs = recommend(algorithm="lightgbm", task=held, k=3, method="knn", db=kb.path, min_configs=2)
+    # The classification task 3 is never a source; task 2280's runs are of another metric.
+    assert recs and {t for r in recs for t in r.source_tasks} == {other}
+
+
+def test_an_algorithm_without_the_tables_task_type_is_one_line(
+    kb: Store,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    only_task_type: Callable[[str, str], None],
+) -> None:
+    only_task_type("adaboost", "classification")
+    only_task_type("lightgbm", "regression")
+    for task_type, algorithm, message in (
+        ("regression", "adaboost", "adaboost supports classification only, not 'regression'"),
+        ("classification", "lightgbm", "lightgbm supports regression only, not 'classification'"),
+    ):
+        table = write_synthetic_table(tmp_path / f"{task_type}.csv", task_type)
+        code, _, err = _recommend_json(
+            capsys, kb.path, str(table), "--target", "y", "-a", algorithm
+        )
+        assert code == 1 and message in err, err
+        assert f"for a {task_type} target" in err and len(err.strip().splitlines()) == 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from metakb.sources.local import register_table, write_trials
 from metakb.sources.published import import_published
 from metakb.spaces import get_space
 from metakb.store import Store
+from tests.conftest import write_synthetic_table
 
 FAST = {"n_splits": 2, "seed": 0}
 
@@ -289,17 +291,77 @@ def test_bad_input_is_a_metakb_error(
 
 
 def test_a_classification_only_algorithm_refuses_a_regression_target(
-    tmp_path: Path, db: Path
+    tmp_path: Path, db: Path, only_task_type: Callable[[str, str], None]
 ) -> None:
-    rng = np.random.default_rng(0)
-    table = tmp_path / "reg.csv"
-    rows = [f"{a:.4f},{t:.4f}" for a, t in rng.normal(size=(40, 2))]
-    table.write_text("\n".join(["a,target", *rows]) + "\n")
+    only_task_type("adaboost", "classification")
+    table = write_synthetic_table(tmp_path / "reg.csv", "regression", n_rows=40)
     with pytest.raises(MetakbError, match="classification only") as info:
+        search_table(table, target="y", algorithm="adaboost", budget=1, warm_start="none", db=db)
+    message = str(info.value)
+    assert "\n" not in message and "use random_forest or svc or lightgbm" in message
+    assert not db.exists()  # refused before anything is written
+
+
+@pytest.mark.parametrize(
+    ("algorithm", "estimator", "argument"),
+    [
+        ("lightgbm", "lightgbm.LGBMRegressor(", "num_leaves="),
+        ("random_forest", "sklearn.ensemble.RandomForestRegressor(", "criterion='squared_error'"),
+        ("adaboost", "sklearn.ensemble.AdaBoostRegressor(", "DecisionTreeRegressor(max_depth="),
+    ],
+)
+def test_cli_regression_search_reports_the_regressor(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    db: Path,
+    algorithm: str,
+    estimator: str,
+    argument: str,
+) -> None:
+    table = write_synthetic_table(tmp_path / "reg.csv", "regression")
+    args = ["search", str(table), "--target", "y", "-a", algorithm, "--budget", "2"]
+    args += ["--method", "random", "--warm-start", "none", "--folds", "2", "--db", str(db)]
+    code, out, err = _cli(capsys, *args)
+    assert code == 0, err
+    (best,) = [line for line in out.splitlines() if line.startswith("best: ")]
+    assert best.startswith(f"best: {estimator}") and argument in best
+    assert "Classifier" not in best
+    assert _rows(db, "SELECT task_type, metric FROM tasks") == [
+        ("regression", "root_mean_squared_error")
+    ]
+
+
+def test_regression_search_with_r2_stores_r2(tmp_path: Path, db: Path) -> None:
+    table = write_synthetic_table(tmp_path / "reg.csv", "regression")
+    found = search_table(
+        table,
+        target="y",
+        algorithm="random_forest",
+        budget=2,
+        method="random",
+        warm_start="none",
+        db=db,
+        metric="r2",
+        **FAST,
+    )
+    assert found.task_type == "regression" and found.metric == "r2"
+    assert found.estimator == "sklearn.ensemble.RandomForestRegressor"
+    values = _rows(db, "SELECT metric, value FROM evaluations ORDER BY value")
+    assert {m for m, _ in values} == {"r2"} and len(values) == 2
+    scores = sorted(t.score for t in found.result.trials if t.score is not None)
+    assert [v for _, v in values] == pytest.approx(scores)  # r2 is stored as scored
+
+
+@pytest.mark.parametrize(("kind", "metric"), [("regression", "accuracy"), ("classification", "r2")])
+def test_a_metric_of_the_other_task_type_is_refused_before_writing(
+    tmp_path: Path, db: Path, kind: str, metric: str
+) -> None:
+    table = write_synthetic_table(tmp_path / "t.csv", kind)
+    with pytest.raises(MetakbError, match=f"{metric} does not score a {kind} target"):
         search_table(
-            table, target="target", algorithm="adaboost", budget=1, warm_start="none", db=db
+            table, target="y", algorithm="svc", budget=1, warm_start="none", db=db, metric=metric
         )
-    assert "\n" not in str(info.value) and "use svc or lightgbm" in str(info.value)
+    assert not db.exists()
 
 
 # --- the CLI --------------------------------------------------------------------------
@@ -362,6 +424,28 @@ def test_cli_bad_input_is_one_line(
     assert len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize(
+    ("algorithm", "only", "kind"),
+    [("adaboost", "classification", "regression"), ("lightgbm", "regression", "classification")],
+)
+def test_cli_a_task_type_the_algorithm_lacks_is_one_line(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    db: Path,
+    only_task_type: Callable[[str, str], None],
+    algorithm: str,
+    only: str,
+    kind: str,
+) -> None:
+    only_task_type(algorithm, only)
+    table = write_synthetic_table(tmp_path / "t.csv", kind)
+    args = ["search", str(table), "--target", "y", "-a", algorithm, "--warm-start", "none"]
+    code, out, err = _cli(capsys, *args, "--db", str(db))
+    assert code == 1 and out == ""
+    assert f"{algorithm} supports {only} only, not '{kind}'" in err
+    assert f"for a {kind} target" in err and len(err.strip().splitlines()) == 1
+
+
 def test_cli_dask_local(capsys: pytest.CaptureFixture[str], tiny_csv: Path, db: Path) -> None:
     pytest.importorskip("distributed")
     code, out, _ = _search(
@@ -403,7 +487,42 @@ def test_search_notes_a_table_smaller_than_every_training_task(
 def test_load_starter_returns_the_trained_models_size_ranges(tiny_data: Path, db: Path) -> None:
     store = Store(db)
     import_published(store, tiny_data)
-    (manifest,) = train(store.path, ["lightgbm"], ["knn"], min_configs=2)
-    _, ranges = KnowledgeBase(db).starter("lightgbm", "knn")
-    assert ranges == manifest.meta_feature_ranges
-    assert "NumberOfInstances" in ranges
+    manifests = train(store.path, ["lightgbm"], ["knn"], min_configs=2)
+    assert {m.task_type for m in manifests} == {"classification", "regression"}
+    for manifest in manifests:
+        _, ranges = KnowledgeBase(db).starter("lightgbm", "knn", task_type=manifest.task_type)
+        assert ranges == manifest.meta_feature_ranges
+        assert "NumberOfInstances" in ranges
+    # Regression task 2280 has 8,192 rows, classification task 3 has 3,196.
+    regression = next(m for m in manifests if m.task_type == "regression")
+    assert regression.meta_feature_ranges["NumberOfInstances"] == [8192.0, 8192.0]
+
+
+def test_a_regression_search_warm_starts_from_regression_runs_only(
+    tiny_data: Path, db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import_published(Store(db), tiny_data)
+    manifests = train(db, ["lightgbm"], ["knn"], min_configs=2)
+    (manifest,) = [m for m in manifests if m.task_type == "regression"]
+    assert manifest.task_type == "regression" and manifest.training_tasks == ["openml:2280"]
+    table = write_synthetic_table(tmp_path / "reg.csv", "regression")
+    found = search_table(
+        table,
+        target="y",
+        algorithm="lightgbm",
+        budget=1,
+        method="random",
+        warm_start="knn",
+        n_warm=1,
+        db=db,
+        **FAST,
+    )
+    # The regression model was loaded, none fitted instead.
+    assert not any("fitted one" in note for note in found.notes)
+    assert found.warm.enqueued == 1 and found.estimator == "lightgbm.LGBMRegressor"
+    # The forest has classification runs only: nothing to warm-start a regression search.
+    args = ["search", str(table), "--target", "y", "-a", "random_forest", "--budget", "1"]
+    code, _, err = _cli(capsys, *args, "--warm-start", "knn", "--db", str(db))
+    assert code == 1 and len(err.strip().splitlines()) == 1
+    assert "openml:6969 has no evaluations on regression tasks" in err
+    assert "ingest regression runs of random_forest" in err

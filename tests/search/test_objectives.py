@@ -92,6 +92,33 @@ def test_cv_binary_roc_auc_and_regression_rmse():
     assert rmse.status == "ok" and -100 < rmse.score < 0
 
 
+def test_regression_r2_is_scikit_learns_and_neg_rmse_stays_the_default():
+    from sklearn.model_selection import KFold, cross_val_score
+
+    rng = np.random.default_rng(0)
+    x = pd.DataFrame(rng.normal(size=(80, 3)), columns=["a", "b", "c"])
+    y = 2.0 * x["a"] - x["b"] + rng.normal(scale=0.3, size=80)
+    make = DefaultEstimators("random_forest", "regression")
+    objective = CVObjective(x, y, make, task_type="regression", metric="r2", n_splits=3)
+    result = objective({"n_estimators": 8}, 1.0)
+    folds = KFold(3, shuffle=True, random_state=0)
+    expected = cross_val_score(make({"n_estimators": 8}, x), x, y, scoring="r2", cv=folds)
+    assert result.status == "ok" and result.score == pytest.approx(expected.mean())
+    assert 0.5 < result.score <= 1.0
+    assert CVObjective(x, y, make, task_type="regression").metric == "neg_rmse"
+
+
+@pytest.mark.parametrize(
+    ("task_type", "metric"),
+    [("regression", "accuracy"), ("regression", "roc_auc"), ("classification", "r2")],
+)
+def test_a_metric_of_the_other_task_type_is_refused(iris_mixed, task_type, metric):
+    x, y = iris_mixed
+    make = DefaultEstimators("svc", task_type)
+    with pytest.raises(ValueError, match=f"{metric} does not score {task_type}"):
+        CVObjective(x, y, make, task_type=task_type, metric=metric)
+
+
 def test_rows_fidelity_keeps_every_class_in_the_subsample(iris_mixed):
     x, y = iris_mixed
     objective = CVObjective(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import math
 import pickle
 
@@ -9,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from metakb.configs import config_id
 from metakb.search import CVObjective, DefaultEstimators, SpaceEstimators
 from metakb.spaces import (
     ALGORITHMS,
@@ -94,6 +96,61 @@ def test_the_pipeline_fits_and_cross_validates(name, task_type):
         result = objective(config, fidelity)
         assert result.status == "ok", result.error
         assert math.isfinite(result.score)
+
+
+def estimator_class(path: str) -> type:
+    """Return the class at an import path (``"sklearn.svm.SVR"``)."""
+    module, _, name = path.rpartition(".")
+    return getattr(importlib.import_module(module), name)
+
+
+@pytest.mark.parametrize(("name", "task_type"), SUPPORTED)
+def test_estimator_params_construct_the_task_types_estimator(name, task_type):
+    algorithm = ALGORITHMS[name]
+    x, y = tiny_table(task_type)
+    x = x[["a", "b"]].fillna(0.0)
+    cls = estimator_class(algorithm.estimators[task_type])
+    for config in [small(algorithm), *algorithm.space.sample(2, seed=1)]:
+        # The shown keyword arguments are usable as shown, with the task type's estimator.
+        params = algorithm.estimator_params(config, task_type)
+        assert len(cls(**params).fit(x, y).predict(x)) == len(x)
+        # The model of the configuration is built from the same arguments.
+        model = algorithm.model(config, task_type, seed=0)
+        assert isinstance(model, cls)
+        built = model.get_params(deep=False)
+        assert {k: normalize(built[k]) for k in params} == normalize(params)
+
+
+def test_a_regression_forest_splits_on_squared_error_whatever_the_criterion():
+    forest = get_algorithm("random_forest")
+    space = forest.space
+    gini = space.default()
+    entropy = {**gini, "randomforestclassifier__criterion": "entropy"}
+    for config in (gini, entropy):
+        model = forest.model(config, "regression")
+        assert type(model).__name__ == "RandomForestRegressor"
+        assert model.criterion == "squared_error"
+        assert forest.estimator_params(config, "regression")["criterion"] == "squared_error"
+        # The configuration, and so its id, stays the OpenML flow's.
+        assert space.validate(config) == config
+    assert config_id("openml:6969", gini) != config_id("openml:6969", entropy)
+    assert forest.model(entropy, "classification").criterion == "entropy"
+
+
+def test_adaboost_regression_boosts_regression_trees_of_the_configured_depth():
+    ada = get_algorithm("adaboost")
+    config = {**ada.space.default(), "adaboostclassifier__base_estimator__max_depth": 4}
+    config["adaboostclassifier__algorithm"] = "SAMME.R"  # no such thing for regression
+    model = ada.model(config, "regression", seed=1)
+    assert type(model).__name__ == "AdaBoostRegressor"
+    assert type(model.estimator).__name__ == "DecisionTreeRegressor"
+    assert model.estimator.max_depth == 4 and model.random_state == 1
+    assert "algorithm" not in ada.estimator_params(config, "regression")
+    assert type(ada.model(config, "classification").estimator).__name__ == (
+        "DecisionTreeClassifier"
+    )
+    # Estimator-native arguments: stumps unless a depth is given, as for classification.
+    assert ada.estimator({}, "regression").estimator.max_depth == 1
 
 
 def test_an_unsupported_task_type_names_the_supported_ones(algorithm):

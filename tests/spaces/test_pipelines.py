@@ -40,8 +40,8 @@ def test_on_a_small_table_only_the_capped_values_leave_the_snapshot(case):
     name, task_type, _, config, frame = case
     algorithm = ALGORITHMS[name]
     pipeline = SpaceEstimators(name, task_type, 3)(config, frames(SMALL_ROWS)[frame])
-    small = normalize(algorithm.estimator_params(config, SMALL_ROWS))
-    full = normalize(algorithm.estimator_params(config))
+    small = normalize(algorithm.estimator_params(config, task_type, SMALL_ROWS))
+    full = normalize(algorithm.estimator_params(config, task_type))
     capped = {k: v for k, v in small.items() if v != full[k]}
     assert bool(capped) == bool(algorithm.adaptations(config, SMALL_ROWS))
     assert all(v < full[k] for k, v in capped.items())

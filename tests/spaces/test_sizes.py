@@ -69,9 +69,10 @@ def test_the_rule_is_the_identity_on_large_tables(name, data, n_rows):
     config = data.draw(configs(algorithm))
     assert algorithm.fit_to_rows(config, n_rows) == config
     assert algorithm.adaptations(config, n_rows) == {}
-    assert algorithm.estimator_params(config, n_rows).keys() == (
-        algorithm.estimator_params(config).keys()
-    )
+    for task_type in algorithm.task_types:
+        assert algorithm.estimator_params(config, task_type, n_rows).keys() == (
+            algorithm.estimator_params(config, task_type).keys()
+        )
 
 
 @pytest.mark.parametrize("name", WITHOUT_TREES)
@@ -116,7 +117,7 @@ def test_bootstrap_samples_count_their_distinct_rows():
 def test_capped_values_may_leave_the_space_for_the_estimator():
     lightgbm = get_algorithm("lightgbm")
     config = {**lightgbm.space.default(), "min_data_in_leaf": 60, "num_leaves": 255}
-    params = lightgbm.estimator_params(config, 48)
+    params = lightgbm.estimator_params(config, "classification", 48)
     assert (params["min_child_samples"], params["num_leaves"]) == (12, 4)
     assert not lightgbm.space.contains(lightgbm.fit_to_rows(config, 48))  # 4 < 16 leaves
     model = lightgbm.model(config, "classification", n_rows=48)

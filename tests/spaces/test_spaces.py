@@ -1,5 +1,3 @@
-import importlib
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -7,12 +5,6 @@ from hypothesis import strategies as st
 
 from metakb.configs import canonicalize
 from metakb.spaces import INACTIVE_VALUE, SPACES, get_space
-
-
-def estimator_class(path: str) -> type:
-    """Return the class a space names as its estimator (``"sklearn.svm.SVC"``)."""
-    module, _, name = path.rpartition(".")
-    return getattr(importlib.import_module(module), name)
 
 
 def assert_same_config(a, b):
@@ -44,18 +36,6 @@ def test_decode_any_point_gives_a_config_in_space(name, data):
     space = SPACES[name]
     x = np.array(data.draw(st.lists(st.floats(0, 1), min_size=space.n_dims, max_size=space.n_dims)))
     assert space.contains(space.decode(x))
-
-
-@pytest.mark.parametrize("name", sorted(SPACES))
-def test_estimator_params_construct_and_fit(name):
-    space = SPACES[name]
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(60, 4))
-    y = (x[:, 0] > 0).astype(int)
-    for config in [space.default(), *space.sample(2, seed=1)]:
-        # The shown keyword arguments are usable as shown, with the estimator the space names.
-        est = estimator_class(space.estimator)(**space.to_estimator_params(config))
-        est.fit(x, y)
 
 
 def test_same_seed_same_sample():
