@@ -412,8 +412,10 @@ def test_recommend_for_a_regression_task_learns_from_regression_tasks_only(
     held = _local_regression_task(kb, tmp_path / "one.csv", seed=1)
     other = _local_regression_task(kb, tmp_path / "two.csv", seed=2)
     recs = recommend(algorithm="lightgbm", task=held, k=3, method="knn", db=kb.path, min_configs=2)
-    # The classification task 3 is never a source; task 2280's runs are of another metric.
-    assert recs and {t for r in recs for t in r.source_tasks} == {other}
+    # The classification task 3 is never a source; the regression task 2280 is, though
+    # its runs are of another metric (TabRepo's error): each task is read in its own.
+    sources = {t for r in recs for t in r.source_tasks}
+    assert recs and sources <= {other, "openml:2280"} and other in sources
 
 
 def test_an_algorithm_without_the_tables_task_type_is_one_line(
