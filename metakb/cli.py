@@ -800,6 +800,10 @@ def sweep_command(
         list[str] | None,
         typer.Option("--exclude", help="A dataset name to leave out (repeatable)."),
     ] = None,
+    task_type: Annotated[
+        str | None,
+        typer.Option("--task-type", help="Sweep only classification or regression tables."),
+    ] = None,
     time_limit: Annotated[
         float, typer.Option("--time-limit", help="Seconds per configuration (longer: failed).")
     ] = 600.0,
@@ -832,6 +836,7 @@ def sweep_command(
             executor=executor,
             trial_timeout=time_limit,
             exclude=exclude or (),
+            task_type=task_type,
             resume=resume,
             seed=seed,
             progress=progress,
@@ -846,7 +851,9 @@ def sweep_command(
     )
     for name, reason in sorted(report.failed.items()):
         out.print(f"failed: {name}: {reason}")
-    skipped = {n: r for n, r in report.skipped.items() if r != "excluded"}
+    skipped = {
+        n: r for n, r in report.skipped.items() if r != "excluded" and not r.startswith("a ")
+    }
     for name, reason in sorted(skipped.items()):
         out.print(f"skipped: {name}: {reason}")
 

@@ -406,6 +406,7 @@ class KnowledgeBase:
         executor: str = "inprocess",
         trial_timeout: float | None = 600.0,
         exclude: Sequence[str] = (),
+        task_type: str | None = None,
         resume: bool = False,
         seed: int = 0,
         progress: Progress | None = None,
@@ -432,6 +433,8 @@ class KnowledgeBase:
             Seconds one configuration's cross-validation may take.
         exclude : sequence of str
             Dataset names to leave out.
+        task_type : str, optional
+            Sweep only tables of this task type.
         resume : bool
             Continue an earlier run of the same sweep (without it, an earlier run is an error).
         seed : int
@@ -463,6 +466,7 @@ class KnowledgeBase:
             settings,
             resume=resume,
             exclude=exclude,
+            task_type=task_type,
             progress=progress,
         )
 

@@ -71,6 +71,7 @@ def sweep(
     *,
     resume: bool = False,
     exclude: Sequence[str] = (),
+    task_type: str | None = None,
     progress: Progress | None = None,
 ) -> SweepReport:
     """Run (or resume) a sweep; see :meth:`metakb.KnowledgeBase.sweep`."""
@@ -79,6 +80,8 @@ def sweep(
         raise MetakbError(
             f"unknown design {settings.design!r}; known: {', '.join(sorted(DESIGNS))}"
         )
+    if task_type not in (None, "classification", "regression"):
+        raise MetakbError(f"--task-type takes classification or regression, not {task_type!r}")
     with store.write():  # creates the knowledge base on first use
         pass
     refs = dataset_refs(datasets, store, layout)
@@ -97,4 +100,6 @@ def sweep(
         published=[algorithm.space.validate(json.loads(p)) for p in published],
         seed=settings.seed,
     )
-    return run_sweep(store, refs, points, settings, exclude=exclude, progress=progress)
+    return run_sweep(
+        store, refs, points, settings, exclude=exclude, task_type=task_type, progress=progress
+    )

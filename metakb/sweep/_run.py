@@ -208,6 +208,7 @@ def run_sweep(
     settings: SweepSettings,
     *,
     exclude: Sequence[str] = (),
+    task_type: str | None = None,
     progress: Progress | None = None,
 ) -> SweepReport:
     """Evaluate every design point on every dataset and write the results.
@@ -224,6 +225,8 @@ def run_sweep(
         How to evaluate.
     exclude : sequence of str
         Dataset names not to sweep (a benchmark's held-out tables).
+    task_type : str, optional
+        Sweep only tables of this task type.
     progress : callable, optional
         ``progress(description, done, total)`` over (dataset, configuration) pairs.
 
@@ -245,7 +248,7 @@ def run_sweep(
         if ref.name in excluded:
             report.skipped[ref.name] = "excluded"
         else:
-            _sweep_one(store, ref, algorithm, points, ids, settings, report)
+            _sweep_one(store, ref, algorithm, points, ids, settings, report, task_type)
         done += len(points)
         tick(description, done, total)
     report.wall_seconds = time.perf_counter() - start
@@ -260,12 +263,19 @@ def _sweep_one(
     ids: Sequence[str],
     settings: SweepSettings,
     report: SweepReport,
+    task_type: str | None,
 ) -> None:
+    if task_type is not None and ref.task_type not in (None, task_type):
+        report.skipped[ref.name] = f"a {ref.task_type} table"
+        return
     try:
         table = _load(ref, algorithm, settings)
     except (DatasetError, ValueError) as error:
         report.skipped[ref.name] = str(error).splitlines()[0]
         log.info("sweep: skipped %s: %s", ref.name, report.skipped[ref.name])
+        return
+    if task_type is not None and table.task_type != task_type:
+        report.skipped[ref.name] = f"a {table.task_type} table"
         return
     metric = METRICS[table.task_type]
     task_id = local_task_id(table)

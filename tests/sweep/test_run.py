@@ -177,5 +177,9 @@ def test_cli_sweep_prints_a_summary_and_bad_input_is_one_line(
     assert "not a folder of tables" in capsys.readouterr().err
     assert main([*args, "--design", "huge", "--resume"]) == 1
     assert "unknown design 'huge'" in capsys.readouterr().err
-    assert main([*args, "-a", "adaboost", "--resume"]) == 0
+    assert main([*args, "--task-type", "tabular", "--resume"]) == 1
+    assert "--task-type takes classification or regression" in capsys.readouterr().err
+    assert main([*args, "-a", "adaboost", "--task-type", "regression", "--json"]) == 0
+    only = json.loads(capsys.readouterr().out)
+    assert only["datasets"] == 1 and only["skipped"]["binary"] == "a classification table"
     assert DESIGNS["small"].n_sobol > 0
