@@ -11,6 +11,7 @@ with the library default on the same folds:
 * **improvable** datasets are those where the design's best configuration wins
   against the default by that rule: only there can a method be expected to beat
   it (the target counts strict wins, ``m > 0``, on them);
+* the **relative gain** ``m / |default's score|`` (RMSEs share no scale);
 * **normalized score** ``(value - worst) / (best - worst)`` over the design and
   **best-of-k regret** ``1 - max normalized score of the first k picks``;
 * a **constant model**: ROC AUC exactly 0.5 on every fold (a classifier that
@@ -21,14 +22,19 @@ with the library default on the same folds:
 
 from __future__ import annotations
 
+import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from metakb.bench.metrics import normalized_score
+from metakb.configs import config_id
+from metakb.models import WARM_STARTERS, MetaDataset, TaskQuery, WarmStarter
+from metakb.spaces import Algorithm
 
 CONSTANT_AUC = 0.5
 TARGET_IMPROVABLE_WIN_RATE = 0.80
@@ -115,6 +121,8 @@ def summarize_picks(
     rows = [(t, list(picks[t.task_id])) for t in tasks if picks.get(t.task_id)]
     outcomes = [t.outcome(p[0]) for t, p in rows]
     gains = np.array([t.versus_default(p[0])[0] for t, p in rows])
+    # Relative to the default's score: RMSEs of different tables share no scale.
+    relative = [g / abs(float(t.means[t.default])) for g, (t, _) in zip(gains, rows, strict=True)]
     improvable = [(t, p) for t, p in rows if t.improvable]
     strict = [t.versus_default(p[0])[0] > 0 for t, p in improvable]
     n = len(rows)
@@ -130,7 +138,9 @@ def summarize_picks(
         "improvable_beaten": int(sum(strict)),
         "improvable_win_rate": float(np.mean(strict)) if strict else math.nan,
         "constant_models": sum(t.constant(p[0]) for t, p in rows),
-        "mean_gain": float(gains.mean()) if n else math.nan,
+        "mean_relative_gain": float(np.mean([r for r in relative if math.isfinite(r)]))
+        if n
+        else math.nan,
         "mean_normalized": float(np.mean([t.normalized(p[0]) for t, p in rows])) if n else math.nan,
         "sign_test_p": float(binomtest(up, len(nonzero)).pvalue) if len(nonzero) else math.nan,
         "wilcoxon_p": float(wilcoxon(nonzero).pvalue) if len(nonzero) >= 2 else math.nan,
@@ -148,3 +158,130 @@ def summarize_picks(
         and figures["constant_models"] == 0
     )
     return figures
+
+
+BASELINES: tuple[str, ...] = ("library_default", "oracle")
+"""Reference picks: always the library default, and the design's best on the dataset."""
+
+Progress = Callable[[str, int, int], None]
+StarterFactory = Callable[[str, int], WarmStarter]
+
+
+def held_out_tasks(results: pd.DataFrame, algorithm: Algorithm) -> list[HeldOut]:
+    """Return every task's design matrix from a sweep's per-fold results.
+
+    Parameters
+    ----------
+    results : pandas.DataFrame
+        :meth:`metakb.KnowledgeBase.fold_results` of one algorithm and task type.
+    algorithm : Algorithm
+        The algorithm swept (its library default is the reference).
+
+    Tasks without a successful library-default evaluation are left out (the
+    comparison needs it); failed configurations are left out of a task's rows.
+    """
+    flow_id = algorithm.space.flow_ids[0]
+    default = config_id(flow_id, algorithm.space.to_flow_params(algorithm.library_config()))
+    tasks = []
+    for task_id, group in results.groupby("task_id", sort=True):
+        ok = group[group["value"].notna() & group["fold_values"].notna()]
+        folds = [json.loads(v) for v in ok["fold_values"]]
+        if default not in set(ok["config_id"]) or len({len(f) for f in folds}) != 1:
+            continue
+        sign = -1.0 if ok["direction"].iloc[0] == "min" else 1.0
+        ids = tuple(str(c) for c in ok["config_id"])
+        tasks.append(
+            HeldOut(
+                task_id=str(task_id),
+                name=str(ok["name"].iloc[0]),
+                config_ids=ids,
+                folds=sign * np.asarray(folds, dtype=float),
+                default=ids.index(default),
+                auc=ok["metric"].iloc[0] == "area_under_roc_curve",
+            )
+        )
+    return tasks
+
+
+def default_factory(method: str, seed: int) -> WarmStarter:
+    """Return a fresh warm starter of ``method`` (a key of ``WARM_STARTERS``)."""
+    return WARM_STARTERS[method](seed=seed)
+
+
+def run_lodo(
+    data: MetaDataset,
+    tasks: Sequence[HeldOut],
+    algorithm: Algorithm,
+    methods: Sequence[str],
+    *,
+    make: StarterFactory = default_factory,
+    k: int = 5,
+    seed: int = 0,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Hold each dataset out, fit every method on the rest, and score its picks.
+
+    Parameters
+    ----------
+    data : MetaDataset
+        Everything the methods may learn from (published runs and the sweep);
+        a held-out task's whole dataset group is removed before fitting.
+    tasks : sequence of HeldOut
+        The sweep's datasets to hold out in turn (tasks of ``data``).
+    algorithm : Algorithm
+        The algorithm (to map recommended configurations to design rows).
+    methods : sequence of str
+        Method names given to ``make``.
+    make : callable
+        ``make(method, seed) -> WarmStarter``, unfitted.
+    k : int
+        Picks asked of every method.
+    seed : int
+        Seed of the methods.
+    progress : callable, optional
+        ``progress(description, done, total)``.
+
+    Returns
+    -------
+    dict
+        ``{"methods": {method: summarize_picks(...)}, "picks": {method: {task: rows}}}``.
+    """
+    flow_id = algorithm.space.flow_ids[0]
+    index = {t: i for i, t in enumerate(data.task_ids)}
+    held = [t for t in tasks if t.task_id in index]
+    picks: dict[str, dict[str, list[int]]] = {m: {} for m in (*BASELINES, *methods)}
+    for done, task in enumerate(held, start=1):
+        train, own = data.split_out(task.task_id)
+        values = data.meta_features[index[task.task_id]]
+        row_of = {cid: i for i, cid in enumerate(task.config_ids)}
+        configs_of = {
+            row_of[cid]: config
+            for cid, config in zip(own.config_ids, own.configs, strict=True)
+            if cid in row_of
+        }
+        query = TaskQuery(
+            meta_features={
+                n: float(v)
+                for n, v in zip(data.meta_feature_names, values, strict=True)
+                if math.isfinite(v)
+            },
+            candidates=tuple(configs_of[i] for i in sorted(configs_of)),
+            task_id=task.task_id,
+        )
+        order = np.argsort(-task.means)
+        picks["library_default"][task.task_id] = [task.default]
+        picks["oracle"][task.task_id] = [int(i) for i in order[:k]]
+        for method in methods:
+            recs = make(method, seed).fit(train).recommend(query, k)
+            rows = [
+                row_of.get(config_id(flow_id, algorithm.space.to_flow_params(r.config)))
+                for r in recs
+            ]
+            picks[method][task.task_id] = [r for r in rows if r is not None]
+        if progress is not None:
+            progress("leave one dataset out", done, len(held))
+    return {
+        "datasets": [t.name for t in held],
+        "methods": {m: summarize_picks(held, p) for m, p in picks.items()},
+        "picks": picks,
+    }

@@ -157,6 +157,13 @@ class KnowledgeBase:
             self.store, algorithm, metric, task_type=task_type, min_configs=min_configs
         )
 
+    def fold_results(self, provenance_prefix: str, task_type: str | None = None) -> pd.DataFrame:
+        """Return the per-fold evaluations of a sweep (``sweep:lightgbm:``), see the store's."""
+        from metakb.store import get_fold_results
+
+        with self.store.read() as con:
+            return get_fold_results(con, provenance_prefix, task_type)
+
     # -- writes -----------------------------------------------------------------------
 
     def migrate(self) -> int:

@@ -86,8 +86,13 @@ def flow_rows(space: SearchSpace) -> Flows:
     )
 
 
-def table_rows(table: Table, metric: str) -> tuple[Datasets, Tasks]:
+def table_rows(
+    table: Table, metric: str, openml_dataset_id: int | None = None
+) -> tuple[Datasets, Tasks]:
     """Return the ``datasets`` and ``tasks`` rows of a user's table searched for ``metric``.
+
+    ``openml_dataset_id`` records the OpenML dataset the table is a copy of,
+    when known (a manifest's), so benchmarks group it with that dataset's tasks.
 
     Raises
     ------
@@ -98,6 +103,7 @@ def table_rows(table: Table, metric: str) -> tuple[Datasets, Tasks]:
     classify = table.task_type == "classification"
     dataset = Datasets(
         dataset_id=dataset_id,
+        openml_dataset_id=[openml_dataset_id],
         name=table.name,
         task_type=table.task_type,
         n_rows=len(table.X),
@@ -122,7 +128,12 @@ def table_rows(table: Table, metric: str) -> tuple[Datasets, Tasks]:
 
 
 def register_table(
-    store: Store, table: Table, meta_features: MetaFeatures, space: SearchSpace, metric: str
+    store: Store,
+    table: Table,
+    meta_features: MetaFeatures,
+    space: SearchSpace,
+    metric: str,
+    openml_dataset_id: int | None = None,
 ) -> tuple[str, str]:
     """Write the table's dataset, task, flow and meta-feature rows (idempotent).
 
@@ -144,7 +155,7 @@ def register_table(
     (str, str)
         The dataset and task keys.
     """
-    dataset, task = table_rows(table, metric)
+    dataset, task = table_rows(table, metric, openml_dataset_id)
     with store.write() as con, transaction(con):
         put_datasets(con, dataset)
         put_tasks(con, task)

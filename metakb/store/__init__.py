@@ -33,6 +33,7 @@ from metakb.store._meta import (
 from metakb.store._read import (
     evaluated_configs,
     find_task,
+    get_fold_results,
     get_meta_features,
     get_stats,
     get_task,
@@ -96,6 +97,7 @@ __all__ = [
     "get_best_by_flow",
     "get_evaluation_counts",
     "get_evaluations",
+    "get_fold_results",
     "get_ingest_run",
     "get_meta_feature_matrix",
     "get_meta_features",

@@ -311,3 +311,27 @@ def has_provenance(con: duckdb.DuckDBPyConnection, provenance: str) -> bool:
         con.execute("SELECT count(*) FROM evaluations WHERE provenance = $p", {"p": provenance})
     )
     return bool(row and row[0])
+
+
+def get_fold_results(
+    con: duckdb.DuckDBPyConnection, provenance_prefix: str, task_type: str | None = None
+) -> pd.DataFrame:
+    """Return the evaluations of one producer family with their per-fold values.
+
+    Columns: task_id, name, task_type, config_id, params, metric, direction,
+    value, fold_values (JSON text), error; one row per evaluation whose
+    provenance starts with ``provenance_prefix`` (``sweep:lightgbm:``), on tasks
+    of ``task_type`` when given.
+    """
+    return con.execute(
+        """
+        SELECT e.task_id, t.name, t.task_type, e.config_id, c.params, e.metric,
+               coalesce(m.direction, 'max') AS direction, e.value, e.fold_values, e.error
+        FROM evaluations e JOIN tasks t USING (task_id) JOIN configs c USING (config_id)
+        LEFT JOIN metrics m ON m.metric = e.metric
+        WHERE starts_with(e.provenance, $prefix)
+          AND ($task_type IS NULL OR t.task_type = $task_type)
+        ORDER BY e.task_id, e.config_id
+        """,
+        {"prefix": provenance_prefix, "task_type": task_type},
+    ).df()

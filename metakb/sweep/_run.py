@@ -65,12 +65,15 @@ class DatasetRef:
         The target column (``target`` or ``class`` when None).
     task_type : str or None
         Overrides the inferred task type (a manifest's, for ordinal targets).
+    openml_dataset_id : int or None
+        The OpenML dataset the table is a copy of, when known.
     """
 
     name: str
     path: Path
     target: str | None = None
     task_type: str | None = None
+    openml_dataset_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -152,7 +155,7 @@ def folder_refs(folder: str | Path) -> list[DatasetRef]:
     """Return the tables of a folder: its ``manifest.csv`` rows, else every table file in it.
 
     A manifest (PMLB's layout) has ``name`` and ``file`` columns and optionally
-    ``target_column`` and ``task_type``.
+    ``target_column``, ``task_type`` and ``openml_dataset_id``.
 
     Raises
     ------
@@ -173,6 +176,7 @@ def folder_refs(folder: str | Path) -> list[DatasetRef]:
                 root / str(row["file"]),
                 _text(row.get("target_column")),
                 _text(row.get("task_type")),
+                None if pd.isna(row.get("openml_dataset_id")) else int(row["openml_dataset_id"]),
             )
             for _, row in frame.iterrows()
         ]
@@ -294,7 +298,7 @@ def _sweep_one(
         return
     log.info("sweep: %s, %d rows, %d configurations", ref.name, len(table.X), len(todo))
     features = meta_feature_rows(kb_dataset_id(table), extract_table(table, seed=settings.seed))
-    register_table(store, table, features, algorithm.space, metric)
+    register_table(store, table, features, algorithm.space, metric, ref.openml_dataset_id)
     objective = CVObjective(
         table.X,
         table.y,

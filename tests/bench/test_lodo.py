@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -37,3 +39,35 @@ def test_summary_counts_wins_improvable_and_constants() -> None:
     assert bad["losses"] == 2 and bad["loss_rate"] == 1.0 and bad["constant_models"] == 2
     assert bad["improvable_win_rate"] == 0.0 and not bad["meets_targets"]
     assert bad["mean_normalized"] == 0.0 and bad["sign_test_p"] == pytest.approx(0.5)
+
+
+def test_run_lodo_on_a_tiny_sweep_scores_every_method(tmp_path: Path) -> None:
+    from metakb import KnowledgeBase
+    from metakb.bench.lodo import held_out_tasks, run_lodo
+    from metakb.spaces import get_algorithm
+    from tests.sweep.test_run import _tables
+
+    folder = tmp_path / "tables"
+    folder.mkdir()
+    _tables(folder)
+    rng = np.random.default_rng(1)
+    for i in range(3):  # more binary tables, so every held-out one has neighbours
+        x = rng.normal(size=(80, 3))
+        y = (x[:, i] + 0.5 * rng.normal(size=80) > 0).astype(int)
+        np.savetxt(
+            folder / f"more{i}.csv", np.c_[x, y], delimiter=",", header="a,b,c,target", comments=""
+        )
+    kb = KnowledgeBase(tmp_path / "kb.duckdb")
+    kb.sweep("lightgbm", str(folder), design="small", n_splits=3)
+    algorithm = get_algorithm("lightgbm")
+    data = kb.meta_dataset("lightgbm", task_type="classification", min_configs=2)
+    tasks = held_out_tasks(kb.fold_results("sweep:lightgbm:", "classification"), algorithm)
+    assert {t.name for t in tasks} == {"binary", "more0", "more1", "more2"}  # one_class failed
+    out = run_lodo(data, tasks, algorithm, ["knn", "portfolio"], k=3)
+    assert set(out["methods"]) == {"library_default", "oracle", "knn", "portfolio"}
+    for method, figures in out["methods"].items():
+        assert figures["datasets"] == 4, method
+        assert figures["wins"] + figures["ties"] + figures["losses"] == 4
+    assert out["methods"]["oracle"]["regret@1"] == 0.0
+    assert out["methods"]["library_default"]["ties"] == 4
+    assert all(len(rows) >= 1 for rows in out["picks"]["knn"].values())
