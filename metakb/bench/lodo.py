@@ -285,3 +285,81 @@ def run_lodo(
         "methods": {m: summarize_picks(held, p) for m, p in picks.items()},
         "picks": picks,
     }
+
+
+TITLE = "Leave one dataset out: top-1 against the library default on the sweep's tables"
+
+_COLUMNS = (
+    ("datasets", "datasets", "{}"),
+    ("wins", "wins", "{}"),
+    ("ties", "ties", "{}"),
+    ("losses", "losses", "{}"),
+    ("improvable", "improvable", "{}"),
+    ("improvable_win_rate", "beats default where improvable", "{:.2f}"),
+    ("loss_rate", "loses by > 1 SE", "{:.2f}"),
+    ("constant_models", "constant models", "{}"),
+    ("mean_relative_gain", "mean relative gain", "{:+.4f}"),
+    ("mean_normalized", "mean normalized", "{:.3f}"),
+    ("regret@1", "regret@1", "{:.3f}"),
+    ("regret@3", "regret@3", "{:.3f}"),
+    ("regret@5", "regret@5", "{:.3f}"),
+    ("sign_test_p", "sign test p", "{:.3g}"),
+    ("wilcoxon_p", "Wilcoxon p", "{:.3g}"),
+    ("meets_targets", "targets met", "{}"),
+)
+
+
+def _cell(value: Any, fmt: str) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "NO"
+    if isinstance(value, float) and not math.isfinite(value):
+        return "-"
+    return fmt.format(value)
+
+
+def render_markdown(report: Mapping[str, Any]) -> str:
+    """Return the page's generated part: the command, and one table per algorithm and task type."""
+    lines = [f"Produced by: `{report['command']}` ({report['load']})."]
+    header = "| method | " + " | ".join(title for _, title, _ in _COLUMNS) + " |"
+    rule = "|---" * (len(_COLUMNS) + 1) + "|"
+    for table in report["tables"]:
+        lines += [
+            "",
+            f"## {table['algorithm']}, {table['task_type']} ({table['meta_dataset']})",
+            "",
+            f"Held out in turn: {len(table['datasets'])} swept datasets; the models learn "
+            f"from {table['training_tasks']} tasks (published runs and the sweep), minus the "
+            "held-out dataset's group.",
+            "",
+            header,
+            rule,
+        ]
+        for method, figures in table["methods"].items():
+            cells = [_cell(figures[key], fmt) for key, _, fmt in _COLUMNS]
+            lines.append(f"| {method} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def plot_report(report: Mapping[str, Any], path: Any) -> None:
+    """Draw each table's win/tie/loss against the default per method (needs matplotlib)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    tables = report["tables"]
+    fig, axes = plt.subplots(1, len(tables), figsize=(6 * len(tables), 4), squeeze=False)
+    for ax, table in zip(axes[0], tables, strict=True):
+        methods = list(table["methods"])
+        bottom = np.zeros(len(methods))
+        for key, colour in (("wins", "tab:green"), ("ties", "tab:gray"), ("losses", "tab:red")):
+            values = np.array([table["methods"][m][key] for m in methods], dtype=float)
+            ax.barh(methods, values, left=bottom, color=colour, label=key)
+            bottom += values
+        ax.set_title(f"{table['algorithm']}, {table['task_type']}: top-1 vs library default")
+        ax.set_xlabel("datasets")
+        ax.invert_yaxis()
+    axes[0][0].legend(loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

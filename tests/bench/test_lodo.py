@@ -71,3 +71,30 @@ def test_run_lodo_on_a_tiny_sweep_scores_every_method(tmp_path: Path) -> None:
     assert out["methods"]["oracle"]["regret@1"] == 0.0
     assert out["methods"]["library_default"]["ties"] == 4
     assert all(len(rows) >= 1 for rows in out["picks"]["knn"].values())
+
+
+def test_lodo_page_renders_every_table_and_method(tmp_path: Path) -> None:
+    import json
+
+    from metakb.bench.commands.lodo import main
+    from metakb.bench.lodo import summarize_picks
+
+    figures = summarize_picks([CLEAR, FLAT], {"clear": [1], "flat": [0]})
+    report = {
+        "command": "metakb bench lodo --db KB",
+        "load": "machine load before: -; after: -",
+        "tables": [
+            {
+                "algorithm": "lightgbm",
+                "task_type": "classification",
+                "meta_dataset": "area_under_roc_curve",
+                "training_tasks": 2,
+                "datasets": ["clear", "flat"],
+                "methods": {"knn": figures},
+            }
+        ],
+    }
+    (tmp_path / "lodo.json").write_text(json.dumps(report))
+    assert main(["--db", "unused", "--out", str(tmp_path), "--render-only"]) == 0
+    page = (tmp_path / "lodo.md").read_text()
+    assert "## lightgbm, classification" in page and "| knn | 2 | 1 | 1 | 0 |" in page
