@@ -23,6 +23,7 @@ from metakb.errors import MetakbError
 
 if TYPE_CHECKING:
     from metakb.kb import KnowledgeBase
+    from metakb.models import Recommendation
 
 app = typer.Typer(
     name="metakb",
@@ -650,19 +651,24 @@ def recommend_configs(
         return
     target_name = task if task is not None else str(file or meta_features)
     out.print(f"{result['estimator']} via {method or DEFAULT_WARM_STARTER} for {target_name}")
-    table = Table("#", "score", "config", "from tasks")
+    table = Table("#", "score", "gain", "config", "from tasks", "why")
     for i, rec in enumerate(recs, start=1):
         table.add_row(
             str(i),
             "-" if rec.predicted_score is None else f"{rec.predicted_score:.3f}",
+            _fmt_gain(rec),
             # The space's own parameters, without the pipeline step prefixes.
             ", ".join(
                 f"{key.rsplit('__', 1)[-1]}={_fmt_param(v)}" for key, v in rec.config.items()
             ),
             ", ".join(rec.source_tasks),
+            rec.reason or "",
         )
     out.print(table)
-    out.print("--json prints the estimator's keyword arguments")
+    out.print(
+        "gain: predicted normalized score over the library default ± its spread over the "
+        "tasks it rests on; --json prints the estimator's keyword arguments"
+    )
 
 
 @contextmanager
@@ -684,6 +690,14 @@ def _read_meta_features(path: Path) -> dict[str, float]:
         return {str(name): float(value) for name, value in raw.items() if value is not None}
     except (OSError, ValueError, AttributeError, TypeError) as exc:
         raise MetakbError(f"{path}: not a JSON object of meta-feature values ({exc})") from None
+
+
+def _fmt_gain(rec: Recommendation) -> str:
+    if rec.is_default:
+        return "default"
+    if rec.predicted_gain is None or rec.gain_sd is None:
+        return "-"
+    return f"{rec.predicted_gain:+.3f} ± {rec.gain_sd:.3f}"
 
 
 def _fmt_param(value: Any) -> str:

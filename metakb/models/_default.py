@@ -85,7 +85,9 @@ def select_over_default(
     Returns
     -------
     list of Recommendation
-        Best first, every one with ``predicted_gain``, ``gain_sd`` and ``reason``.
+        Best first, every one with ``predicted_gain``, ``gain_sd`` and
+        ``reason``. ``predicted_score`` stays the model's own (None for the
+        default and for general configurations it did not pick itself).
     """
     check_k(k)
     default = space.validate(default)
@@ -111,18 +113,13 @@ def select_over_default(
     ahead = [int(j) for j in order if cleared[j]]
     behind = [int(j) for j in order if not cleared[j]]
     with_default = _may_recommend(default_key, query, space)
-    scored = any(r.predicted_score is not None for r in picks.values())
     words = _Words(evidence, n, extrapolation, len(ahead), with_default)
 
     def pick(j: int, ahead: bool) -> Recommendation:
         rec, column = picks[keys[j]], evidence.scores[:, j + 1]
         g, s = float(gain[j]), float(sd[j])
-        score = rec.predicted_score
-        if score is None and scored:  # a general configuration the model did not pick itself
-            score = float(evidence.weights @ column)
         return replace(
             rec,
-            predicted_score=score,
             source_tasks=rec.source_tasks or _top_sources(evidence, column),
             predicted_gain=g,
             gain_sd=s,
@@ -134,7 +131,7 @@ def select_over_default(
         out.append(
             Recommendation(
                 dict(default),
-                float(evidence.weights @ evidence.scores[:, 0]) if scored else None,
+                None,  # the model's own scores are of its picks; the gains compare
                 _top_sources(evidence, evidence.weights),
                 predicted_gain=0.0,
                 gain_sd=0.0,
