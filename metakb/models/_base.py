@@ -253,7 +253,7 @@ class DefaultAwareWarmStarter(WarmStarter, Protocol):
         ...
 
 
-def surrogate_evidence(
+def task_evidence(
     tasks: Sequence[TaskData],
     space: SearchSpace,
     configs: Sequence[Params],
@@ -262,23 +262,28 @@ def surrogate_evidence(
     weights: np.ndarray | None = None,
     basis: str,
 ) -> GainEvidence:
-    """Return every task's surrogate scores of ``configs`` as evidence (equal weights by default).
+    """Return every task's scores of ``configs`` as evidence (equally weighted by default).
 
-    Surrogate predictions for every configuration, evaluated or not: an
-    evaluated configuration's observed value carries the luck that made it
-    a task's best, which compared with the default's smoothed prediction
-    would read as a gain.
+    Scores as the models score candidates (:meth:`TaskData.scores`): the
+    observed normalized value where a task evaluated a configuration, its
+    surrogate's prediction elsewhere (the library default usually).
     """
-    x = space.encode_many([space.validate(c) for c in configs], validated=True)
-    scores = np.vstack([task.predict(x, seed) for task in tasks])
+    validated = [space.validate(c) for c in configs]
+    scores = score_matrix(tasks, validated, space.encode_many(validated, validated=True), seed)
     w = np.full(len(tasks), 1.0 / len(tasks)) if weights is None else np.asarray(weights)
     return GainEvidence(w, scores, tuple(t.task_id for t in tasks), basis)
 
 
 def best_on_average(configs: Sequence[Params], scores: np.ndarray, n: int) -> list[Params]:
-    """Return the ``n`` configurations of highest mean score over the rows of ``scores``."""
+    """Return the ``n`` distinct configurations of highest mean score over ``scores``' rows."""
     order = np.argsort(-np.asarray(scores, dtype=float).mean(axis=0), kind="stable")
-    return [dict(configs[int(j)]) for j in order[:n]]
+    # A pool may repeat a configuration (a random one that is also a task's best).
+    out: dict[str, Params] = {}
+    for j in order:
+        out.setdefault(canonical_json(configs[int(j)]), dict(configs[int(j)]))
+        if len(out) >= n:
+            break
+    return list(out.values())
 
 
 class MetaFeatureScaler:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Self
 
 import numpy as np
@@ -27,7 +28,7 @@ from metakb.models._base import (
     kernel_weights,
     score_matrix,
     select_features,
-    surrogate_evidence,
+    task_evidence,
     top_distinct,
 )
 from metakb.models._metadataset import MetaDataset, TaskData
@@ -343,24 +344,31 @@ class TransferWarmStarter(PredictiveWarmStarter, AdaptiveWarmStarter, DefaultAwa
     def gain_evidence(
         self, query: TaskQuery, configs: Sequence[Params], *, general: bool = False
     ) -> GainEvidence:
-        """Return the weighted members' predictions of ``configs``: the rows of :meth:`predict`.
+        """Return the weighted members' scores of ``configs``, as :meth:`recommend` weighs them.
 
-        Each similar task's surrogate blended with the global surrogate,
-        weighted as in :meth:`weights` (the query's observations included).
+        Each similar task's scores (observed where it evaluated a
+        configuration, its surrogate's elsewhere) blended with the global
+        surrogate, weighted as in :meth:`weights` (the query's observations included).
         ``general``: every training task's own surrogate, equally weighted,
         without the global surrogate, which extrapolates as much as the
         similarity does.
         """
         if general:
-            return surrogate_evidence(
+            return task_evidence(
                 self.tasks_, self.space_, configs, self.seed, basis="training tasks"
             )
         w = self.weights(query)
         used = np.flatnonzero(w)
+        own = task_evidence(
+            [self.tasks_[i] for i in used],
+            self.space_,
+            configs,
+            self.seed,
+            weights=w[used] / w[used].sum(),
+            basis="similar tasks",
+        )
         x = self.space_.encode_many([self.space_.validate(c) for c in configs], validated=True)
-        preds = self.member_predictions(query, x, used)
-        sources = tuple(self.task_ids_[i] for i in used)
-        return GainEvidence(w[used] / w[used].sum(), preds, sources, "similar tasks")
+        return replace(own, scores=self._blend(query, own.scores, x))
 
     def general_configs(self, n: int) -> list[Params]:
         """Return the pool's ``n`` configurations of highest mean score over the training tasks."""
