@@ -8,6 +8,7 @@ from typing import Self
 import numpy as np
 from scipy.spatial.distance import cdist
 
+from metakb.configs import canonical_json
 from metakb.models._base import (
     DefaultAwareWarmStarter,
     GainEvidence,
@@ -108,8 +109,15 @@ class KnnWarmStarter(DefaultAwareWarmStarter):
         picked = [int(t) for t in order[: self.n_neighbors]]
         found = candidates_of(self.space_, query)
         if found is None:
-            sources = {self.task_ids_[t] for t in picked}
-            cols = [j for j, s in enumerate(self.pool_.sources) if s in sources]
+            # The neighbours' own best configurations, even those the pool credits to
+            # an earlier task: where every task evaluated the same ones (TabRepo), the
+            # first tasks are credited with nearly all of them.
+            best = {
+                canonical_json(self.tasks_[t].configs[i])
+                for t in picked
+                for i in self.tasks_[t].best(self.per_task)
+            }
+            cols = [j for j, c in enumerate(self.pool_.configs) if canonical_json(c) in best]
             configs = [self.pool_.configs[j] for j in cols]
             scores = self.pool_scores_[np.ix_(picked, cols)]
         else:
