@@ -14,6 +14,7 @@ from metakb.kb import (
     recommendations_json,
     train,
 )
+from metakb.models import Recommendation
 from metakb.sources.published import import_published
 from metakb.spaces import SPACES
 from metakb.store import Store
@@ -237,3 +238,50 @@ def test_cli_recommend_prints_the_extrapolation_on_stderr(
     captured = capsys.readouterr()
     assert json.loads(captured.out)["recommendations"]  # stdout stays pure JSON
     assert "warning: NumberOfInstances 5 is below every lightgbm task" in captured.err
+
+
+def test_every_method_weighs_its_picks_against_the_library_default(
+    kb: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from metakb.models import WARM_STARTERS
+    from metakb.spaces import ALGORITHMS
+
+    db = str(kb.path)
+    assert main(["train", "-a", "lightgbm", "--min-configs", "2", "--db", db]) == 0
+    capsys.readouterr()
+    features = tmp_path / "mf.json"
+    features.write_text(json.dumps({"NumberOfInstances": 5000, "NumberOfClasses": 2}))
+    library = recommendations_json(
+        SPACES["lightgbm"], [Recommendation(ALGORITHMS["lightgbm"].library_config())]
+    )["recommendations"][0]["config"]
+    for method in sorted(WARM_STARTERS):
+        # Three configurations in the tiny TabRepo table, and the default.
+        args = ["recommend", "--meta-features", str(features), "-k", "4", "--method", method]
+        assert main([*args, "--db", db, "--json"]) == 0
+        recs = json.loads(capsys.readouterr().out)["recommendations"]
+        assert len(recs) == 4, method
+        for rec in recs:
+            assert isinstance(rec["predicted_gain"], float), method
+            assert isinstance(rec["gain_sd"], float) and rec["gain_sd"] >= 0, method
+            assert isinstance(rec["reason"], str) and rec["reason"], method
+            ahead = rec["predicted_gain"] > rec["gain_sd"]
+            assert rec["reason"].startswith("predicted +") or not ahead, method
+        (default,) = [r for r in recs if r["is_default"]]
+        assert default["config"] == library and default["reason"].startswith("default: ")
+        assert main([*args, "--db", db]) == 0
+        table = capsys.readouterr().out
+        assert "why" in table and "default" in table
+
+
+def test_an_extrapolating_recommendation_says_so_in_its_reason(kb: Store) -> None:
+    train(kb.path, ["lightgbm"], ["portfolio"], min_configs=2)
+    with pytest.warns(ExtrapolationWarning):
+        recs = recommend(
+            {"NumberOfInstances": 5.0}, algorithm="lightgbm", method="portfolio", db=kb.path
+        )
+    assert any(r.is_default for r in recs)
+    for rec in recs:
+        assert rec.reason is not None
+        assert rec.reason.startswith(
+            "extrapolating (NumberOfInstances 5 below the training range), judged across all "
+        )
