@@ -21,7 +21,7 @@ from metakb.models._base import (
     greedy_portfolio,
     kernel_weights,
     score_matrix,
-    task_evidence,
+    surrogate_evidence,
     top_distinct,
 )
 from metakb.models._metadataset import MetaDataset, TaskData
@@ -177,18 +177,18 @@ class CFWarmStarter(DefaultAwareWarmStarter):
     ) -> GainEvidence:
         """Return the scores of ``configs`` on the tasks nearest in factor space, kernel-weighted.
 
-        The tasks and weights of :meth:`recommend`; the tasks' own scores
-        (observed, else their surrogates'), not the factorization's, since the
-        library default is rarely one of its columns. ``general``: every
-        training task, equally weighted.
+        The tasks and weights of :meth:`recommend`; the tasks' surrogates
+        score the configurations, not the factorization, since the library
+        default is rarely one of its columns. ``general``: every training
+        task, equally weighted.
         """
         if general:
-            return task_evidence(
+            return surrogate_evidence(
                 self.tasks_, self.space_, configs, self.seed, basis="training tasks"
             )
         w = self.weights(query)
         used = np.flatnonzero(w)
-        return task_evidence(
+        return surrogate_evidence(
             [self.tasks_[i] for i in used],
             self.space_,
             configs,

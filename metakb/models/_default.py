@@ -40,6 +40,7 @@ def select_over_default(
     space: SearchSpace,
     extrapolation: Sequence[str] = (),
     pool: int = POOL,
+    margin: float = 1.0,
 ) -> list[Recommendation]:
     """Return ``k`` recommendations, the default among them, each with its gain over the default.
 
@@ -81,6 +82,9 @@ def select_over_default(
         (e.g. ``"NumberOfInstances below the training range"``); empty: it does not.
     pool : int
         How many of the model's picks compete with the default.
+    margin : float
+        A pick leads the default when its predicted gain exceeds ``margin``
+        times the gain's spread (0: whenever it is predicted to gain at all).
 
     Returns
     -------
@@ -108,12 +112,12 @@ def select_over_default(
     evidence = model.gain_evidence(query, configs, general=general)
     gain, sd = _gain_moments(evidence)
     n = len(set(evidence.sources))
-    cleared = (gain > sd) & (n >= 2)
+    cleared = (gain > margin * sd) & (gain > 0) & (n >= 2)
     order = np.argsort(-gain, kind="stable") if general else np.arange(len(keys))
     ahead = [int(j) for j in order if cleared[j]]
     behind = [int(j) for j in order if not cleared[j]]
     with_default = _may_recommend(default_key, query, space)
-    words = _Words(evidence, n, extrapolation, len(ahead), with_default)
+    words = _Words(evidence, n, extrapolation, len(ahead), with_default, margin)
 
     def pick(j: int, ahead: bool) -> Recommendation:
         rec, column = picks[keys[j]], evidence.scores[:, j + 1]
@@ -175,12 +179,14 @@ class _Words:
         extrapolation: Sequence[str],
         n_ahead: int,
         with_default: bool,
+        margin: float,
     ) -> None:
         basis = evidence.basis.replace("tasks", "task", 1) if n == 1 else evidence.basis
         self.rows = f"{n} {basis}"
         self.n = n
         self.n_ahead = n_ahead
         self.with_default = with_default
+        self.its = "its uncertainty" if margin == 1 else f"{margin:g} times its uncertainty"
         self.prefix = (
             f"extrapolating ({'; '.join(extrapolation)}), judged across all {self.rows}: "
             if extrapolation
@@ -197,7 +203,7 @@ class _Words:
         elif gain <= 0:
             why = "not predicted to beat it"
         else:
-            why = "within its uncertainty"
+            why = f"within {self.its}"
         after = ", ranked after the default" if self.with_default else ""
         return f"{text}: {why}{after}"
 
@@ -206,7 +212,7 @@ class _Words:
             them = "configuration" if self.n_ahead == 1 else f"{self.n_ahead} configurations"
             return (
                 f"{self.prefix}default: ranked after the {them} predicted to beat it "
-                "by more than the uncertainty"
+                f"by more than {self.its}"
             )
         if self.n < 2:
             return (
@@ -215,5 +221,5 @@ class _Words:
         where = "" if self.prefix else f" ({self.rows})"
         return (
             f"{self.prefix}default: no configuration predicted to beat it "
-            f"by more than its uncertainty{where}"
+            f"by more than {self.its}{where}"
         )

@@ -22,7 +22,7 @@ from metakb.models._base import (
     greedy_portfolio,
     score_matrix,
     select_features,
-    task_evidence,
+    surrogate_evidence,
     top_distinct,
 )
 from metakb.models._metadataset import MetaDataset, TaskData
@@ -144,7 +144,7 @@ class KnnWarmStarter(DefaultAwareWarmStarter):
             order, _ = self.neighbors(query)
             tasks = tuple(self.tasks_[int(t)] for t in order[: self.n_neighbors])
         basis = "training tasks" if general else "similar tasks"
-        return task_evidence(tasks, self.space_, configs, self.seed, basis=basis)
+        return surrogate_evidence(tasks, self.space_, configs, self.seed, basis=basis)
 
     def general_configs(self, n: int) -> list[Params]:
         """Return the pool's ``n`` configurations of highest mean score over the training tasks."""

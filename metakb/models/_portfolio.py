@@ -18,7 +18,7 @@ from metakb.models._base import (
     check_k,
     greedy_portfolio,
     score_matrix,
-    task_evidence,
+    surrogate_evidence,
     top_distinct,
 )
 from metakb.models._metadataset import MetaDataset, TaskData
@@ -103,7 +103,9 @@ class PortfolioWarmStarter(DefaultAwareWarmStarter):
         A portfolio serves every task alike, so its evidence is always the
         general one: a gain must hold across the training tasks.
         """
-        return task_evidence(self.tasks_, self.space_, configs, self.seed, basis="training tasks")
+        return surrogate_evidence(
+            self.tasks_, self.space_, configs, self.seed, basis="training tasks"
+        )
 
     def general_configs(self, n: int) -> list[Params]:
         """Return the ``n`` members of highest mean score over the training tasks."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import TYPE_CHECKING, Self
 
 import numpy as np
@@ -28,7 +27,7 @@ from metakb.models._base import (
     kernel_weights,
     score_matrix,
     select_features,
-    task_evidence,
+    surrogate_evidence,
     top_distinct,
 )
 from metakb.models._metadataset import MetaDataset, TaskData
@@ -344,31 +343,24 @@ class TransferWarmStarter(PredictiveWarmStarter, AdaptiveWarmStarter, DefaultAwa
     def gain_evidence(
         self, query: TaskQuery, configs: Sequence[Params], *, general: bool = False
     ) -> GainEvidence:
-        """Return the weighted members' scores of ``configs``, as :meth:`recommend` weighs them.
+        """Return the weighted members' predictions of ``configs``: the rows of :meth:`predict`.
 
-        Each similar task's scores (observed where it evaluated a
-        configuration, its surrogate's elsewhere) blended with the global
-        surrogate, weighted as in :meth:`weights` (the query's observations included).
+        Each similar task's surrogate blended with the global surrogate,
+        weighted as in :meth:`weights` (the query's observations included).
         ``general``: every training task's own surrogate, equally weighted,
         without the global surrogate, which extrapolates as much as the
         similarity does.
         """
         if general:
-            return task_evidence(
+            return surrogate_evidence(
                 self.tasks_, self.space_, configs, self.seed, basis="training tasks"
             )
         w = self.weights(query)
         used = np.flatnonzero(w)
-        own = task_evidence(
-            [self.tasks_[i] for i in used],
-            self.space_,
-            configs,
-            self.seed,
-            weights=w[used] / w[used].sum(),
-            basis="similar tasks",
-        )
         x = self.space_.encode_many([self.space_.validate(c) for c in configs], validated=True)
-        return replace(own, scores=self._blend(query, own.scores, x))
+        preds = self.member_predictions(query, x, used)
+        sources = tuple(self.task_ids_[i] for i in used)
+        return GainEvidence(w[used] / w[used].sum(), preds, sources, "similar tasks")
 
     def general_configs(self, n: int) -> list[Params]:
         """Return the pool's ``n`` configurations of highest mean score over the training tasks."""
