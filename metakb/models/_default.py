@@ -52,9 +52,10 @@ def select_over_default(
     ``gain_evidence``). The spread, not the standard error, because the
     question is whether the pick beats the default on *this* task, which is
     like one of the rows, not on their average. The order is: the picks
-    whose gain exceeds its spread (in the model's order), the default, then
-    the other picks (in the model's order). Gains read from a single task
-    have no spread to judge them by, so then the default leads.
+    whose gain is positive and exceeds ``margin`` times its spread (in the
+    model's order), the default, then the other picks (in the model's
+    order). Gains read from a single task have no spread to judge them by,
+    so then the default leads.
 
     When ``extrapolation`` is given (the query lies outside what the model
     learned from), similarity means little: the candidates are also the
