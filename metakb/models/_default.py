@@ -51,17 +51,22 @@ def select_over_default(
     deviation (rows and weights per method: see each model's
     ``gain_evidence``). The spread, not the standard error, because the
     question is whether the pick beats the default on *this* task, which is
-    like one of the rows, not on their average. The order is: the picks
-    whose gain is positive and exceeds ``margin`` times its spread (in the
-    model's order), the default, then the other picks (in the model's
-    order). Gains read from a single task have no spread to judge them by,
-    so then the default leads.
+    like one of the rows, not on their average. A pick *clears the bar*
+    when its gain is positive and exceeds ``margin`` times its spread. The
+    order is the model's, with the default inserted before its first pick
+    that does not clear the bar: the model's best guess leads only when it
+    clears it, and a later pick (a greedy list's hedge for other tasks) never
+    jumps ahead of it. (Leave-one-task-out on TabRepo and on the live PMLB
+    tables, promoting every pick that clears the bar lost to the default
+    more often.) Gains read from a single task have no spread to judge them
+    by, so then the default leads.
 
     When ``extrapolation`` is given (the query lies outside what the model
     learned from), similarity means little: the candidates are also the
     model's ``general_configs`` (good on average over every training task),
     the evidence is every training task equally weighted, and candidates are
-    ordered by that mean gain.
+    ordered by how surely they beat the default (gain minus ``margin``
+    times its spread): those that clear the bar, the default, the others.
 
     The default is left out when the query's candidates exclude it or the
     task already evaluated it (neither may be recommended).
@@ -114,11 +119,18 @@ def select_over_default(
     gain, sd = _gain_moments(evidence)
     n = len(set(evidence.sources))
     cleared = (gain > margin * sd) & (gain > 0) & (n >= 2)
-    order = np.argsort(-gain, kind="stable") if general else np.arange(len(keys))
-    ahead = [int(j) for j in order if cleared[j]]
-    behind = [int(j) for j in order if not cleared[j]]
+    # The model's order, or (extrapolating) how surely each beats the default; the
+    # default goes before the first candidate that does not clear the bar, so that
+    # a greedy list's later hedge never jumps ahead of its first pick.
+    lower = gain - margin * sd
+    order = np.argsort(-lower, kind="stable") if general else np.arange(len(keys))
+    lead = next((i for i, j in enumerate(order) if not cleared[j]), len(order))
+    ahead = [int(j) for j in order[:lead]]
+    behind = [int(j) for j in order[lead:]]
     with_default = _may_recommend(default_key, query, space)
-    words = _Words(evidence, n, extrapolation, len(ahead), with_default, margin)
+    words = _Words(
+        evidence, n, extrapolation, margin, len(ahead), bool(cleared.any()), with_default
+    )
 
     def pick(j: int, ahead: bool) -> Recommendation:
         rec, column = picks[keys[j]], evidence.scores[:, j + 1]
@@ -128,7 +140,7 @@ def select_over_default(
             source_tasks=rec.source_tasks or _top_sources(evidence, column),
             predicted_gain=g,
             gain_sd=s,
-            reason=words.gain(ahead, g, s),
+            reason=words.gain(ahead, bool(cleared[j]), g, s),
         )
 
     out = [pick(j, True) for j in ahead]
@@ -178,14 +190,16 @@ class _Words:
         evidence: GainEvidence,
         n: int,
         extrapolation: Sequence[str],
-        n_ahead: int,
-        with_default: bool,
         margin: float,
+        n_ahead: int,
+        any_cleared: bool,
+        with_default: bool,
     ) -> None:
         basis = evidence.basis.replace("tasks", "task", 1) if n == 1 else evidence.basis
         self.rows = f"{n} {basis}"
         self.n = n
         self.n_ahead = n_ahead
+        self.any_cleared = any_cleared
         self.with_default = with_default
         self.its = "its uncertainty" if margin == 1 else f"{margin:g} times its uncertainty"
         self.prefix = (
@@ -194,12 +208,14 @@ class _Words:
             else ""
         )
 
-    def gain(self, ahead: bool, gain: float, sd: float) -> str:
+    def gain(self, ahead: bool, cleared: bool, gain: float, sd: float) -> str:
         where = "" if self.prefix else f" from {self.rows}"
         text = f"{self.prefix}predicted {gain:+.3f} ± {sd:.3f} over the default{where}"
         if ahead:
             return text
-        if self.n < 2:
+        if cleared:
+            why = "the model ranks it below a pick that is not clearly better"
+        elif self.n < 2:
             why = "one task gives no spread to judge it by"
         elif gain <= 0:
             why = "not predicted to beat it"
@@ -220,6 +236,11 @@ class _Words:
                 f"{self.prefix}default: {self.rows} is too few to tell a predicted gain from noise"
             )
         where = "" if self.prefix else f" ({self.rows})"
+        if self.any_cleared:  # only a later hedge clears the bar
+            return (
+                f"{self.prefix}default: the model's first pick is not predicted to beat it "
+                f"by more than {self.its}{where}"
+            )
         return (
             f"{self.prefix}default: no configuration predicted to beat it "
             f"by more than {self.its}{where}"

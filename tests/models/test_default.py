@@ -1,6 +1,6 @@
 """select_over_default on tiny knowledge bases whose gains over the default are known."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -10,8 +10,11 @@ from metakb.configs import canonical_json
 from metakb.kb import recommendations_json
 from metakb.models import (
     WARM_STARTERS,
+    DefaultAwareWarmStarter,
+    GainEvidence,
     KnnWarmStarter,
     MetaDataset,
+    Recommendation,
     TaskQuery,
     build_meta_dataset,
     select_over_default,
@@ -274,3 +277,63 @@ def test_the_margin_scales_the_bar(dominated):
     assert recs[1].reason is not None and recs[1].reason.endswith(
         "within 100 times its uncertainty, ranked after the default"
     )
+
+
+class _Stub(DefaultAwareWarmStarter):
+    """Fixed picks and fixed gains over the default on four tasks."""
+
+    seed = 0
+
+    def __init__(self, gains: dict[str, list[float]]) -> None:
+        self.gains = gains  # config key -> its score minus the default's, per task
+        self.picks = [STAR, GENERAL]
+
+    def fit(self, data: MetaDataset) -> "_Stub":
+        return self
+
+    def recommend(self, query: TaskQuery, k: int) -> list[Recommendation]:
+        return [Recommendation(dict(c), None, ("t0",)) for c in self.picks[:k]]
+
+    def gain_evidence(
+        self, query: TaskQuery, configs: Sequence[Params], *, general: bool = False
+    ) -> GainEvidence:
+        rows = np.array(
+            [[0.5 + self.gains.get(_key(c), [0.0] * 4)[t] for c in configs] for t in range(4)]
+        )
+        return GainEvidence(np.full(4, 0.25), rows, ("t0", "t1", "t2", "t3"), "similar tasks")
+
+    def general_configs(self, n: int) -> list[Params]:
+        return self.picks[:n]
+
+
+NOISY_GAINS = [0.3, -0.2, 0.3, -0.2]  # mean +0.05, spread 0.25
+SURE_GAINS = [0.1, 0.1, 0.12, 0.08]  # mean +0.10, spread 0.014
+
+
+def test_a_later_pick_that_clears_the_bar_never_jumps_ahead_of_the_first():
+    model = _Stub({_key(STAR): NOISY_GAINS, _key(GENERAL): SURE_GAINS})
+    first, star, general = select_over_default(model, _query(), 3, default=DEFAULT, space=SPACE)
+    assert first.is_default
+    assert first.reason == (
+        "default: the model's first pick is not predicted to beat it by more than its "
+        "uncertainty (4 similar tasks)"
+    )
+    assert _key(star.config) == _key(STAR) and star.reason == (
+        "predicted +0.050 ± 0.250 over the default from 4 similar tasks: "
+        "within its uncertainty, ranked after the default"
+    )
+    assert _key(general.config) == _key(GENERAL)
+    assert general.reason is not None and general.reason.endswith(
+        "the model ranks it below a pick that is not clearly better, ranked after the default"
+    )
+
+
+def test_the_first_pick_leads_when_it_clears_the_bar():
+    model = _Stub({_key(STAR): SURE_GAINS, _key(GENERAL): NOISY_GAINS})
+    star, default, general = select_over_default(model, _query(), 3, default=DEFAULT, space=SPACE)
+    assert _key(star.config) == _key(STAR)
+    assert star.reason == "predicted +0.100 ± 0.014 over the default from 4 similar tasks"
+    assert default.is_default and default.reason == (
+        "default: ranked after the configuration predicted to beat it by more than its uncertainty"
+    )
+    assert _key(general.config) == _key(GENERAL)
