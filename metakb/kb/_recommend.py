@@ -118,7 +118,7 @@ def recommend(
         query = TaskQuery(_numbers(meta_features), tuple(observations))
     for note in extrapolation_notes(query.meta_features, ranges, space.name):
         warnings.warn(note, ExtrapolationWarning, stacklevel=3)
-    if not isinstance(model, DefaultAwareWarmStarter):
+    if not isinstance(model, DefaultAwareWarmStarter):  # every registered model is
         return model.recommend(query, k)
     outside = [
         f"{name} {_count(value)} {side} the training range"
