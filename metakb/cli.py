@@ -31,6 +31,7 @@ from metakb.errors import MetakbError
 
 if TYPE_CHECKING:
     from metakb.kb import KnowledgeBase
+    from metakb.models import Recommendation
 
 app = typer.Typer(
     name="metakb",
@@ -701,22 +702,29 @@ def recommend_configs(
         f"{result['estimator']} ({result['task_type']}) via {method or DEFAULT_WARM_STARTER} "
         f"for {target_name}"
     )
-    table = Table("#", "score", "config", "from tasks")
+    table = Table("#", "score", "gain", "config", "from tasks")
     for i, rec in enumerate(recs, start=1):
         # What to fit on the table: its leaf sizes capped for its rows.
         config = rec.config if n_rows is None else record.fit_to_rows(rec.config, n_rows)
         table.add_row(
             str(i),
             "-" if rec.predicted_score is None else f"{rec.predicted_score:.3f}",
+            _fmt_gain(rec),
             # The space's own parameters, without the pipeline step prefixes.
             ", ".join(f"{key.rsplit('__', 1)[-1]}={_fmt_param(v)}" for key, v in config.items()),
             ", ".join(rec.source_tasks),
         )
     out.print(table)
+    for i, rec in enumerate(recs, start=1):
+        if rec.reason:
+            out.print(f"why #{i}: {rec.reason}", highlight=False)
     for i, entry in enumerate(result["recommendations"], start=1):
         if entry["adapted"]:
             out.print(f"note: #{i} {_adapted_note(entry['adapted'], n_rows)}", highlight=False)
-    out.print("--json prints the estimator's keyword arguments")
+    out.print(
+        "gain: predicted normalized score over the library default ± its spread over the "
+        "tasks it rests on; --json prints the estimator's keyword arguments"
+    )
 
 
 @contextmanager
@@ -756,6 +764,14 @@ def _adapted_note(adapted: Mapping[str, Mapping[str, Any]], n_rows: int | None) 
         f"{name.rsplit('__', 1)[-1]} {v['from']} -> {v['to']}" for name, v in adapted.items()
     )
     return f"adapted to the table's {n_rows:,} rows, so every tree can split: {changes}"
+
+
+def _fmt_gain(rec: Recommendation) -> str:
+    if rec.is_default:
+        return "default"
+    if rec.predicted_gain is None or rec.gain_sd is None:
+        return "-"
+    return f"{rec.predicted_gain:+.3f} ± {rec.gain_sd:.3f}"
 
 
 def _fmt_param(value: Any) -> str:

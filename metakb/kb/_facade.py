@@ -367,6 +367,10 @@ class KnowledgeBase:
         list of Recommendation
             Best first; ``config`` under the flow's parameter names (see
             :func:`~metakb.kb.recommendations_json` for estimator keyword arguments).
+            The algorithm's library default is always a candidate and leads
+            unless the model predicts its first pick beats it by more than the
+            gain's spread (:func:`~metakb.models.select_over_default`); each
+            recommendation carries ``predicted_gain``, ``gain_sd`` and ``reason``.
 
         Raises
         ------

@@ -1,4 +1,10 @@
-"""Recommend configurations from the trained warm starters, and say when they extrapolate."""
+"""Recommend configurations from the trained warm starters, and say when they extrapolate.
+
+Every recommendation is weighed against the algorithm's library default
+(:func:`metakb.models.select_over_default`): the default is always a
+candidate, a configuration is ranked above it only when its predicted gain
+exceeds that gain's uncertainty, and each one says why it holds its rank.
+"""
 
 from __future__ import annotations
 
@@ -21,7 +27,13 @@ from metakb.kb._train import (
     method_of,
     no_runs_message,
 )
-from metakb.models import Recommendation, TaskQuery, WarmStarter
+from metakb.models import (
+    DefaultAwareWarmStarter,
+    Recommendation,
+    TaskQuery,
+    WarmStarter,
+    select_over_default,
+)
 from metakb.models._base import SIZE_META_FEATURES
 from metakb.models._metadataset import dataset_groups
 from metakb.spaces import Algorithm, Params
@@ -60,17 +72,24 @@ def extrapolation_notes(
     list of str
         Empty when every size the new task has lies within its range.
     """
-    notes = []
+    return [
+        f"{name} {_count(value)} is {side} every {algorithm} task the model learned "
+        f"from ({_count(lo)} to {_count(hi)}): its recommendations extrapolate"
+        for name, value, side, lo, hi in _outside(meta_features, ranges)
+    ]
+
+
+def _outside(
+    meta_features: Mapping[str, float], ranges: Mapping[str, Sequence[float]]
+) -> list[tuple[str, float, str, float, float]]:
+    """Return ``(name, value, "below" or "above", lo, hi)`` per meta-feature outside its range."""
+    found = []
     for name, (lo, hi) in ranges.items():
         value = meta_features.get(name)
         if value is None or not math.isfinite(value) or lo <= value <= hi:
             continue
-        side = "below" if value < lo else "above"
-        notes.append(
-            f"{name} {_count(value)} is {side} every {algorithm} task the model learned "
-            f"from ({_count(lo)} to {_count(hi)}): its recommendations extrapolate"
-        )
-    return notes
+        found.append((name, value, "below" if value < lo else "above", lo, hi))
+    return found
 
 
 def _count(value: float) -> str:
@@ -116,7 +135,14 @@ def recommend(
         query = TaskQuery(_numbers(meta_features), tuple(observations))
     for note in extrapolation_notes(query.meta_features, ranges, space.name):
         warnings.warn(note, ExtrapolationWarning, stacklevel=3)
-    return model.recommend(query, k)
+    if not isinstance(model, DefaultAwareWarmStarter):  # every registered model is
+        return model.recommend(query, k)
+    outside = [
+        f"{name} {_count(value)} {side} the training range"
+        for name, value, side, _, _ in _outside(query.meta_features, ranges)
+    ]
+    default = record.library_config()
+    return select_over_default(model, query, k, default=default, space=space, extrapolation=outside)
 
 
 def _numbers(meta_features: Mapping[str, Any]) -> dict[str, float]:
@@ -188,7 +214,10 @@ def recommendations_json(
     under its name plus its parameters in scikit-learn's nested
     ``name__param`` form, ready for ``set_params``. ``flow_params`` holds the
     configuration as the knowledge base knows it, under the flow's (OpenML's)
-    parameter names.
+    parameter names. ``predicted_gain`` is the predicted normalized score over
+    the library default and ``gain_sd`` its uncertainty (both 0 for the
+    default, None when not weighed against it); ``reason`` says why the
+    configuration holds its rank; ``is_default`` marks the library default.
 
     Raises
     ------
@@ -206,6 +235,10 @@ def recommendations_json(
             "flow_params": space.to_flow_params(r.config),
             "predicted_score": r.predicted_score,
             "source_tasks": list(r.source_tasks),
+            "predicted_gain": r.predicted_gain,
+            "gain_sd": r.gain_sd,
+            "reason": r.reason,
+            "is_default": r.is_default,
         }
 
     return {

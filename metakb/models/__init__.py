@@ -4,8 +4,10 @@ Every model follows :class:`WarmStarter` (``fit(MetaDataset) -> self``,
 ``recommend(TaskQuery, k) -> list[Recommendation]``) and is listed in
 :data:`WARM_STARTERS`. Optional abilities are declared protocols, checked
 with ``isinstance``: :class:`PredictiveWarmStarter` (mean and spread at
-configurations, a candidate pool: a prior for Bayesian optimization) and
-:class:`AdaptiveWarmStarter` (next picks given a search's observations).
+configurations, a candidate pool: a prior for Bayesian optimization),
+:class:`AdaptiveWarmStarter` (next picks given a search's observations) and
+:class:`DefaultAwareWarmStarter` (evidence of a gain over the library default,
+which :func:`select_over_default` weighs the same way for every model).
 Models never touch the knowledge base: they take a :class:`MetaDataset`
 built by :func:`build_meta_dataset` from plain frames.
 """
@@ -14,6 +16,8 @@ from collections.abc import Callable
 
 from metakb.models._base import (
     AdaptiveWarmStarter,
+    DefaultAwareWarmStarter,
+    GainEvidence,
     Observed,
     PredictiveWarmStarter,
     Recommendation,
@@ -22,6 +26,7 @@ from metakb.models._base import (
     greedy_portfolio,
 )
 from metakb.models._cf import CFWarmStarter
+from metakb.models._default import select_over_default
 from metakb.models._ensemble import (
     BASE_WARM_STARTERS,
     EnsembleWarmStarter,
@@ -55,7 +60,9 @@ __all__ = [
     "WARM_STARTERS",
     "AdaptiveWarmStarter",
     "CFWarmStarter",
+    "DefaultAwareWarmStarter",
     "EnsembleWarmStarter",
+    "GainEvidence",
     "KnnWarmStarter",
     "MetaDataset",
     "Observed",
@@ -72,4 +79,5 @@ __all__ = [
     "greedy_portfolio",
     "make_ensemble",
     "nearest_datasets",
+    "select_over_default",
 ]

@@ -93,11 +93,25 @@ class Recommendation:
         worst), when the model makes one.
     source_tasks : tuple of str
         The past tasks the recommendation was drawn from or weighted by.
+    predicted_gain : float or None
+        The predicted normalized score over the algorithm's library default
+        (0 for the default itself), when the recommendation was chosen
+        against it (:func:`metakb.models.select_over_default`).
+    gain_sd : float or None
+        The spread of that gain over the tasks it was predicted from.
+    reason : str or None
+        One line saying why the configuration holds its rank.
+    is_default : bool
+        Whether the configuration is the library default.
     """
 
     config: Params
     predicted_score: float | None = None
     source_tasks: tuple[str, ...] = ()
+    predicted_gain: float | None = None
+    gain_sd: float | None = None
+    reason: str | None = None
+    is_default: bool = False
 
 
 Observed = tuple[np.ndarray, np.ndarray]
@@ -179,6 +193,100 @@ class AdaptiveWarmStarter(WarmStarter, Protocol):
     ) -> list[Recommendation]:
         """Return at most ``k`` new configurations, given the task's observations."""
         ...
+
+
+@dataclass(frozen=True)
+class GainEvidence:
+    """Normalized scores of configurations on the past tasks a model reads a gain from.
+
+    A configuration's gain over the default on one row is its score there
+    minus the default's; the weighted mean over rows is the predicted gain and
+    the weighted standard deviation its uncertainty.
+
+    Attributes
+    ----------
+    weights : numpy.ndarray
+        ``(rows,)`` non-negative, summing to 1.
+    scores : numpy.ndarray
+        ``(rows, configs)`` normalized scores (higher is better), columns in
+        the order the configurations were asked for.
+    sources : tuple of str
+        The task each row stands for (a task may hold several rows, e.g. one
+        per meta-model of an ensemble).
+    basis : str
+        What the rows are, for a reason's "from 7 similar tasks".
+    """
+
+    weights: np.ndarray
+    scores: np.ndarray
+    sources: tuple[str, ...]
+    basis: str
+
+
+@runtime_checkable
+class DefaultAwareWarmStarter(WarmStarter, Protocol):
+    """A warm starter whose recommendations can be weighed against the library default.
+
+    :func:`metakb.models.select_over_default` ranks a configuration above the
+    default only when the evidence predicts a gain over it larger than the
+    gain's spread.
+
+    Contract, once fitted:
+
+    - ``gain_evidence(query, configs, general=False)`` returns a
+      :class:`GainEvidence` with one column per configuration, in order.
+      The rows are the tasks the model's recommendation for ``query`` rests
+      on (its neighbours, its weighted members); ``general=True``: every
+      training task, equally weighted (for a query the model cannot place).
+    - ``general_configs(n)`` returns at most ``n`` configurations of the
+      model's pool, best on average over every training task first.
+    """
+
+    def gain_evidence(
+        self, query: TaskQuery, configs: Sequence[Params], *, general: bool = False
+    ) -> GainEvidence:
+        """Return the scores of ``configs`` on the rows the query's gain is read from."""
+        ...
+
+    def general_configs(self, n: int) -> list[Params]:
+        """Return the pool's ``n`` configurations best on average over the training tasks."""
+        ...
+
+
+def surrogate_evidence(
+    tasks: Sequence[TaskData],
+    space: SearchSpace,
+    configs: Sequence[Params],
+    seed: int,
+    *,
+    weights: np.ndarray | None = None,
+    basis: str,
+) -> GainEvidence:
+    """Return every task's surrogate scores of ``configs`` as evidence (equal weights by default).
+
+    Surrogate predictions for every configuration, evaluated or not, so that
+    like is compared with like: the library default is rarely evaluated
+    (never in TabRepo), and a task's best configuration observed against
+    the default's smoothed prediction reads the luck that made it the best
+    as a gain. (Leave-one-task-out on TabRepo LightGBM, with its evaluated
+    default: lower regret than observed values where known.)
+    """
+    x = space.encode_many([space.validate(c) for c in configs], validated=True)
+    scores = np.vstack([task.predict(x, seed) for task in tasks])
+    w = np.full(len(tasks), 1.0 / len(tasks)) if weights is None else np.asarray(weights)
+    return GainEvidence(w, scores, tuple(t.task_id for t in tasks), basis)
+
+
+def best_on_average(configs: Sequence[Params], scores: np.ndarray, n: int) -> list[Params]:
+    """Return the ``n`` distinct configurations of highest mean score over ``scores``' rows."""
+    order = np.argsort(-np.asarray(scores, dtype=float).mean(axis=0), kind="stable")
+    # A pool may repeat a configuration (a random one that is also a task's best).
+    out: dict[str, Params] = {}
+    for j in order:
+        out.setdefault(canonical_json(configs[int(j)]), dict(configs[int(j)]))
+        if len(out) >= n:
+            break
+    return list(out.values())
 
 
 class MetaFeatureScaler:

@@ -2,28 +2,33 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Self
 
 import numpy as np
 from scipy.spatial.distance import pdist
 
 from metakb.models._base import (
+    DefaultAwareWarmStarter,
+    GainEvidence,
     MetaFeatureScaler,
     Recommendation,
     TaskQuery,
     best_config_pool,
+    best_on_average,
     candidates_of,
     check_k,
     greedy_portfolio,
     kernel_weights,
     score_matrix,
+    surrogate_evidence,
     top_distinct,
 )
 from metakb.models._metadataset import MetaDataset, TaskData
 from metakb.spaces import Params
 
 
-class CFWarmStarter:
+class CFWarmStarter(DefaultAwareWarmStarter):
     """Low-rank factorization of normalized scores, with meta-features mapped to task factors.
 
     The matrix is the observed tasks x configurations table when every task
@@ -166,6 +171,35 @@ class CFWarmStarter:
         mean = w[used] @ scores
         similar = tuple(self.task_ids_[i] for i in used[np.argsort(-w[used], kind="stable")[:3]])
         return top_distinct(configs, chosen, k, lambda i: (float(mean[i]), similar))
+
+    def gain_evidence(
+        self, query: TaskQuery, configs: Sequence[Params], *, general: bool = False
+    ) -> GainEvidence:
+        """Return the scores of ``configs`` on the tasks nearest in factor space, kernel-weighted.
+
+        The tasks and weights of :meth:`recommend`; the tasks' surrogates
+        score the configurations, not the factorization, since the library
+        default is rarely one of its columns. ``general``: every training
+        task, equally weighted.
+        """
+        if general:
+            return surrogate_evidence(
+                self.tasks_, self.space_, configs, self.seed, basis="training tasks"
+            )
+        w = self.weights(query)
+        used = np.flatnonzero(w)
+        return surrogate_evidence(
+            [self.tasks_[i] for i in used],
+            self.space_,
+            configs,
+            self.seed,
+            weights=w[used] / w[used].sum(),
+            basis="similar tasks",
+        )
+
+    def general_configs(self, n: int) -> list[Params]:
+        """Return the ``n`` columns of highest mean score over the training tasks."""
+        return best_on_average(self.columns_, self.bias_[None, :], n)
 
 
 def _with_intercept(z: np.ndarray) -> np.ndarray:

@@ -9,6 +9,8 @@ import numpy as np
 
 from metakb.configs import canonical_json
 from metakb.models._base import (
+    DefaultAwareWarmStarter,
+    GainEvidence,
     Observed,
     PredictiveWarmStarter,
     Recommendation,
@@ -77,7 +79,7 @@ def fuse_by_level(lists: Sequence[Sequence[Key]], k: int) -> list[Key]:
     return taken
 
 
-class EnsembleWarmStarter:
+class EnsembleWarmStarter(DefaultAwareWarmStarter):
     """Several warm starters' recommendations fused one level at a time.
 
     Every member's list is a best-of-k portfolio (``transfer``,
@@ -156,6 +158,42 @@ class EnsembleWarmStarter:
             )
             for key in fuse_by_level(lists, k)
         ]
+
+    def _weighers(self) -> list[DefaultAwareWarmStarter]:
+        models = [m for m in self.members_.values() if isinstance(m, DefaultAwareWarmStarter)]
+        if not models:
+            raise ValueError(f"no member of {list(self.members_)} weighs gains over a default")
+        return models
+
+    def gain_evidence(
+        self, query: TaskQuery, configs: Sequence[Params], *, general: bool = False
+    ) -> GainEvidence:
+        """Return the members' evidence pooled, each member's weights summing to an equal share.
+
+        Where the members disagree about a configuration, its gain is
+        uncertain. ``general``: every training task, equally weighted (the
+        same rows for every member, so the first member's).
+        """
+        models = self._weighers()
+        if general:
+            return models[0].gain_evidence(query, configs, general=True)
+        parts = [m.gain_evidence(query, configs) for m in models]
+        return GainEvidence(
+            np.concatenate([p.weights / len(parts) for p in parts]),
+            np.vstack([p.scores for p in parts]),
+            tuple(s for p in parts for s in p.sources),
+            f"tasks, pooled over {len(parts)} meta-models",
+        )
+
+    def general_configs(self, n: int) -> list[Params]:
+        """Return the members' general configurations, one from each member in turn."""
+        lists = [m.general_configs(n) for m in self._weighers()]
+        out: dict[str, Params] = {}
+        for level in range(n):
+            for configs in lists:
+                if level < len(configs):
+                    out.setdefault(canonical_json(configs[level]), configs[level])
+        return list(out.values())[:n]
 
 
 class PredictiveEnsembleWarmStarter(EnsembleWarmStarter, PredictiveWarmStarter):

@@ -8,22 +8,28 @@ from typing import Self
 import numpy as np
 from scipy.spatial.distance import cdist
 
+from metakb.configs import canonical_json
 from metakb.models._base import (
+    DefaultAwareWarmStarter,
+    GainEvidence,
     MetaFeatureScaler,
     Recommendation,
     TaskQuery,
     best_config_pool,
+    best_on_average,
     candidates_of,
     check_k,
     greedy_portfolio,
     score_matrix,
     select_features,
+    surrogate_evidence,
     top_distinct,
 )
 from metakb.models._metadataset import MetaDataset, TaskData
+from metakb.spaces import Params
 
 
-class KnnWarmStarter:
+class KnnWarmStarter(DefaultAwareWarmStarter):
     """Recommend the best configurations of the nearest tasks in meta-feature space.
 
     Meta-features are signed-log transformed, median-imputed and standardized;
@@ -103,8 +109,15 @@ class KnnWarmStarter:
         picked = [int(t) for t in order[: self.n_neighbors]]
         found = candidates_of(self.space_, query)
         if found is None:
-            sources = {self.task_ids_[t] for t in picked}
-            cols = [j for j, s in enumerate(self.pool_.sources) if s in sources]
+            # The neighbours' own best configurations, even those the pool credits to
+            # an earlier task: where every task evaluated the same ones (TabRepo), the
+            # first tasks are credited with nearly all of them.
+            best = {
+                canonical_json(self.tasks_[t].configs[i])
+                for t in picked
+                for i in self.tasks_[t].best(self.per_task)
+            }
+            cols = [j for j, c in enumerate(self.pool_.configs) if canonical_json(c) in best]
             configs = [self.pool_.configs[j] for j in cols]
             scores = self.pool_scores_[np.ix_(picked, cols)]
         else:
@@ -116,3 +129,23 @@ class KnnWarmStarter:
             return None, (self.task_ids_[picked[int(np.argmax(scores[:, i]))]],)
 
         return top_distinct(configs, chosen, k, describe)
+
+    def gain_evidence(
+        self, query: TaskQuery, configs: Sequence[Params], *, general: bool = False
+    ) -> GainEvidence:
+        """Return the ``n_neighbors`` nearest tasks' scores of ``configs``, equally weighted.
+
+        As in :meth:`recommend`, every neighbour counts alike; ``general``:
+        every training task instead.
+        """
+        if general:
+            tasks = self.tasks_
+        else:
+            order, _ = self.neighbors(query)
+            tasks = tuple(self.tasks_[int(t)] for t in order[: self.n_neighbors])
+        basis = "training tasks" if general else "similar tasks"
+        return surrogate_evidence(tasks, self.space_, configs, self.seed, basis=basis)
+
+    def general_configs(self, n: int) -> list[Params]:
+        """Return the pool's ``n`` configurations of highest mean score over the training tasks."""
+        return best_on_average(self.pool_.configs, self.pool_scores_, n)

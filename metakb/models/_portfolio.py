@@ -2,25 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Self
 
 import numpy as np
 
 from metakb.models._base import (
+    DefaultAwareWarmStarter,
+    GainEvidence,
     Recommendation,
     TaskQuery,
     best_config_pool,
+    best_on_average,
     candidates_of,
     check_k,
     greedy_portfolio,
     score_matrix,
+    surrogate_evidence,
     top_distinct,
 )
 from metakb.models._metadataset import MetaDataset, TaskData
 from metakb.spaces import Params
 
 
-class PortfolioWarmStarter:
+class PortfolioWarmStarter(DefaultAwareWarmStarter):
     """A fixed list of configurations that is good on average over the training tasks.
 
     Members are picked greedily so that the mean normalized regret of the
@@ -89,6 +94,22 @@ class PortfolioWarmStarter:
             k,
             lambda i: (float(scores[:, i].mean()), _best_tasks(self.task_ids_, scores[:, i])),
         )
+
+    def gain_evidence(
+        self, query: TaskQuery, configs: Sequence[Params], *, general: bool = False
+    ) -> GainEvidence:
+        """Return every training task's scores of ``configs``, equally weighted.
+
+        A portfolio serves every task alike, so its evidence is always the
+        general one: a gain must hold across the training tasks.
+        """
+        return surrogate_evidence(
+            self.tasks_, self.space_, configs, self.seed, basis="training tasks"
+        )
+
+    def general_configs(self, n: int) -> list[Params]:
+        """Return the ``n`` members of highest mean score over the training tasks."""
+        return best_on_average(self.portfolio_, self.scores_[None, :], n)
 
 
 def _best_tasks(task_ids: tuple[str, ...], column: np.ndarray, n: int = 3) -> tuple[str, ...]:

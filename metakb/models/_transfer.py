@@ -11,12 +11,15 @@ from scipy.spatial.distance import cdist, pdist
 from metakb.models._base import (
     SIMPLE_META_FEATURES,
     AdaptiveWarmStarter,
+    DefaultAwareWarmStarter,
+    GainEvidence,
     MetaFeatureScaler,
     Observed,
     PredictiveWarmStarter,
     Recommendation,
     TaskQuery,
     best_config_pool,
+    best_on_average,
     candidates_of,
     check_k,
     greedy_portfolio,
@@ -24,6 +27,7 @@ from metakb.models._base import (
     kernel_weights,
     score_matrix,
     select_features,
+    surrogate_evidence,
     top_distinct,
 )
 from metakb.models._metadataset import MetaDataset, TaskData
@@ -33,7 +37,7 @@ if TYPE_CHECKING:
     from lightgbm import LGBMRegressor
 
 
-class TransferWarmStarter(PredictiveWarmStarter, AdaptiveWarmStarter):
+class TransferWarmStarter(PredictiveWarmStarter, AdaptiveWarmStarter, DefaultAwareWarmStarter):
     """A weighted ensemble of per-task surrogates and one global surrogate.
 
     Before any observation a past task's weight decays with its standardized
@@ -335,6 +339,32 @@ class TransferWarmStarter(PredictiveWarmStarter, AdaptiveWarmStarter):
     ) -> list[Recommendation]:
         """Return the next ``k`` picks of the adaptive portfolio (see :meth:`recommend`)."""
         return self.recommend(query, k, observed)
+
+    def gain_evidence(
+        self, query: TaskQuery, configs: Sequence[Params], *, general: bool = False
+    ) -> GainEvidence:
+        """Return the weighted members' predictions of ``configs``: the rows of :meth:`predict`.
+
+        Each similar task's surrogate blended with the global surrogate,
+        weighted as in :meth:`weights` (the query's observations included).
+        ``general``: every training task's own surrogate, equally weighted,
+        without the global surrogate, which extrapolates as much as the
+        similarity does.
+        """
+        if general:
+            return surrogate_evidence(
+                self.tasks_, self.space_, configs, self.seed, basis="training tasks"
+            )
+        w = self.weights(query)
+        used = np.flatnonzero(w)
+        x = self.space_.encode_many([self.space_.validate(c) for c in configs], validated=True)
+        preds = self.member_predictions(query, x, used)
+        sources = tuple(self.task_ids_[i] for i in used)
+        return GainEvidence(w[used] / w[used].sum(), preds, sources, "similar tasks")
+
+    def general_configs(self, n: int) -> list[Params]:
+        """Return the pool's ``n`` configurations of highest mean score over the training tasks."""
+        return best_on_average(self.pool_, self.pool_scores_, n)
 
 
 def _joined(z: np.ndarray, x: np.ndarray) -> np.ndarray:

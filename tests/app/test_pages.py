@@ -108,6 +108,12 @@ def test_recommend_page_on_a_knowledge_base_dataset(kb: Path) -> None:
     assert at.warning[0].value.startswith("NumberOfInstances 3 is below every random_forest task")
     assert sum("NumberOfInstances" in w.value for w in at.warning) == 1
     assert any("RandomForestClassifier(**" in c.value for c in at.code)
+    # Every method's table says how each pick compares with the library default, and why.
+    tables = [d.value for d in at.dataframe if "why" in d.value.columns]
+    assert len(tables) == 2
+    for table in tables:
+        assert "default" in set(table["gain over default"])
+        assert table["why"].str.len().gt(0).all()
 
 
 def test_recommend_page_shows_a_broken_file_as_a_message(kb: Path, tiny_data: Path) -> None:

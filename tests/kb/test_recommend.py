@@ -19,6 +19,7 @@ from metakb.kb import (
 )
 from metakb.metafeatures import extract_table
 from metakb.metafeatures import result_rows as meta_feature_rows
+from metakb.models import Recommendation
 from metakb.search import TrialRecord
 from metakb.sources.local import register_table, write_trials
 from metakb.sources.published import import_published
@@ -436,3 +437,54 @@ def test_an_algorithm_without_the_tables_task_type_is_one_line(
         )
         assert code == 1 and message in err, err
         assert f"for a {task_type} target" in err and len(err.strip().splitlines()) == 1
+
+
+def test_every_method_weighs_its_picks_against_the_library_default(
+    kb: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from metakb.models import WARM_STARTERS
+    from metakb.spaces import ALGORITHMS
+
+    db = str(kb.path)
+    assert main(["train", "-a", "lightgbm", "--min-configs", "2", "--db", db]) == 0
+    capsys.readouterr()
+    features = tmp_path / "mf.json"
+    features.write_text(json.dumps({"NumberOfInstances": 5000, "NumberOfClasses": 2}))
+    library = recommendations_json(
+        ALGORITHMS["lightgbm"],
+        [Recommendation(ALGORITHMS["lightgbm"].library_config())],
+        "classification",
+        5000,
+    )["recommendations"][0]["config"]
+    for method in sorted(WARM_STARTERS):
+        # Three configurations in the tiny TabRepo table, and the default.
+        args = ["recommend", "--meta-features", str(features), "-k", "4", "--method", method]
+        assert main([*args, "--db", db, "--json"]) == 0
+        recs = json.loads(capsys.readouterr().out)["recommendations"]
+        assert len(recs) == 4, method
+        for rec in recs:
+            assert isinstance(rec["predicted_gain"], float), method
+            assert isinstance(rec["gain_sd"], float) and rec["gain_sd"] >= 0, method
+            assert isinstance(rec["reason"], str) and rec["reason"], method
+            ahead = rec["predicted_gain"] > rec["gain_sd"]
+            assert rec["reason"].startswith("predicted +") or not ahead, method
+        (default,) = [r for r in recs if r["is_default"]]
+        assert default["config"] == library, (default["config"], library)
+        assert "default: " in default["reason"]
+        assert main([*args, "--db", db]) == 0
+        table = capsys.readouterr().out
+        assert "why" in table and "default" in table
+
+
+def test_an_extrapolating_recommendation_says_so_in_its_reason(kb: Store) -> None:
+    train(kb.path, ["lightgbm"], ["portfolio"], min_configs=2)
+    with pytest.warns(ExtrapolationWarning):
+        recs = recommend(
+            {"NumberOfInstances": 5.0}, algorithm="lightgbm", method="portfolio", db=kb.path
+        )
+    assert any(r.is_default for r in recs)
+    for rec in recs:
+        assert rec.reason is not None
+        assert rec.reason.startswith(
+            "extrapolating (NumberOfInstances 5 below the training range), judged across all "
+        )

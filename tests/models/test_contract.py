@@ -7,6 +7,7 @@ from metakb.configs import canonical_json
 from metakb.models import (
     WARM_STARTERS,
     AdaptiveWarmStarter,
+    DefaultAwareWarmStarter,
     PredictiveWarmStarter,
     TaskQuery,
     WarmStarter,
@@ -99,7 +100,7 @@ def test_invalid_k_raises(name, dense):
         model.recommend(_query(dense, dense.task_ids[0]), 0)
 
 
-ABILITIES = (PredictiveWarmStarter, AdaptiveWarmStarter)
+ABILITIES = (PredictiveWarmStarter, AdaptiveWarmStarter, DefaultAwareWarmStarter)
 """The optional abilities a warm starter may declare (by subclassing the protocol)."""
 
 
@@ -109,6 +110,7 @@ def _declaring(ability):
 
 PREDICTIVE = _declaring(PredictiveWarmStarter)
 ADAPTIVE = _declaring(AdaptiveWarmStarter)
+DEFAULT_AWARE = _declaring(DefaultAwareWarmStarter)
 
 
 @pytest.mark.parametrize("name", sorted(WARM_STARTERS))
@@ -123,6 +125,8 @@ def test_every_ability_is_offered_by_some_model():
     """The checks below run over the declaring models: none of them may be vacuous."""
     assert "transfer" in PREDICTIVE and "ensemble" in PREDICTIVE
     assert "transfer" in ADAPTIVE
+    # Recommendations weigh every method's picks against the library default.
+    assert sorted(WARM_STARTERS) == DEFAULT_AWARE
 
 
 @pytest.mark.parametrize("name", PREDICTIVE)
@@ -168,3 +172,34 @@ def test_adaptive_picks_are_new_distinct_and_in_space(name, data, candidates, n_
     if candidates:
         assert set(keys) <= {canonical_json(c) for c in held.configs}
     assert model.recommend_given(query, 5, (x_obs, y_obs)) == picks  # replayable
+
+
+@pytest.mark.parametrize("name", DEFAULT_AWARE)
+@pytest.mark.parametrize("general", [False, True])
+def test_gain_evidence_has_a_column_per_config_and_weights_summing_to_one(name, data, general):
+    train, held = data.split_out(data.task_ids[1])
+    model = WARM_STARTERS[name](seed=0).fit(train)
+    configs = [data.space.default(), *data.space.sample(4, seed=2)]
+    evidence = model.gain_evidence(_query(data, held.task_id), configs, general=general)
+    rows = len(evidence.weights)
+    assert evidence.scores.shape == (rows, len(configs)) and len(evidence.sources) == rows
+    assert np.isfinite(evidence.scores).all()
+    assert (evidence.weights >= 0).all() and evidence.weights.sum() == pytest.approx(1.0)
+    assert set(evidence.sources) <= set(train.task_ids)
+    if general:  # every training task, equally weighted
+        assert set(evidence.sources) == set(train.task_ids)
+        assert evidence.basis == "training tasks"
+    # The columns follow the configurations asked for.
+    swapped = model.gain_evidence(_query(data, held.task_id), configs[::-1], general=general)
+    assert np.allclose(swapped.scores, evidence.scores[:, ::-1])
+
+
+@pytest.mark.parametrize("name", DEFAULT_AWARE)
+def test_general_configs_are_at_most_n_distinct_in_space(name, data):
+    model = WARM_STARTERS[name](seed=0).fit(data)
+    for n in (1, 4):
+        configs = model.general_configs(n)
+        assert 1 <= len(configs) <= n
+        assert len({canonical_json(c) for c in configs}) == len(configs)
+        assert all(data.space.contains(c) for c in configs)
+    assert model.general_configs(4)[:1] == model.general_configs(1)
