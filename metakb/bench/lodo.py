@@ -33,7 +33,13 @@ import pandas as pd
 
 from metakb.bench.metrics import normalized_score
 from metakb.configs import config_id
-from metakb.models import WARM_STARTERS, MetaDataset, TaskQuery, WarmStarter
+from metakb.models import (
+    WARM_STARTERS,
+    DefaultAwareWarmStarter,
+    MetaDataset,
+    TaskQuery,
+    select_over_default,
+)
 from metakb.spaces import Algorithm
 
 CONSTANT_AUC = 0.5
@@ -164,7 +170,7 @@ BASELINES: tuple[str, ...] = ("library_default", "oracle")
 """Reference picks: always the library default, and the design's best on the dataset."""
 
 Progress = Callable[[str, int, int], None]
-StarterFactory = Callable[[str, int], WarmStarter]
+StarterFactory = Callable[[str, int, Algorithm], Any]
 
 
 def held_out_tasks(results: pd.DataFrame, algorithm: Algorithm) -> list[HeldOut]:
@@ -203,9 +209,46 @@ def held_out_tasks(results: pd.DataFrame, algorithm: Algorithm) -> list[HeldOut]
     return tasks
 
 
-def default_factory(method: str, seed: int) -> WarmStarter:
-    """Return a fresh warm starter of ``method`` (a key of ``WARM_STARTERS``)."""
-    return WARM_STARTERS[method](seed=seed)
+DEFAULT_AWARE = "+default"
+"""Suffix of a method whose picks are weighed against the library default
+(:func:`~metakb.models.select_over_default`, as ``metakb recommend`` does)."""
+
+
+class _OverDefault:
+    """A warm starter whose recommendations go through ``select_over_default``."""
+
+    def __init__(self, model: Any, algorithm: Algorithm, margin: float) -> None:
+        self.model = model
+        self.algorithm = algorithm
+        self.margin = margin
+
+    def fit(self, data: MetaDataset) -> _OverDefault:
+        self.model.fit(data)
+        return self
+
+    def recommend(self, query: TaskQuery, k: int) -> list[Any]:
+        assert isinstance(self.model, DefaultAwareWarmStarter)
+        default = self.algorithm.library_config()
+        space = self.algorithm.space
+        return select_over_default(
+            self.model, query, k, default=default, space=space, margin=self.margin
+        )
+
+
+def default_factory(method: str, seed: int, algorithm: Algorithm) -> Any:
+    """Return a fresh warm starter of ``method``.
+
+    ``method`` is a key of ``WARM_STARTERS``, or one followed by ``+default``
+    (weighed against the library default with margin 1, as ``metakb recommend``
+    does) or ``+default@M`` (margin ``M``: a pick leads when its predicted gain
+    exceeds ``M`` times its spread).
+    """
+    base, _, rest = method.partition(DEFAULT_AWARE)
+    model = WARM_STARTERS[base](seed=seed)
+    if DEFAULT_AWARE not in method:
+        return model
+    margin = float(rest.removeprefix("@")) if rest else 1.0
+    return _OverDefault(model, algorithm, margin)
 
 
 def run_lodo(
@@ -233,7 +276,7 @@ def run_lodo(
     methods : sequence of str
         Method names given to ``make``.
     make : callable
-        ``make(method, seed) -> WarmStarter``, unfitted.
+        ``make(method, seed, algorithm)`` -> an unfitted warm starter.
     k : int
         Picks asked of every method.
     seed : int
@@ -272,7 +315,7 @@ def run_lodo(
         picks["library_default"][task.task_id] = [task.default]
         picks["oracle"][task.task_id] = [int(i) for i in order[:k]]
         for method in methods:
-            recs = make(method, seed).fit(train).recommend(query, k)
+            recs = make(method, seed, algorithm).fit(train).recommend(query, k)
             rows = [
                 row_of.get(config_id(flow_id, algorithm.space.to_flow_params(r.config)))
                 for r in recs

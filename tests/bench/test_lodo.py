@@ -98,3 +98,14 @@ def test_lodo_page_renders_every_table_and_method(tmp_path: Path) -> None:
     assert main(["--db", "unused", "--out", str(tmp_path), "--render-only"]) == 0
     page = (tmp_path / "lodo.md").read_text()
     assert "## lightgbm, classification" in page and "| knn | 2 | 1 | 1 | 0 |" in page
+
+
+def test_default_factory_reads_the_margin_from_the_method_name() -> None:
+    from metakb.bench.lodo import default_factory
+    from metakb.models import WARM_STARTERS
+    from metakb.spaces import get_algorithm
+
+    algorithm = get_algorithm("lightgbm")
+    assert isinstance(default_factory("knn", 0, algorithm), WARM_STARTERS["knn"])
+    assert default_factory("knn+default", 0, algorithm).margin == 1.0
+    assert default_factory("cf+default@0.25", 0, algorithm).margin == 0.25

@@ -15,7 +15,14 @@ from typing import Any
 
 from metakb.bench._machine import format_load, load_average
 from metakb.bench.commands import log_progress
-from metakb.bench.lodo import TITLE, held_out_tasks, plot_report, render_markdown, run_lodo
+from metakb.bench.lodo import (
+    DEFAULT_AWARE,
+    TITLE,
+    held_out_tasks,
+    plot_report,
+    render_markdown,
+    run_lodo,
+)
 from metakb.bench.render import write_page
 from metakb.errors import MetakbError
 from metakb.kb import KnowledgeBase
@@ -33,6 +40,13 @@ def main(argv: list[str] | None = None, prog: str = "metakb bench lodo") -> int:
     parser.add_argument("--algorithm", action="append", default=None)
     parser.add_argument("--task-type", action="append", default=None)
     parser.add_argument("--methods", nargs="*", default=sorted(WARM_STARTERS))
+    parser.add_argument(
+        "--margins",
+        nargs="*",
+        type=float,
+        default=[1.0, 0.5, 0.25],
+        help="Also weigh every method against the default with these margins.",
+    )
     parser.add_argument("--render-only", action="store_true")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
@@ -69,7 +83,15 @@ def _run(args: argparse.Namespace, command: str) -> dict[str, Any]:
             except MetakbError as error:
                 log.info("%s %s: %s", name, task_type, error)
                 continue
-            result = run_lodo(data, tasks, algorithm, args.methods, progress=log_progress(log))
+            methods = [
+                *args.methods,
+                *(
+                    f"{m}{DEFAULT_AWARE}" + ("" if margin == 1.0 else f"@{margin:g}")
+                    for m in args.methods
+                    for margin in args.margins
+                ),
+            ]
+            result = run_lodo(data, tasks, algorithm, methods, progress=log_progress(log))
             tables.append(
                 {
                     "algorithm": name,
