@@ -170,7 +170,6 @@ BASELINES: tuple[str, ...] = ("library_default", "oracle")
 """Reference picks: always the library default, and the design's best on the dataset."""
 
 Progress = Callable[[str, int, int], None]
-StarterFactory = Callable[[str, int, Algorithm], Any]
 
 
 def held_out_tasks(results: pd.DataFrame, algorithm: Algorithm) -> list[HeldOut]:
@@ -214,41 +213,20 @@ DEFAULT_AWARE = "+default"
 (:func:`~metakb.models.select_over_default`, as ``metakb recommend`` does)."""
 
 
-class _OverDefault:
-    """A warm starter whose recommendations go through ``select_over_default``."""
-
-    def __init__(self, model: Any, algorithm: Algorithm, margin: float) -> None:
-        self.model = model
-        self.algorithm = algorithm
-        self.margin = margin
-
-    def fit(self, data: MetaDataset) -> _OverDefault:
-        self.model.fit(data)
-        return self
-
-    def recommend(self, query: TaskQuery, k: int) -> list[Any]:
-        assert isinstance(self.model, DefaultAwareWarmStarter)
-        default = self.algorithm.library_config()
-        space = self.algorithm.space
-        return select_over_default(
-            self.model, query, k, default=default, space=space, margin=self.margin
-        )
-
-
-def default_factory(method: str, seed: int, algorithm: Algorithm) -> Any:
-    """Return a fresh warm starter of ``method``.
+def parse_method(method: str) -> tuple[str, float | None]:
+    """Return ``(warm starter, margin)`` of a method name (margin None: the model's own picks).
 
     ``method`` is a key of ``WARM_STARTERS``, or one followed by ``+default``
     (weighed against the library default with margin 1, as ``metakb recommend``
     does) or ``+default@M`` (margin ``M``: a pick leads when its predicted gain
     exceeds ``M`` times its spread).
     """
-    base, _, rest = method.partition(DEFAULT_AWARE)
-    model = WARM_STARTERS[base](seed=seed)
-    if DEFAULT_AWARE not in method:
-        return model
-    margin = float(rest.removeprefix("@")) if rest else 1.0
-    return _OverDefault(model, algorithm, margin)
+    base, aware, rest = method.partition(DEFAULT_AWARE)
+    if base not in WARM_STARTERS or (rest and not rest.startswith("@")):
+        raise ValueError(f"unknown method {method!r}")
+    if not aware:
+        return base, None
+    return base, float(rest.removeprefix("@")) if rest else 1.0
 
 
 def run_lodo(
@@ -257,7 +235,6 @@ def run_lodo(
     algorithm: Algorithm,
     methods: Sequence[str],
     *,
-    make: StarterFactory = default_factory,
     k: int = 5,
     seed: int = 0,
     progress: Progress | None = None,
@@ -274,9 +251,8 @@ def run_lodo(
     algorithm : Algorithm
         The algorithm (to map recommended configurations to design rows).
     methods : sequence of str
-        Method names given to ``make``.
-    make : callable
-        ``make(method, seed, algorithm)`` -> an unfitted warm starter.
+        Method names (:func:`parse_method`); each warm starter is fitted once
+        per held-out dataset and shared by its margins.
     k : int
         Picks asked of every method.
     seed : int
@@ -290,6 +266,7 @@ def run_lodo(
         ``{"methods": {method: summarize_picks(...)}, "picks": {method: {task: rows}}}``.
     """
     flow_id = algorithm.space.flow_ids[0]
+    default = algorithm.library_config()
     index = {t: i for i, t in enumerate(data.task_ids)}
     held = [t for t in tasks if t.task_id in index]
     picks: dict[str, dict[str, list[int]]] = {m: {} for m in (*BASELINES, *methods)}
@@ -314,8 +291,18 @@ def run_lodo(
         order = np.argsort(-task.means)
         picks["library_default"][task.task_id] = [task.default]
         picks["oracle"][task.task_id] = [int(i) for i in order[:k]]
+        fitted: dict[str, Any] = {}
         for method in methods:
-            recs = make(method, seed, algorithm).fit(train).recommend(query, k)
+            base, margin = parse_method(method)
+            if base not in fitted:
+                fitted[base] = WARM_STARTERS[base](seed=seed).fit(train)
+            model = fitted[base]
+            if margin is None or not isinstance(model, DefaultAwareWarmStarter):
+                recs = model.recommend(query, k)
+            else:
+                recs = select_over_default(
+                    model, query, k, default=default, space=algorithm.space, margin=margin
+                )
             rows = [
                 row_of.get(config_id(flow_id, algorithm.space.to_flow_params(r.config)))
                 for r in recs

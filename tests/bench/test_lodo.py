@@ -63,14 +63,23 @@ def test_run_lodo_on_a_tiny_sweep_scores_every_method(tmp_path: Path) -> None:
     data = kb.meta_dataset("lightgbm", task_type="classification", min_configs=2)
     tasks = held_out_tasks(kb.fold_results("sweep:lightgbm:", "classification"), algorithm)
     assert {t.name for t in tasks} == {"binary", "more0", "more1", "more2"}  # one_class failed
-    out = run_lodo(data, tasks, algorithm, ["knn", "portfolio"], k=3)
-    assert set(out["methods"]) == {"library_default", "oracle", "knn", "portfolio"}
+    out = run_lodo(data, tasks, algorithm, ["knn", "portfolio", "knn+default@1e9"], k=3)
+    assert set(out["methods"]) == {
+        "library_default",
+        "oracle",
+        "knn",
+        "portfolio",
+        "knn+default@1e9",
+    }
     for method, figures in out["methods"].items():
         assert figures["datasets"] == 4, method
         assert figures["wins"] + figures["ties"] + figures["losses"] == 4
     assert out["methods"]["oracle"]["regret@1"] == 0.0
     assert out["methods"]["library_default"]["ties"] == 4
     assert all(len(rows) >= 1 for rows in out["picks"]["knn"].values())
+    # Weighed against the default, the default is among the picks.
+    for task in tasks:
+        assert task.default in out["picks"]["knn+default@1e9"][task.task_id]
 
 
 def test_lodo_page_renders_every_table_and_method(tmp_path: Path) -> None:
@@ -100,12 +109,11 @@ def test_lodo_page_renders_every_table_and_method(tmp_path: Path) -> None:
     assert "## lightgbm, classification" in page and "| knn | 2 | 1 | 1 | 0 |" in page
 
 
-def test_default_factory_reads_the_margin_from_the_method_name() -> None:
-    from metakb.bench.lodo import default_factory
-    from metakb.models import WARM_STARTERS
-    from metakb.spaces import get_algorithm
+def test_method_names_carry_the_margin() -> None:
+    from metakb.bench.lodo import parse_method
 
-    algorithm = get_algorithm("lightgbm")
-    assert isinstance(default_factory("knn", 0, algorithm), WARM_STARTERS["knn"])
-    assert default_factory("knn+default", 0, algorithm).margin == 1.0
-    assert default_factory("cf+default@0.25", 0, algorithm).margin == 0.25
+    assert parse_method("knn") == ("knn", None)
+    assert parse_method("knn+default") == ("knn", 1.0)
+    assert parse_method("cf+default@0.25") == ("cf", 0.25)
+    with pytest.raises(ValueError, match="unknown method 'nope'"):
+        parse_method("nope")
