@@ -11,8 +11,9 @@ is in the :class:`~metakb.spaces.Algorithm` records):
 * ``plain``: for each table, :func:`~metakb.datasets.load_table` and
   :func:`~metakb.datasets.subsample_table`, then for each configuration of the
   design ``cross_val_score`` of :class:`~metakb.search.SpaceEstimators`' pipeline
-  with the sweep's splitter and :func:`~metakb.search.cv_scorer`; nothing is
-  written and no meta-features are computed.
+  (built for the folds' training rows, as the sweep's objective builds it) with
+  the sweep's splitter and :func:`~metakb.search.cv_scorer`; nothing is written
+  and no meta-features are computed.
 
 A fit is one fold of one configuration. CPU seconds are
 :func:`time.process_time` (every thread of this process, so DuckDB's count
@@ -161,6 +162,7 @@ def manifest_refs(folder: str | Path, rows: pd.DataFrame) -> list[DatasetRef]:
             (root / str(row["file"])).resolve(),
             _text(row.get("target_column")),
             _text(row.get("task_type")),
+            None if pd.isna(row.get("openml_dataset_id")) else int(row["openml_dataset_id"]),
         )
         for _, row in rows.iterrows()
     ]
@@ -227,11 +229,26 @@ def time_plain(
             settings.n_splits, shuffle=True, random_state=settings.seed
         )
         scorer = cv_scorer(METRICS[task_type], table.y)
+        # CVObjective builds each fold's pipeline for the rows it learns from (the
+        # size caps of Algorithm.fit_to_rows; the preprocessing depends on dtypes
+        # only), so folds with as many training rows share one pipeline: one
+        # cross_val_score per training size, usually one or two.
+        by_rows: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
+        for train, test in splitter.split(table.X, table.y):
+            by_rows.setdefault(len(train), []).append((train, test))
         scores[table.name] = {}
         for point, key in zip(points, ids, strict=True):
-            folds = cross_val_score(
-                make(point.config, table.X), table.X, table.y, cv=splitter, scoring=scorer
-            )
+            folds = [
+                score
+                for group in by_rows.values()
+                for score in cross_val_score(
+                    make(point.config, table.X.iloc[group[0][0]]),
+                    table.X,
+                    table.y,
+                    cv=group,
+                    scoring=scorer,
+                )
+            ]
             scores[table.name][key] = float(np.mean(folds))
         tables[ref.name] = {**start.read(), "fits": len(points) * settings.n_splits}
     total = clock.read()
@@ -268,6 +285,7 @@ def time_sweep(
                 "file": [str(r.path) for r in refs],
                 "target_column": [r.target for r in refs],
                 "task_type": [r.task_type for r in refs],
+                "openml_dataset_id": pd.array([r.openml_dataset_id for r in refs], dtype="Int64"),
             }
         ).to_csv(folder / "manifest.csv", index=False)
         kb = KnowledgeBase(Path(tmp) / "kb.duckdb")
