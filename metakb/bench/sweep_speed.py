@@ -627,7 +627,7 @@ def render_markdown(report: Mapping[str, Any]) -> str:
                 + f" (spread {_spread(arms[arm]['cpu_seconds_runs']):.0%} of the median)"
                 for arm in ("sweep", "plain")
             )
-            + "). A ratio closer to 1 than the spread is a tie within the noise of the machine."
+            + "). The spread is how far the machine alone moved one arm between its runs."
         )
     lines.append(
         "- Same fits in both arms: "
