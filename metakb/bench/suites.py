@@ -44,6 +44,7 @@ SUITES: dict[str, Suite] = {
         Suite("metafeatures", "metafeatures", "Meta-feature speed vs pymfe and OpenML parity."),
         Suite("systems", "systems", "Serving latency, memory and artifact size as the KB grows."),
         Suite("ingest", "ingest", "Time the import of the published meta-datasets."),
+        Suite("sweep-speed", "sweep_speed", "Sweep fits per CPU second vs a cross_val_score loop."),
     )
 }
 """Every suite by name."""

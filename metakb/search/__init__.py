@@ -47,6 +47,7 @@ from metakb.search._objectives import (
     LookupObjective,
     SpaceEstimators,
     SurrogateObjective,
+    cv_scorer,
 )
 from metakb.search._registry import DEFAULT_OPTIMIZER, MULTI_FIDELITY, OPTIMIZERS
 from metakb.search._run import (
@@ -132,6 +133,7 @@ __all__ = [
     "build_optimizer",
     "categorical_columns",
     "config_key",
+    "cv_scorer",
     "default_n_warm",
     "encode",
     "executor_spec",

@@ -146,6 +146,29 @@ class DefaultEstimators(_Estimators):
         return self.algorithm.default_pipeline(x, self.task_type, self.seed, config)
 
 
+def cv_scorer(metric: str, y: Any) -> Any:
+    """Return the scikit-learn scorer `CVObjective` scores ``metric`` with on target ``y``.
+
+    A plain ``cross_val_score`` loop given this scorer scores exactly as the
+    objective does (the sweep-throughput benchmark relies on it).
+
+    Parameters
+    ----------
+    metric : str
+        A key of `SCORERS`.
+    y : array-like
+        The whole target: ``roc_auc`` on more than two classes is one-vs-rest
+        over each fitted model's classes (a class missing from a fold is left
+        out there).
+    """
+    name = SCORERS[metric]
+    if name.startswith("roc_auc") and pd.Series(np.asarray(y)).nunique() > 2:
+        # One-vs-rest AUC from probabilities, or from decision scores for
+        # models without predict_proba (SVC), over the model's classes.
+        return _ovr_auc
+    return get_scorer(name)
+
+
 EstimatorFactory = Callable[[Mapping[str, Any], pd.DataFrame], Any]
 
 
@@ -227,12 +250,7 @@ class CVObjective:
         self.seed = seed
 
     def _scorer(self) -> Any:
-        name = SCORERS[self.metric]
-        if name.startswith("roc_auc") and self.y.nunique() > 2:
-            # One-vs-rest AUC from probabilities, or from decision scores for
-            # models without predict_proba (SVC), over the model's classes.
-            return _ovr_auc
-        return get_scorer(name)
+        return cv_scorer(self.metric, self.y)
 
     def _folds(self) -> list[tuple[np.ndarray, np.ndarray]]:
         splitter: Any

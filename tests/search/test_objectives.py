@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris
+from sklearn.model_selection import StratifiedKFold, cross_val_score
 
 from metakb.search import (
     CVObjective,
@@ -16,6 +17,7 @@ from metakb.search import (
     SpaceEstimators,
     SurrogateObjective,
     categorical_columns,
+    cv_scorer,
 )
 from metakb.search._space import SpaceSampler
 from metakb.spaces import SPACES
@@ -117,6 +119,23 @@ def test_a_metric_of_the_other_task_type_is_refused(iris_mixed, task_type, metri
     make = DefaultEstimators("svc", task_type)
     with pytest.raises(ValueError, match=f"{metric} does not score {task_type}"):
         CVObjective(x, y, make, task_type=task_type, metric=metric)
+
+
+def test_cross_val_score_with_cv_scorer_scores_as_the_objective(iris_mixed):
+    # The sweep-throughput benchmark's plain loop relies on this being the same fold scores.
+    x, y = iris_mixed
+    make = DefaultEstimators("random_forest", "classification")
+    folds = CVObjective(x, y, make, task_type="classification", metric="roc_auc", n_splits=3)(
+        SMALL["random_forest"]
+    ).folds
+    plain = cross_val_score(
+        make(SMALL["random_forest"], x),
+        x,
+        y,
+        cv=StratifiedKFold(3, shuffle=True, random_state=0),
+        scoring=cv_scorer("roc_auc", y),
+    )
+    assert plain.tolist() == pytest.approx(list(folds), abs=1e-12)
 
 
 def test_rows_fidelity_keeps_every_class_in_the_subsample(iris_mixed):
