@@ -147,19 +147,26 @@ def test_killed_sweep_resumes_to_the_same_evaluations_without_duplicates(
 def test_folder_refs_read_a_manifest(tmp_path: Path, tables: Path) -> None:
     pd.DataFrame(
         {
-            "name": ["b"],
-            "file": ["binary.csv"],
-            "target_column": ["target"],
-            "task_type": ["classification"],
+            "name": ["b", "r"],
+            "file": ["binary.csv", "reg.csv"],
+            "target_column": ["target", "target"],
+            "task_type": ["classification", "regression"],
+            "openml_dataset_id": [37, None],
         }
     ).to_csv(tables / "manifest.csv", index=False)
-    (ref,) = folder_refs(tables)
-    assert (ref.name, ref.path.name, ref.target, ref.task_type) == (
+    first, second = folder_refs(tables)
+    assert (first.name, first.path.name, first.target, first.task_type) == (
         "b",
         "binary.csv",
         "target",
         "classification",
     )
+    assert (first.openml_dataset_id, second.openml_dataset_id) == (37, None)
+    db = tmp_path / "kb.duckdb"
+    _sweep(db, tables, task_type="classification")
+    with Store(db).read() as con:
+        ids = con.execute("SELECT name, openml_dataset_id FROM datasets").fetchall()
+    assert ids == [("binary", 37)]  # the manifest's id is recorded; "r" was not swept
 
 
 def test_cli_sweep_prints_a_summary_and_bad_input_is_one_line(
