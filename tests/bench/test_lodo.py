@@ -117,3 +117,13 @@ def test_method_names_carry_the_margin() -> None:
     assert parse_method("cf+default@0.25") == ("cf", 0.25)
     with pytest.raises(ValueError, match="unknown method 'nope'"):
         parse_method("nope")
+
+
+def test_report_json_keeps_each_list_of_picks_on_one_line() -> None:
+    import json
+
+    from metakb.bench.commands.lodo import _compact
+
+    report = {"picks": {"knn": {"t1": [3, 1, 0], "t2": []}}, "x": [-1, 2]}
+    text = _compact(json.dumps(report, indent=2))
+    assert json.loads(text) == report and '"t1": [3, 1, 0]' in text and '"x": [-1, 2]' in text

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -56,7 +57,7 @@ def main(argv: list[str] | None = None, prog: str = "metakb bench lodo") -> int:
     else:
         report = _run(args, prog + " " + " ".join(sys.argv[1:] if argv is None else argv))
         args.out.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(report, indent=2) + "\n")
+        path.write_text(_compact(json.dumps(report, indent=2)) + "\n")
     write_page(
         args.out / "lodo.md",
         render_markdown(report),
@@ -65,6 +66,15 @@ def main(argv: list[str] | None = None, prog: str = "metakb bench lodo") -> int:
     )
     log.info("wrote %s", args.out / "lodo.md")
     return 0
+
+
+def _compact(text: str) -> str:
+    """Put each list of numbers on one line (the picks: thousands of short lists)."""
+    return re.sub(
+        r"\[\s*(-?\d+(?:,\s*-?\d+)*)\s*\]",
+        lambda m: "[" + ", ".join(v.strip() for v in m.group(1).split(",")) + "]",
+        text,
+    )
 
 
 def _run(args: argparse.Namespace, command: str) -> dict[str, Any]:
