@@ -53,14 +53,20 @@ def dataset_refs(spec: str, store: Store, layout: Layout) -> list[DatasetRef]:
         with store.read() as con:
             files = list_dataset_files(con)
         refs = [
-            DatasetRef(str(row.name), Path(str(row.file_path)), str(row.target), str(row.task_type))
-            for row in files.itertuples()
+            DatasetRef(
+                str(row.name), Path(str(row.file_path)), _text(row.target), _text(row.task_type)
+            )
+            for row in files.drop_duplicates("file_path").itertuples()
             if Path(str(row.file_path)).is_file()
         ]
         if not refs:
             raise MetakbError(f"{store.path}: no datasets with a local file to sweep")
         return refs
     return folder_refs(spec)
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
 def sweep(

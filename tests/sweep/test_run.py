@@ -190,3 +190,11 @@ def test_cli_sweep_prints_a_summary_and_bad_input_is_one_line(
     only = json.loads(capsys.readouterr().out)
     assert only["datasets"] == 1 and only["skipped"]["binary"] == "a classification table"
     assert DESIGNS["small"].n_sobol > 0
+
+
+def test_sweep_of_the_knowledge_bases_own_files(tmp_path: Path, tables: Path) -> None:
+    db = tmp_path / "kb.duckdb"
+    _sweep(db, tables, exclude=["reg", "one_class", "broken"])
+    # The swept table's file is the knowledge base's now: sweeping "kb" finds it, adds nothing.
+    again = _sweep(db, Path("kb"), resume=True)
+    assert again.datasets == 1 and again.evaluations == 0  # type: ignore[attr-defined]
