@@ -22,7 +22,6 @@ with the library default on the same folds:
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -41,6 +40,7 @@ from metakb.models import (
     select_over_default,
 )
 from metakb.spaces import Algorithm
+from metakb.sweep import fold_values
 
 CONSTANT_AUC = 0.5
 TARGET_IMPROVABLE_WIN_RATE = 0.80
@@ -190,7 +190,7 @@ def held_out_tasks(results: pd.DataFrame, algorithm: Algorithm) -> list[HeldOut]
     tasks = []
     for task_id, group in results.groupby("task_id", sort=True):
         ok = group[group["value"].notna() & group["fold_values"].notna()]
-        folds = [json.loads(v) for v in ok["fold_values"]]
+        folds = [fold_values(v) for v in ok["fold_values"]]
         if default not in set(ok["config_id"]) or len({len(f) for f in folds}) != 1:
             continue
         sign = -1.0 if ok["direction"].iloc[0] == "min" else 1.0
