@@ -166,6 +166,36 @@ def summarize_picks(
     return figures
 
 
+def noise_floor(tasks: Sequence[HeldOut]) -> dict[str, Any]:
+    """Return how often a pick loses by more than one standard error from noise alone.
+
+    ``chance``: the probability that the mean of ``folds`` paired differences
+    with expectation zero falls below minus its standard error (Student's t
+    with ``folds - 1`` degrees of freedom, normal differences): a pick exactly
+    as good as the default on average "loses" this often. ``fixed``: every
+    design configuration's share of the datasets where it loses, the lowest
+    of them and its id (a description of the sweep, not a method: it is
+    chosen with every dataset seen).
+    """
+    from scipy.stats import t as student
+
+    folds = sorted({t.folds.shape[1] for t in tasks})
+    common = sorted(set.intersection(*(set(t.config_ids) for t in tasks))) if tasks else []
+    rates = {
+        cid: float(np.mean([t.outcome(t.config_ids.index(cid)) == "loss" for t in tasks]))
+        for cid in common
+        if any(cid != t.config_ids[t.default] for t in tasks)
+    }
+    lowest = min(rates, key=rates.__getitem__) if rates else None
+    return {
+        "folds": folds,
+        "chance": float(student.cdf(-1.0, folds[0] - 1)) if len(folds) == 1 else math.nan,
+        "fixed_min_loss_rate": rates[lowest] if lowest else math.nan,
+        "fixed_min_config": lowest,
+        "fixed_median_loss_rate": float(np.median(list(rates.values()))) if rates else math.nan,
+    }
+
+
 BASELINES: tuple[str, ...] = ("library_default", "oracle")
 """Reference picks: always the library default, and the design's best on the dataset."""
 
@@ -312,6 +342,7 @@ def run_lodo(
             progress("leave one dataset out", done, len(held))
     return {
         "datasets": [t.name for t in held],
+        "noise_floor": noise_floor(held),
         "methods": {m: summarize_picks(held, p) for m, p in picks.items()},
         "picks": picks,
     }
@@ -360,6 +391,7 @@ def render_markdown(report: Mapping[str, Any]) -> str:
             f"Held out in turn: {len(table['datasets'])} swept datasets; the models learn "
             f"from {table['training_tasks']} tasks (published runs and the sweep), minus the "
             "held-out dataset's group.",
+            *_floor_lines(table.get("noise_floor")),
             "",
             header,
             rule,
@@ -368,6 +400,19 @@ def render_markdown(report: Mapping[str, Any]) -> str:
             cells = [_cell(figures[key], fmt) for key, _, fmt in _COLUMNS]
             lines.append(f"| {method} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def _floor_lines(floor: Mapping[str, Any] | None) -> list[str]:
+    if not floor or not floor.get("fixed_min_config"):
+        return []
+    return [
+        "",
+        f"Noise floor: a pick exactly as good as the default on average loses by more than one "
+        f"SE on {floor['chance']:.0%} of datasets by chance ({floor['folds'][0]} folds, "
+        f"Student's t); every single design configuration loses on at least "
+        f"{floor['fixed_min_loss_rate']:.0%} of them (median "
+        f"{floor['fixed_median_loss_rate']:.0%}; lowest: `{floor['fixed_min_config'][:12]}`).",
+    ]
 
 
 def plot_report(report: Mapping[str, Any], path: Any) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from metakb.bench.lodo import HeldOut, summarize_picks
+from metakb.bench.lodo import HeldOut, noise_floor, summarize_picks
 
 
 def _task(name: str, rows: list[list[float]], auc: bool = True) -> HeldOut:
@@ -39,6 +39,15 @@ def test_summary_counts_wins_improvable_and_constants() -> None:
     assert bad["losses"] == 2 and bad["loss_rate"] == 1.0 and bad["constant_models"] == 2
     assert bad["improvable_win_rate"] == 0.0 and not bad["meets_targets"]
     assert bad["mean_normalized"] == 0.0 and bad["sign_test_p"] == pytest.approx(0.5)
+
+
+def test_noise_floor_is_students_t_and_the_best_fixed_configuration() -> None:
+    floor = noise_floor([CLEAR, FLAT])
+    # Two degrees of freedom: P(T < -1) = (1 - 1 / sqrt(3)) / 2.
+    assert floor["folds"] == [3] and floor["chance"] == pytest.approx((1 - 3**-0.5) / 2)
+    # c1 wins on "clear" and ties on "flat"; c3, the constant model, loses on both.
+    assert floor["fixed_min_config"] == "c1" and floor["fixed_min_loss_rate"] == 0.0
+    assert floor["fixed_median_loss_rate"] == pytest.approx(0.0)
 
 
 def test_run_lodo_on_a_tiny_sweep_scores_every_method(tmp_path: Path) -> None:
