@@ -3,8 +3,8 @@
 Each optimizer adapter searches an objective (``config -> EvaluationResult``) in an
 algorithm's space for ``budget`` evaluations with ``seed`` and returns the
 values in the order evaluated (NaN for a failure), so every suite scores
-them with `metakb.bench.metrics`. `FlamlZeroShot` is FLAML's zero-shot
-LightGBM as a scikit-learn classifier (the live benchmark). All are optional:
+them with `metakb.bench.metrics`. `FlamlZeroShot` and `FlamlZeroShotRegressor`
+are FLAML's zero-shot LightGBM as scikit-learn estimators (the live benchmark). All are optional:
 install ``metakb[optuna,smac]`` and ``flaml[automl]``.
 """
 
@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 
 from metakb.search import SurrogateObjective
 from metakb.spaces import SearchSpace
@@ -80,8 +80,8 @@ def flaml_missing() -> str | None:
     return None
 
 
-class FlamlZeroShot(ClassifierMixin, BaseEstimator):
-    """FLAML's zero-shot ``LGBMClassifier``, built afresh at every ``fit``.
+class _FlamlZeroShot(BaseEstimator):
+    """FLAML's zero-shot LightGBM, built afresh at every ``fit``.
 
     FLAML keeps the hyperparameters given to its constructor and suggests the
     others; scikit-learn's ``clone`` passes every parameter explicitly, which
@@ -96,28 +96,59 @@ class FlamlZeroShot(ClassifierMixin, BaseEstimator):
         Fixed boosting rounds instead of FLAML's suggestion (smoke tests).
     """
 
+    _flaml_name = ""
+    """The estimator's name in ``flaml.default``."""
+
     def __init__(self, seed: int = 0, n_estimators: int | None = None) -> None:
         self.seed = seed
         self.n_estimators = n_estimators
 
-    def fit(self, x: Any, y: Any) -> FlamlZeroShot:
+    def fit(self, x: Any, y: Any) -> Any:
         """Suggest hyperparameters from ``x, y`` and fit LightGBM with them."""
         from flaml import default
 
         fixed: dict[str, Any] = {}
         if self.n_estimators is not None:
             fixed["n_estimators"] = self.n_estimators
-        # flaml types the name as an ImportError when lightgbm is missing; it is a class here.
-        flaml_lgbm: Any = default.LGBMClassifier
+        # flaml types the names as ImportError when lightgbm is missing; they are classes here.
+        flaml_lgbm: Any = getattr(default, self._flaml_name)
         model = flaml_lgbm(random_state=self.seed, n_jobs=1, verbose=-1, **fixed)
         self.model_ = model.fit(x, y)
-        self.classes_ = np.unique(np.asarray(y))
         return self
 
     def predict(self, x: Any) -> np.ndarray:
-        """Return predicted labels."""
+        """Return predictions."""
         return np.asarray(self.model_.predict(x))
+
+
+class FlamlZeroShot(ClassifierMixin, _FlamlZeroShot):
+    """FLAML's zero-shot ``LGBMClassifier`` (see `_FlamlZeroShot` for the parameters)."""
+
+    _flaml_name = "LGBMClassifier"
+
+    def fit(self, x: Any, y: Any) -> FlamlZeroShot:
+        """Suggest hyperparameters from ``x, y`` and fit LightGBM with them."""
+        super().fit(x, y)
+        self.classes_ = np.unique(np.asarray(y))
+        return self
 
     def predict_proba(self, x: Any) -> np.ndarray:
         """Return class probabilities (columns in ``classes_`` order)."""
         return np.asarray(self.model_.predict_proba(x))
+
+
+class FlamlZeroShotRegressor(RegressorMixin, _FlamlZeroShot):
+    """FLAML's zero-shot ``LGBMRegressor`` (see `_FlamlZeroShot` for the parameters)."""
+
+    _flaml_name = "LGBMRegressor"
+
+
+def flaml_zeroshot(
+    task_type: str, seed: int = 0, n_estimators: int | None = None
+) -> FlamlZeroShot | FlamlZeroShotRegressor:
+    """Return FLAML's zero-shot LightGBM for ``task_type`` (``classification``, ``regression``)."""
+    if task_type == "classification":
+        return FlamlZeroShot(seed, n_estimators)
+    if task_type == "regression":
+        return FlamlZeroShotRegressor(seed, n_estimators)
+    raise ValueError(f"task_type must be 'classification' or 'regression', not {task_type!r}")

@@ -40,7 +40,7 @@ SUITES: dict[str, Suite] = {
         Suite("portfolios", "portfolios", "Portfolios on TabRepo LightGBM vs TabRepo zero-shot."),
         Suite("sensitivity", "sensitivity", "Transfer's zero-shot regret over its setting grid."),
         Suite("lodo", "lodo", "Leave one swept dataset out: top-1 against the library default."),
-        Suite("live", "live", "Live fits on PMLB datasets against defaults, FLAML, Optuna, SMAC3."),
+        Suite("live", "live", "Live fits on held-out PMLB tables vs defaults, FLAML, Optuna TPE."),
         Suite("metafeatures", "metafeatures", "Meta-feature speed vs pymfe and OpenML parity."),
         Suite("systems", "systems", "Serving latency, memory and artifact size as the KB grows."),
         Suite("ingest", "ingest", "Time the import of the published meta-datasets."),
