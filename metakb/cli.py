@@ -72,7 +72,7 @@ _TRAIN_ALGORITHMS = typer.Option("--algorithm", "-a", help="Algorithms [default:
 
 
 def _registry_help() -> None:
-    from metakb.models import DEFAULT_WARM_STARTER, WARM_STARTERS
+    from metakb.models import DEFAULT_RECOMMENDER, DEFAULT_WARM_STARTER, WARM_STARTERS
     from metakb.search import DEFAULT_OPTIMIZER, OPTIMIZERS
     from metakb.spaces import DEFAULT_ALGORITHM, SPACES
 
@@ -81,7 +81,7 @@ def _registry_help() -> None:
 
     # Round brackets: rich would read "[default: x]" as markup and drop it.
     _ALGORITHM.help = f"{names(SPACES)} (default: {DEFAULT_ALGORITHM})."
-    _WARM_STARTER.help = f"{names(WARM_STARTERS)} (default: {DEFAULT_WARM_STARTER})."
+    _WARM_STARTER.help = f"{names(WARM_STARTERS)} (default: {DEFAULT_RECOMMENDER})."
     _OPTIMIZER.help = f"{names(OPTIMIZERS)} (default: {DEFAULT_OPTIMIZER})."
     _WARM_START.help = f"{names(WARM_STARTERS, ('none',))} (default: {DEFAULT_WARM_STARTER})."
     _TRAIN_METHODS.help = f"Methods to train: {names(WARM_STARTERS)} (default: all)."
@@ -655,7 +655,7 @@ def recommend_configs(
     are shown.
     """
     from metakb.kb import ExtrapolationWarning, recommendations_json
-    from metakb.models import DEFAULT_WARM_STARTER
+    from metakb.models import DEFAULT_RECOMMENDER
     from metakb.spaces import DEFAULT_ALGORITHM, get_algorithm
 
     if sum(x is not None for x in (file, task, meta_features)) != 1:
@@ -699,7 +699,7 @@ def recommend_configs(
         return
     target_name = task if task is not None else str(file or meta_features)
     out.print(
-        f"{result['estimator']} ({result['task_type']}) via {method or DEFAULT_WARM_STARTER} "
+        f"{result['estimator']} ({result['task_type']}) via {method or DEFAULT_RECOMMENDER} "
         f"for {target_name}"
     )
     table = Table("#", "score", "gain", "config", "from tasks")

@@ -14,7 +14,13 @@ from metakb.kb import _recommend, _train
 from metakb.kb._artifacts import Manifest, load_model
 from metakb.kb._layout import Layout
 from metakb.kb._train import MIN_CONFIGS
-from metakb.models import DEFAULT_WARM_STARTER, MetaDataset, Recommendation, WarmStarter
+from metakb.models import (
+    DEFAULT_RECOMMENDER,
+    DEFAULT_WARM_STARTER,
+    MetaDataset,
+    Recommendation,
+    WarmStarter,
+)
 from metakb.spaces import DEFAULT_ALGORITHM, Params
 from metakb.store import (
     Store,
@@ -343,7 +349,7 @@ class KnowledgeBase:
             How many configurations.
         method : str, optional
             A name from :data:`~metakb.models.WARM_STARTERS` (default
-            :data:`~metakb.models.DEFAULT_WARM_STARTER`).
+            :data:`~metakb.models.DEFAULT_RECOMMENDER`).
         task : str, optional
             A task already in the knowledge base (key or OpenML task id): its
             meta-features come from the store and every task of its dataset is
@@ -388,7 +394,7 @@ class KnowledgeBase:
             The task's number of instances, features or classes lies outside
             every training task's (:func:`~metakb.kb.extrapolation_notes` says which).
         """
-        name = method or DEFAULT_WARM_STARTER
+        name = method or DEFAULT_RECOMMENDER
         _train.method_of(name)
         return _recommend.recommend(
             self.store,
