@@ -27,6 +27,7 @@ from metakb.kb._train import (
     method_of,
     no_runs_message,
 )
+from metakb.metafeatures import MetaFeatureResult
 from metakb.models import (
     DefaultAwareWarmStarter,
     Recommendation,
@@ -100,7 +101,7 @@ def _count(value: float) -> str:
 def recommend(
     store: Store,
     layout: Layout,
-    meta_features: Mapping[str, float] | None,
+    meta_features: Mapping[str, float] | MetaFeatureResult | None,
     *,
     algorithm: str,
     k: int,
@@ -115,6 +116,13 @@ def recommend(
     record = algorithm_of(algorithm)
     space = record.space
     ranges: Mapping[str, Sequence[float]]
+    if isinstance(meta_features, MetaFeatureResult):
+        # extract()'s result knows its table's task type: asking again would invite a mismatch.
+        if task_type is not None and task_type != meta_features.task_type:
+            raise MetakbError(
+                f"the meta-features are of a {meta_features.task_type} table, not {task_type}"
+            )
+        task_type, meta_features = meta_features.task_type, meta_features.values
     if task is not None:
         model, query, ranges = _model_without_task(
             store, record, method, task, task_type, seed, min_configs

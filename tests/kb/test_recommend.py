@@ -13,13 +13,14 @@ from metakb.kb import (
     ExtrapolationWarning,
     Layout,
     extrapolation_notes,
+    load_warm_starter,
     recommend,
     recommendations_json,
     train,
 )
-from metakb.metafeatures import extract_table
+from metakb.metafeatures import extract, extract_table
 from metakb.metafeatures import result_rows as meta_feature_rows
-from metakb.models import Recommendation
+from metakb.models import Recommendation, TaskQuery
 from metakb.search import TrialRecord
 from metakb.sources.local import register_table, write_trials
 from metakb.sources.published import import_published
@@ -228,6 +229,45 @@ def test_python_api_is_exported() -> None:
 
     assert metakb.recommend is metakb.kb.recommend
     assert metakb.KnowledgeBase is metakb.kb.KnowledgeBase
+    assert metakb.load_warm_starter is metakb.kb.load_warm_starter
+    assert metakb.metafeatures.extract is extract
+
+
+@pytest.mark.parametrize("task_type", ["classification", "regression"])
+def test_recommend_takes_extracts_result_and_its_task_type(
+    kb: Store, tmp_path: Path, task_type: str
+) -> None:
+    train(kb.path, ["lightgbm"], ["knn"], min_configs=2)
+    table = load_table(write_synthetic_table(tmp_path / "t.csv", task_type), "y")
+    result = extract(table.X, table.y, families=["simple"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExtrapolationWarning)
+        recs = recommend(result, algorithm="lightgbm", method="knn", k=2, db=kb.path)
+    source = "openml:2280" if task_type == "regression" else "openml:3"
+    assert recs and source in {t for r in recs for t in r.source_tasks}
+    other = "classification" if task_type == "regression" else "regression"
+    with pytest.raises(MetakbError, match=f"of a {task_type} table, not {other}"):
+        recommend(result, algorithm="lightgbm", method="knn", task_type=other, db=kb.path)
+
+
+def test_load_warm_starter_loads_the_trained_model(kb: Store) -> None:
+    # The tiny base has too few configurations per task to fit a model without
+    # train's min_configs=2: what loads is the saved one.
+    with pytest.raises(MetakbError, match="run `metakb train` first"):
+        load_warm_starter("lightgbm", "knn", db=kb.path)
+    train(kb.path, ["lightgbm"], ["knn"], min_configs=2)
+    starter = load_warm_starter("lightgbm", "knn", db=kb.path, task_type="regression")
+    recs = starter.recommend(TaskQuery({"NumberOfInstances": 3196.0}), 3)
+    assert {t for r in recs for t in r.source_tasks} == {"openml:2280"}
+    with pytest.raises(MetakbError, match="unknown method 'foo'"):
+        load_warm_starter("lightgbm", "foo", db=kb.path)
+
+
+def test_load_warm_starter_fits_one_when_none_is_saved(sweep_store: Store) -> None:
+    starter = load_warm_starter("lightgbm", "knn", db=sweep_store.path)
+    recs = starter.recommend(TaskQuery({"NumberOfInstances": 100.0}), 2)
+    assert recs and all(t.startswith("local:") for r in recs for t in r.source_tasks)
+    assert not Layout(sweep_store.path).artifacts.exists()  # fitted, not saved
 
 
 def test_cli_recommend_needs_file_or_task(
