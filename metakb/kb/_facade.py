@@ -104,7 +104,7 @@ class KnowledgeBase:
             return list_tasks(con, flow)
 
     def task(self, ref: str, *, top: int = 5) -> dict[str, Any] | None:
-        """Return one task (key or OpenML id) with its evaluations, or None."""
+        """Return one task (key, OpenML id, name or key prefix) with its evaluations, or None."""
         with self.store.read() as con:
             return get_task(con, ref, top=top)
 
@@ -347,7 +347,8 @@ class KnowledgeBase:
             A name from :data:`~metakb.models.WARM_STARTERS` (default
             :data:`~metakb.models.DEFAULT_WARM_STARTER`).
         task : str, optional
-            A task already in the knowledge base (key or OpenML task id): its
+            A task already in the knowledge base (key, OpenML task id, name or
+            unique key prefix, see :func:`~metakb.store.find_task`): its
             meta-features come from the store and every task of its dataset is
             left out of the training data (the model is fitted afresh without them).
         task_type : {'classification', 'regression'}, optional

@@ -130,6 +130,9 @@ class TableSearch:
     n_rows : int or None
         The table's rows, which the best configuration's estimator arguments
         are fitted to (None: the configuration as it is).
+    task_name : str
+        The task's name: its file's name without extensions (``metakb show
+        task`` takes it, or a unique prefix of :attr:`task_id`).
     """
 
     search_id: str
@@ -144,6 +147,7 @@ class TableSearch:
     evaluations_added: int = 0
     notes: list[str] = field(default_factory=list)
     n_rows: int | None = None
+    task_name: str = ""
 
     @property
     def estimator(self) -> str:
@@ -442,4 +446,5 @@ def run_prepared(
         evaluations_added=added,
         notes=notes,
         n_rows=len(plan.table.X),
+        task_name=plan.table.name,
     )
