@@ -679,6 +679,7 @@ def recommend_configs(
         raise typer.BadParameter("--task-type must be classification or regression")
     kb = _kb(db)
     features = _read_meta_features(meta_features) if meta_features is not None else None
+    leave_out: list[str] = []  # the table's own copies in the knowledge base
     if file is not None:
         from metakb.datasets import load_table
         from metakb.metafeatures import extract_table
@@ -687,6 +688,14 @@ def recommend_configs(
         task_type = loaded.task_type
         computed = extract_table(loaded, seed=0).values
         features = {name: v for name, v in computed.items() if v == v}  # NaN: not computed
+        for match in kb.match_table(loaded):
+            leave_out.extend(match.task_ids)
+            err.print(
+                f"note: {match.describe()}: left out of its recommendation; "
+                f"`metakb show task {match.task_ids[0]}` lists its best configurations",
+                highlight=False,
+                soft_wrap=True,
+            )
     # The task's row (None: recommend says there is no such task) gives its task type and rows.
     found = kb.task(task, top=0) if task is not None else None
     if found is not None and task_type is None:
@@ -701,6 +710,7 @@ def recommend_configs(
             task=task,
             task_type=task_type,
             min_configs=min_configs,
+            leave_out=leave_out,
         )
     if task is not None:
         dataset = (found or {}).get("dataset") or {}

@@ -30,7 +30,9 @@ from metakb.store import (
 )
 
 if TYPE_CHECKING:
+    from metakb.datasets import Table
     from metakb.kb._quickstart import QuickstartResult, SearchComparison
+    from metakb.kb._recommend import TableMatch
     from metakb.kb._search import TableSearch
     from metakb.metafeatures import FeaturizeSummary, MetaFeatureResult
     from metakb.search import SearchResult, TrialRecord
@@ -330,6 +332,7 @@ class KnowledgeBase:
         observations: Sequence[tuple[Params, float]] = (),
         seed: int = 0,
         min_configs: int = MIN_CONFIGS,
+        leave_out: Sequence[str] = (),
     ) -> list[Recommendation]:
         """Recommend configurations of ``algorithm`` for a new task or a task in the knowledge base.
 
@@ -364,6 +367,10 @@ class KnowledgeBase:
             Seed of a model fitted afresh.
         min_configs : int
             Tasks with fewer evaluated configurations are left out of a model fitted afresh.
+        leave_out : sequence of str
+            Task keys whose datasets the recommendation must not learn from (the
+            new task's own copies, :meth:`match_table`): when the saved model
+            learned from one of them, one is fitted afresh without them.
 
         Returns
         -------
@@ -406,7 +413,15 @@ class KnowledgeBase:
             observations=observations,
             seed=seed,
             min_configs=min_configs,
+            leave_out=leave_out,
         )
+
+    def match_table(self, table: Table) -> list[TableMatch]:
+        """Return the knowledge-base datasets ``table`` is a copy of: same file, or name and shape.
+
+        See :func:`metakb.store.find_table_datasets`.
+        """
+        return _recommend.match_table(self.store, table)
 
     # -- searches and the main job ----------------------------------------------------
 

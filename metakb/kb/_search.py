@@ -33,7 +33,7 @@ import numpy as np
 from metakb.datasets import DEFAULT_MAX_BYTES, Table, kb_dataset_id, load_table
 from metakb.errors import MetakbError
 from metakb.kb._layout import Layout
-from metakb.kb._recommend import extrapolation_notes
+from metakb.kb._recommend import extrapolation_notes, match_table
 from metakb.kb._train import algorithm_of, check_task_type, load_starter
 from metakb.metafeatures import METAFEATURES_VERSION, extract_table
 from metakb.metafeatures import result_rows as meta_feature_rows
@@ -343,6 +343,8 @@ def prepare_search(
             seed=seed,
             notes=notes,
         )
+    own = kb_dataset_id(plan.table)  # a rerun on the same file is no news
+    notes.extend(m.describe() for m in match_table(store, plan.table) if m.dataset_id != own)
     features = extract_table(plan.table, seed=seed)
     dataset_id, task_id = register_table(
         store,

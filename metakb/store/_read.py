@@ -190,6 +190,47 @@ _TASK_REFS = (
 )
 
 
+def find_table_datasets(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    content_hash: str,
+    name: str,
+    n_rows: Sequence[int],
+    n_features: int,
+) -> list[dict[str, Any]]:
+    """Return the datasets with tasks that a user's table is a copy of.
+
+    A dataset matches when its file has the table's content hash, or when it
+    has the table's name (case-insensitive) and shape: one of ``n_rows`` (the
+    file's rows, or those left once rows without a target are dropped) and
+    ``n_features`` (the target not counted).
+
+    Returns
+    -------
+    list of dict
+        ``dataset_id``, ``name``, ``openml_dataset_id``, ``how`` (``"same
+        file"`` or ``"same name and shape"``) and ``task_ids`` (sorted), same
+        file first.
+    """
+    return _records(
+        con.execute(
+            """
+            SELECT d.dataset_id, d.name, d.openml_dataset_id,
+                   CASE WHEN d.content_hash = $hash THEN 'same file'
+                        ELSE 'same name and shape' END AS how,
+                   list(t.task_id ORDER BY t.task_id) AS task_ids
+            FROM datasets d JOIN tasks t USING (dataset_id)
+            WHERE d.content_hash = $hash
+               OR (lower(d.name) = lower($name) AND list_contains($rows, d.n_rows)
+                   AND d.n_features = $features)
+            GROUP BY ALL
+            ORDER BY how, d.dataset_id
+            """,
+            {"hash": content_hash, "name": name, "rows": list(n_rows), "features": n_features},
+        )
+    )
+
+
 def get_task(con: duckdb.DuckDBPyConnection, ref: str, *, top: int = 5) -> dict[str, Any] | None:
     """Return one task with its dataset, evaluation summary and best configurations.
 

@@ -406,6 +406,30 @@ def test_cli_recommend_answers_a_table_from_its_task_types_runs(
     assert f"{estimator} ({task_type}) via knn" in capsys.readouterr().out
 
 
+def test_a_copy_of_a_knowledge_base_table_is_named_and_left_out(
+    kb: Store, tiny_data: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = str(kb.path)
+    assert (
+        main(["train", "-m", "knn", "-a", "random_forest", "--min-configs", "2", "--db", db]) == 0
+    )
+    capsys.readouterr()
+    # The published PMLB copy of OpenML dataset 3, whose file the knowledge base knows.
+    copy = str(tiny_data / "pmlb_datasets" / "datasets" / "kr-vs-kp.tsv.gz")
+    args = [copy, "--target", "target", "-a", "random_forest", "--min-configs", "2"]
+    code, out, err = _recommend_json(capsys, kb.path, *args)
+    assert code == 0, err
+    assert (
+        "note: this table is openml:3 (kr-vs-kp, OpenML 3) in the knowledge base "
+        "(same file; task openml:3): left out of its recommendation" in err
+    )
+    assert out is not None
+    assert {t for r in out["recommendations"] for t in r["source_tasks"]} == {"openml:6"}
+    # Without the leave-out the saved model answers, task 3 among its sources.
+    recs = recommend({"NumberOfInstances": 3196.0}, algorithm="random_forest", method="knn", db=db)
+    assert "openml:3" in {t for r in recs for t in r.source_tasks}
+
+
 def test_no_runs_on_the_task_type_is_a_one_line_error(
     kb: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
