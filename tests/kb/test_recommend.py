@@ -277,14 +277,18 @@ def test_cli_recommend_needs_file_or_task(
     assert "either" in capsys.readouterr().err
 
 
+def _cli_train_knn(capsys: pytest.CaptureFixture[str], kb: Store, algorithm: str) -> str:
+    """Train knn for ``algorithm`` through the command line; return the --db argument."""
+    db = str(kb.path)
+    assert main(["train", "-m", "knn", "-a", algorithm, "--min-configs", "2", "--db", db]) == 0
+    capsys.readouterr()
+    return db
+
+
 def test_cli_recommend_for_a_table_file(
     kb: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    db = str(kb.path)
-    assert (
-        main(["train", "-m", "knn", "-a", "random_forest", "--min-configs", "2", "--db", db]) == 0
-    )
-    capsys.readouterr()
+    db = _cli_train_knn(capsys, kb, "random_forest")
     table = tmp_path / "t.csv"
     table.write_text("a,b,y\n" + "".join(f"{i},{i % 3},{i % 2}\n" for i in range(40)))
     argv = [
@@ -409,11 +413,7 @@ def test_cli_recommend_answers_a_table_from_its_task_types_runs(
 def test_a_copy_of_a_knowledge_base_table_is_named_and_left_out(
     kb: Store, tiny_data: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    db = str(kb.path)
-    assert (
-        main(["train", "-m", "knn", "-a", "random_forest", "--min-configs", "2", "--db", db]) == 0
-    )
-    capsys.readouterr()
+    db = _cli_train_knn(capsys, kb, "random_forest")
     # The published PMLB copy of OpenML dataset 3, whose file the knowledge base knows.
     copy = str(tiny_data / "pmlb_datasets" / "datasets" / "kr-vs-kp.tsv.gz")
     args = [copy, "--target", "target", "-a", "random_forest", "--min-configs", "2"]
@@ -434,11 +434,7 @@ def test_no_runs_on_the_task_type_is_a_one_line_error(
     kb: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # The forest supports regression, but the knowledge base has classification runs only.
-    db = str(kb.path)
-    assert (
-        main(["train", "-m", "knn", "-a", "random_forest", "--min-configs", "2", "--db", db]) == 0
-    )
-    capsys.readouterr()
+    _cli_train_knn(capsys, kb, "random_forest")
     table = write_synthetic_table(tmp_path / "my.csv", "regression")
     code, _, err = _recommend_json(
         capsys, kb.path, str(table), "--target", "y", "-a", "random_forest"
