@@ -234,6 +234,7 @@ def tasks(
         return
     shown = frame if limit == 0 else frame.head(limit)
     table = Table(title=f"{len(frame):,} tasks" + (f" with flow {flow}" if flow else ""))
+    key_width = max((len(str(t)) for t in shown.task_id), default=4)
     for column in (
         "task",
         "name",
@@ -244,7 +245,13 @@ def tasks(
         "classes",
         "evaluations",
     ):
-        table.add_column(column, justify="left" if column in ("task", "name", "type") else "right")
+        table.add_column(
+            column,
+            justify="left" if column in ("task", "name", "type") else "right",
+            # A key cut short with an ellipsis could not be pasted into `show task`.
+            no_wrap=column == "task",
+            min_width=key_width if column == "task" else None,
+        )
     for row in shown.itertuples():
         table.add_row(
             str(row.task_id),
@@ -277,7 +284,12 @@ def _fmt(value: Any) -> str:
 
 @show_app.command("task")
 def show_task(
-    task_id: Annotated[str, typer.Argument(help="OpenML task id or task key (openml:31).")],
+    task_id: Annotated[
+        str,
+        typer.Argument(
+            help="Task key (openml:31), OpenML task id, a unique prefix of a key, or a name."
+        ),
+    ],
     top: Annotated[int, typer.Option("--top", min=1, help="Best configurations per flow.")] = 5,
     db: DbOption = None,
     as_json: JsonOption = False,
@@ -625,7 +637,10 @@ def recommend_configs(
         str | None, typer.Option("--target", help="The table's target column.")
     ] = None,
     task: Annotated[
-        str | None, typer.Option("--task", help="A task in the knowledge base (key or OpenML id).")
+        str | None,
+        typer.Option(
+            "--task", help="A task in the knowledge base (key, OpenML id, key prefix or name)."
+        ),
     ] = None,
     meta_features: Annotated[
         Path | None,
@@ -664,6 +679,7 @@ def recommend_configs(
         raise typer.BadParameter("--task-type must be classification or regression")
     kb = _kb(db)
     features = _read_meta_features(meta_features) if meta_features is not None else None
+    leave_out: list[str] = []  # the table's own copies in the knowledge base
     if file is not None:
         from metakb.datasets import load_table
         from metakb.metafeatures import extract_table
@@ -672,6 +688,14 @@ def recommend_configs(
         task_type = loaded.task_type
         computed = extract_table(loaded, seed=0).values
         features = {name: v for name, v in computed.items() if v == v}  # NaN: not computed
+        for match in kb.match_table(loaded):
+            leave_out.extend(match.task_ids)
+            err.print(
+                f"note: {match.describe()}: left out of its recommendation; "
+                f"`metakb show task {match.task_ids[0]}` lists its best configurations",
+                highlight=False,
+                soft_wrap=True,
+            )
     # The task's row (None: recommend says there is no such task) gives its task type and rows.
     found = kb.task(task, top=0) if task is not None else None
     if found is not None and task_type is None:
@@ -686,6 +710,7 @@ def recommend_configs(
             task=task,
             task_type=task_type,
             min_configs=min_configs,
+            leave_out=leave_out,
         )
     if task is not None:
         dataset = (found or {}).get("dataset") or {}
@@ -957,7 +982,7 @@ def _print_search(found: Any) -> None:
     for note in found.notes:
         out.print(f"note: {note}")
     out.print(
-        f"search {found.search_id} on {found.task_id}: {len(trials)} trials, "
+        f"search {found.search_id} on {found.task_name} ({found.task_id}): {len(trials)} trials, "
         f"{found.warm.enqueued} warm-start configurations, "
         f"{found.evaluations_added} evaluations added (log {found.log_path})"
     )

@@ -1,8 +1,10 @@
 import json
+import re
 from pathlib import Path
 
 import pytest
 
+from metakb import cli
 from metakb.cli import main
 from metakb.sources.shipped import export_metadataset
 from metakb.store import Store
@@ -95,6 +97,30 @@ def test_tasks_and_show_task(capsys: pytest.CaptureFixture[str], tiny_data: Path
     assert best[("tabrepo:lightgbm", "metric_error")] == 0.01  # lower is better
     code, out, _ = _run(capsys, "show", "task", "openml:3", "--db", db)
     assert code == 0 and "kr-vs-kp" in out and "Best configurations" in out
+
+
+def test_tasks_are_named_by_unique_prefixes_and_names_and_listed_whole(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    sweep_store: Store,
+) -> None:
+    db = str(sweep_store.path)
+    monkeypatch.setattr(cli.out, "width", 60)  # a narrow terminal squeezes every column
+    code, out, _ = _run(capsys, "tasks", "--db", db)
+    listed = json.loads(_run(capsys, "tasks", "--json", "--db", db)[1])
+    # Each key whole, never cut with an ellipsis.
+    assert code == 0 and set(re.findall(r"local:\S+", out)) == {t["task_id"] for t in listed}
+    (key,) = [t["task_id"] for t in listed if t["name"] == "pmlb_tiny_0"]
+    for ref in (key, key[:12], key.removeprefix("local:")[:6], "pmlb_tiny_0"):
+        code, out, err = _run(capsys, "show", "task", ref, "--json", "--db", db)
+        found = json.loads(out)["task"] if code == 0 else err
+        assert code == 0 and found["name"] == "pmlb_tiny_0", (ref, found)
+    code, _, err = _run(capsys, "show", "task", "local:", "--db", db)
+    assert code == 1 and "'local:' is a prefix of several tasks (local:" in err
+    args = ["recommend", "--task", "PMLB_TINY_1", "-a", "random_forest", "--json", "--db", db]
+    code, out, err = _run(capsys, *args, "--method", "knn", "--min-configs", "2", "-k", "1")
+    assert code == 0, err
+    assert json.loads(out)["recommendations"]
 
 
 @pytest.mark.parametrize(

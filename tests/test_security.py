@@ -82,6 +82,8 @@ def test_injection_strings_in_task_names_are_stored_verbatim(
     assert names["openml:2280"] == DROP_DATASETS
     code, out, _ = _run(capsys, "show", "task", "3", "--json", "--db", str(hostile_kb))
     assert code == 0 and json.loads(out)["task"]["name"] == DROP_TASKS
+    code, out, _ = _run(capsys, "show", "task", DROP_TASKS, "--json", "--db", str(hostile_kb))
+    assert code == 0 and json.loads(out)["task"]["task_id"] == "openml:3"  # by its name
 
 
 @pytest.mark.parametrize(
@@ -91,10 +93,13 @@ def test_injection_strings_in_task_names_are_stored_verbatim(
         (["tasks", "--flow", "x' OR '1'='1"], "no flow"),  # must not match every flow
         (["tasks", "--flow", "6969 OR 1=1"], "no flow"),
         (["show", "task", ALWAYS_TRUE], "no task"),
-        (["show", "task", DROP_TASKS], "no task"),  # a name is not a task key
+        # A task's whole name names it (below); a piece of it, or a LIKE pattern, names none.
+        (["show", "task", DROP_TASKS[:-3]], "no task"),
+        (["show", "task", "%"], "no task"),
+        (["show", "task", "_penml:3"], "no task"),
         (["show", "task", "openml:3'; --"], "no task"),
         (["recommend", "--task", ALWAYS_TRUE, "-a", "random_forest", *FEW], "no task"),
-        (["recommend", "--task", DROP_TASKS, "-a", "random_forest", *FEW], "no task"),
+        (["recommend", "--task", DROP_TASKS + "%", "-a", "random_forest", *FEW], "no task"),
         (["recommend", "--task", "3", "-a", DROP_TASKS, *FEW], "unknown algorithm"),
         (["recommend", "--task", "3", "--method", DROP_TASKS, *FEW], "unknown method"),
         (["recommend", "TABLE", "--target", DROP_TASKS], "no target column"),

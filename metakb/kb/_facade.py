@@ -36,9 +36,11 @@ from metakb.store import (
 )
 
 if TYPE_CHECKING:
+    from metakb.datasets import Table
     from metakb.kb._quickstart import QuickstartResult, SearchComparison
+    from metakb.kb._recommend import TableMatch
     from metakb.kb._search import TableSearch
-    from metakb.metafeatures import FeaturizeSummary
+    from metakb.metafeatures import FeaturizeSummary, MetaFeatureResult
     from metakb.search import SearchResult, TrialRecord
     from metakb.sources.openml import OpenMLIngestSummary
     from metakb.sources.published import ImportSummary
@@ -110,7 +112,7 @@ class KnowledgeBase:
             return list_tasks(con, flow)
 
     def task(self, ref: str, *, top: int = 5) -> dict[str, Any] | None:
-        """Return one task (key or OpenML id) with its evaluations, or None."""
+        """Return one task (key, OpenML id, name or key prefix) with its evaluations, or None."""
         with self.store.read() as con:
             return get_task(con, ref, top=top)
 
@@ -326,7 +328,7 @@ class KnowledgeBase:
 
     def recommend(
         self,
-        meta_features: Mapping[str, float] | None = None,
+        meta_features: Mapping[str, float] | MetaFeatureResult | None = None,
         *,
         algorithm: str = DEFAULT_ALGORITHM,
         k: int = 10,
@@ -336,13 +338,16 @@ class KnowledgeBase:
         observations: Sequence[tuple[Params, float]] = (),
         seed: int = 0,
         min_configs: int = MIN_CONFIGS,
+        leave_out: Sequence[str] = (),
     ) -> list[Recommendation]:
         """Recommend configurations of ``algorithm`` for a new task or a task in the knowledge base.
 
         Parameters
         ----------
-        meta_features : mapping, optional
-            The new task's meta-features (OpenML quality names). Required unless ``task`` is given.
+        meta_features : mapping or MetaFeatureResult, optional
+            The new task's meta-features (OpenML quality names), or what
+            :func:`metakb.metafeatures.extract` returned for its table (whose
+            task type is then the default ``task_type``). Required unless ``task`` is given.
         algorithm : str
             A name of :data:`~metakb.spaces.ALGORITHMS` (or a flow id).
         k : int
@@ -351,7 +356,8 @@ class KnowledgeBase:
             A name from :data:`~metakb.models.WARM_STARTERS` (default
             :data:`~metakb.models.DEFAULT_RECOMMENDER`).
         task : str, optional
-            A task already in the knowledge base (key or OpenML task id): its
+            A task already in the knowledge base (key, OpenML task id, name or
+            unique key prefix, see :func:`~metakb.store.find_task`): its
             meta-features come from the store and every task of its dataset is
             left out of the training data (the model is fitted afresh without them).
         task_type : {'classification', 'regression'}, optional
@@ -367,6 +373,10 @@ class KnowledgeBase:
             Seed of a model fitted afresh.
         min_configs : int
             Tasks with fewer evaluated configurations are left out of a model fitted afresh.
+        leave_out : sequence of str
+            Task keys whose datasets the recommendation must not learn from (the
+            new task's own copies, :meth:`match_table`): when the saved model
+            learned from one of them, one is fitted afresh without them.
 
         Returns
         -------
@@ -383,7 +393,8 @@ class KnowledgeBase:
         MetakbError
             Unknown algorithm or method, a task type the algorithm does not
             support (or not ``task``'s), no task of the task type with runs of
-            the algorithm, no trained model (or one refused), no such task.
+            the algorithm, no trained model (or one refused), no such task,
+            ``task_type`` not that of a :class:`~metakb.metafeatures.MetaFeatureResult`.
         ValueError
             A meta-feature value that is not a number (NaN and infinities are
             allowed: the models treat them as missing).
@@ -408,7 +419,15 @@ class KnowledgeBase:
             observations=observations,
             seed=seed,
             min_configs=min_configs,
+            leave_out=leave_out,
         )
+
+    def match_table(self, table: Table) -> list[TableMatch]:
+        """Return the knowledge-base datasets ``table`` is a copy of: same file, or name and shape.
+
+        See :func:`metakb.store.find_table_datasets`.
+        """
+        return _recommend.match_table(self.store, table)
 
     # -- searches and the main job ----------------------------------------------------
 
@@ -603,7 +622,7 @@ class KnowledgeBase:
 
 
 def recommend(
-    meta_features: Mapping[str, float] | None = None,
+    meta_features: Mapping[str, float] | MetaFeatureResult | None = None,
     *,
     db: str | Path | None = None,
     **options: Any,
@@ -615,8 +634,56 @@ def recommend(
     >>> import metakb
     >>> recs = metakb.recommend({"NumberOfInstances": 5000, "NumberOfFeatures": 20},
     ...                         algorithm="lightgbm", k=3)  # doctest: +SKIP
+    >>> recs = metakb.recommend(metakb.metafeatures.extract(X, y), k=3)  # doctest: +SKIP
     """
     return KnowledgeBase(db).recommend(meta_features, **options)
+
+
+def load_warm_starter(
+    algorithm: str = DEFAULT_ALGORITHM,
+    method: str = DEFAULT_WARM_STARTER,
+    *,
+    db: str | Path | None = None,
+    task_type: str = "classification",
+    seed: int = 0,
+) -> WarmStarter:
+    """Return the warm starter of ``algorithm`` for ``task_type``, as ``search`` uses it.
+
+    The model ``metakb train`` saved next to the knowledge base at ``db``
+    (default ``$METAKB_DB`` or ``data/metakb.duckdb``); when none is saved
+    (or it is refused: another version, a file not matching its manifest),
+    one is fitted now from the knowledge base's runs and not saved. Hand it
+    to :func:`metakb.search.start_optimizer` as ``starter`` or call its
+    ``recommend``. :meth:`KnowledgeBase.load_model` loads only a saved one,
+    with its manifest.
+
+    Parameters
+    ----------
+    algorithm : str
+        A name of :data:`~metakb.spaces.ALGORITHMS` (or a flow id).
+    method : str
+        A name of :data:`~metakb.models.WARM_STARTERS`.
+    db : str or Path, optional
+        The knowledge base file.
+    task_type : {'classification', 'regression'}
+        The task type of the tables it will warm-start.
+    seed : int
+        Seed of a model fitted now.
+
+    Raises
+    ------
+    MetakbError
+        Unknown algorithm or method, a task type the algorithm does not
+        support, or no saved model and no runs to fit one on.
+
+    Examples
+    --------
+    >>> import metakb
+    >>> starter = metakb.load_warm_starter("lightgbm", "transfer")  # doctest: +SKIP
+    """
+    _train.method_of(method)
+    starter, _ = KnowledgeBase(db).starter(algorithm, method, task_type=task_type, seed=seed)
+    return starter
 
 
 def train(

@@ -11,11 +11,14 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+import duckdb
 import numpy as np
 import pandas as pd
 
+from metakb.datasets import Table
 from metakb.errors import MetakbError, StoreError
 from metakb.kb._artifacts import ArtifactError, load_model
 from metakb.kb._layout import Layout
@@ -27,6 +30,7 @@ from metakb.kb._train import (
     method_of,
     no_runs_message,
 )
+from metakb.metafeatures import MetaFeatureResult
 from metakb.models import (
     DefaultAwareWarmStarter,
     Recommendation,
@@ -38,7 +42,9 @@ from metakb.models._base import SIZE_META_FEATURES
 from metakb.models._metadataset import dataset_groups
 from metakb.spaces import Algorithm, Params
 from metakb.store import (
+    MetaFrames,
     Store,
+    find_table_datasets,
     find_task,
     get_task_dataset,
     get_task_meta_features,
@@ -100,7 +106,7 @@ def _count(value: float) -> str:
 def recommend(
     store: Store,
     layout: Layout,
-    meta_features: Mapping[str, float] | None,
+    meta_features: Mapping[str, float] | MetaFeatureResult | None,
     *,
     algorithm: str,
     k: int,
@@ -110,11 +116,19 @@ def recommend(
     observations: Sequence[tuple[Params, float]],
     seed: int,
     min_configs: int,
+    leave_out: Sequence[str] = (),
 ) -> list[Recommendation]:
     """Recommend configurations; see :meth:`metakb.kb.KnowledgeBase.recommend`."""
     record = algorithm_of(algorithm)
     space = record.space
     ranges: Mapping[str, Sequence[float]]
+    if isinstance(meta_features, MetaFeatureResult):
+        # extract()'s result knows its table's task type: asking again would invite a mismatch.
+        if task_type is not None and task_type != meta_features.task_type:
+            raise MetakbError(
+                f"the meta-features are of a {meta_features.task_type} table, not {task_type}"
+            )
+        task_type, meta_features = meta_features.task_type, meta_features.values
     if task is not None:
         model, query, ranges = _model_without_task(
             store, record, method, task, task_type, seed, min_configs
@@ -133,6 +147,11 @@ def recommend(
             raise
         ranges = manifest.meta_feature_ranges
         query = TaskQuery(_numbers(meta_features), tuple(observations))
+        held = sorted(set(leave_out) & set(manifest.training_tasks))
+        if held:  # the saved model learned from them: fit one afresh without them
+            with store.read() as con:
+                frames = _frames(con, record, task_type)
+            model, ranges = _fit_without(frames, None, held, record, method, seed, min_configs)
     for note in extrapolation_notes(query.meta_features, ranges, space.name):
         warnings.warn(note, ExtrapolationWarning, stacklevel=3)
     if not isinstance(model, DefaultAwareWarmStarter):  # every registered model is
@@ -165,7 +184,6 @@ def _model_without_task(
     seed: int,
     min_configs: int,
 ) -> tuple[WarmStarter, TaskQuery, dict[str, tuple[float, float]]]:
-    space = record.space
     with store.read() as con:
         task_id = find_task(con, ref)
         if task_id is None:
@@ -178,21 +196,97 @@ def _model_without_task(
         if task_type is not None and own != task_type:
             raise MetakbError(f"task {task_id} is a {own} task, not {task_type}")
         own = check_task_type(record, own)
-        try:
-            # Learned from the tasks of the held-out task's own task type only.
-            frames = load_meta_frames(con, space.flow_ids[0], task_type=own)
-        except StoreError:
-            raise MetakbError(no_runs_message(record, own)) from None
-    data = build(frames, space, min_configs)
-    groups = dataset_groups(pd.concat([frames.tasks, row], ignore_index=True))
-    held = groups[task_id]
-    keep = [t for t in data.task_ids if groups.get(t) != held]
+        # Learned from the tasks of the held-out task's own task type only.
+        frames = _frames(con, record, own)
+    model, ranges = _fit_without(frames, row, [task_id], record, method, seed, min_configs)
+    return model, TaskQuery(meta_features=features, task_id=task_id), ranges
+
+
+def _frames(con: duckdb.DuckDBPyConnection, record: Algorithm, task_type: str) -> MetaFrames:
+    try:
+        return load_meta_frames(con, record.space.flow_ids[0], task_type=task_type)
+    except StoreError:
+        raise MetakbError(no_runs_message(record, task_type)) from None
+
+
+def _fit_without(
+    frames: MetaFrames,
+    held_rows: pd.DataFrame | None,
+    held: Sequence[str],
+    record: Algorithm,
+    method: str,
+    seed: int,
+    min_configs: int,
+) -> tuple[WarmStarter, dict[str, tuple[float, float]]]:
+    """Fit ``method`` on every task but those of the datasets of ``held`` (and their copies)."""
+    data = build(frames, record.space, min_configs)
+    # held_rows: the held tasks' dataset rows, for tasks without runs of the flow.
+    tasks = frames.tasks if held_rows is None else pd.concat([frames.tasks, held_rows])
+    groups = dataset_groups(tasks.reset_index(drop=True))
+    out = {groups[t] for t in held if t in groups}
+    keep = [t for t in data.task_ids if groups.get(t) not in out]
     if not keep:
-        raise MetakbError(f"no training task left once {task_id} is held out")
+        raise MetakbError(f"no training task left once {', '.join(held)} is held out")
     train = data.subset(keep)
-    model = method_of(method)(seed=seed).fit(train)
-    query = TaskQuery(meta_features=features, task_id=task_id)
-    return model, query, train.feature_ranges(SIZE_META_FEATURES)
+    return method_of(method)(seed=seed).fit(train), train.feature_ranges(SIZE_META_FEATURES)
+
+
+@dataclass(frozen=True)
+class TableMatch:
+    """A knowledge-base dataset that a user's table is a copy of.
+
+    Attributes
+    ----------
+    dataset_id, name : str
+        The dataset's key and name.
+    how : str
+        ``"same file"`` (content hash) or ``"same name and shape"``.
+    task_ids : tuple of str
+        Its tasks.
+    openml_dataset_id : int or None
+        Its OpenML dataset id, when known.
+    """
+
+    dataset_id: str
+    name: str
+    how: str
+    task_ids: tuple[str, ...]
+    openml_dataset_id: int | None = None
+
+    def describe(self) -> str:
+        """Return ``this table is <dataset> (<name>) in the knowledge base (<how>; task ...)``."""
+        openml = "" if self.openml_dataset_id is None else f", OpenML {self.openml_dataset_id}"
+        tasks = ", ".join(self.task_ids)
+        return (
+            f"this table is {self.dataset_id} ({self.name}{openml}) in the knowledge base "
+            f"({self.how}; task {tasks})"
+        )
+
+
+def match_table(store: Store, table: Table) -> list[TableMatch]:
+    """Return the knowledge-base datasets ``table`` is a copy of (same file, or name and shape)."""
+    if not store.path.exists():  # a search may be the first thing written
+        return []
+    with store.read() as con:
+        rows = find_table_datasets(
+            con,
+            content_hash=table.content_hash,
+            name=table.name,
+            n_rows=(len(table.X), len(table.X) + table.n_dropped),
+            n_features=table.X.shape[1],
+        )
+    return [
+        TableMatch(
+            dataset_id=str(r["dataset_id"]),
+            name=str(r["name"]),
+            how=str(r["how"]),
+            task_ids=tuple(r["task_ids"]),
+            openml_dataset_id=None
+            if r["openml_dataset_id"] is None
+            else int(r["openml_dataset_id"]),
+        )
+        for r in rows
+    ]
 
 
 def recommendations_json(

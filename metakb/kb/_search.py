@@ -33,7 +33,7 @@ import numpy as np
 from metakb.datasets import DEFAULT_MAX_BYTES, Table, kb_dataset_id, load_table
 from metakb.errors import MetakbError
 from metakb.kb._layout import Layout
-from metakb.kb._recommend import extrapolation_notes
+from metakb.kb._recommend import extrapolation_notes, match_table
 from metakb.kb._train import algorithm_of, check_task_type, load_starter
 from metakb.metafeatures import METAFEATURES_VERSION, extract_table
 from metakb.metafeatures import result_rows as meta_feature_rows
@@ -130,6 +130,9 @@ class TableSearch:
     n_rows : int or None
         The table's rows, which the best configuration's estimator arguments
         are fitted to (None: the configuration as it is).
+    task_name : str
+        The task's name: its file's name without extensions (``metakb show
+        task`` takes it, or a unique prefix of :attr:`task_id`).
     """
 
     search_id: str
@@ -144,6 +147,7 @@ class TableSearch:
     evaluations_added: int = 0
     notes: list[str] = field(default_factory=list)
     n_rows: int | None = None
+    task_name: str = ""
 
     @property
     def estimator(self) -> str:
@@ -339,6 +343,8 @@ def prepare_search(
             seed=seed,
             notes=notes,
         )
+    own = kb_dataset_id(plan.table)  # a rerun on the same file is no news
+    notes.extend(m.describe() for m in match_table(store, plan.table) if m.dataset_id != own)
     features = extract_table(plan.table, seed=seed)
     dataset_id, task_id = register_table(
         store,
@@ -442,4 +448,5 @@ def run_prepared(
         evaluations_added=added,
         notes=notes,
         n_rows=len(plan.table.X),
+        task_name=plan.table.name,
     )

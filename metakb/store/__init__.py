@@ -32,6 +32,7 @@ from metakb.store._meta import (
 )
 from metakb.store._read import (
     evaluated_configs,
+    find_table_datasets,
     find_task,
     get_fold_results,
     get_meta_features,
@@ -92,6 +93,7 @@ __all__ = [
     "delete_outdated_meta_features",
     "evaluated_configs",
     "expand_params",
+    "find_table_datasets",
     "find_task",
     "first_row",
     "get_best_by_flow",

@@ -8,6 +8,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from metakb.errors import MetakbError
 from metakb.store._connection import first_row
 
 _COUNTED = ("tasks", "datasets", "flows", "configs", "evaluations", "meta_features")
@@ -137,16 +138,97 @@ def _empty_tasks(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 
 def find_task(con: duckdb.DuckDBPyConnection, ref: str) -> str | None:
-    """Return the task key for ``ref`` (a task key or an OpenML task id), or None."""
+    """Return the task key ``ref`` names, or None when it names none.
+
+    Tried in order, the first that matches wins: the task key itself
+    (``openml:31``), an OpenML task id (``31``), a task or dataset name,
+    case-insensitive (``credit-g``), a prefix of a key with or without its
+    source (``local:039c48``, ``039c48``); a name or a prefix must name one task.
+
+    Raises
+    ------
+    MetakbError
+        ``ref`` is a prefix or a name of more than one task (the message lists some).
+    """
+    ref = ref.strip()
+    if not ref:
+        return None
     row = first_row(
         con.execute(
             "SELECT task_id FROM tasks "
             "WHERE task_id = $ref OR CAST(openml_task_id AS VARCHAR) = $ref "
-            "ORDER BY task_id LIMIT 1",
-            {"ref": ref.strip()},
+            "ORDER BY task_id = $ref DESC, task_id LIMIT 1",
+            {"ref": ref},
         )
     )
-    return str(row[0]) if row else None
+    if row:
+        return str(row[0])
+    for how, query in _TASK_REFS:
+        found = [str(r[0]) for r in con.execute(query, {"ref": ref}).fetchall()]
+        if len(found) == 1:
+            return found[0]
+        if found:
+            shown = ", ".join(found[:5]) + (", ..." if len(found) > 5 else "")
+            raise MetakbError(f"{ref!r} is {how} of several tasks ({shown}): give one's full key")
+    return None
+
+
+# How a reference that is not a whole key names a task, tried in this order (a
+# name first: it is meant, where a short hex prefix may be a coincidence).
+_TASK_REFS = (
+    (
+        "the name",
+        "SELECT t.task_id FROM tasks t LEFT JOIN datasets d USING (dataset_id) "
+        "WHERE lower(coalesce(t.name, d.name)) = lower($ref) ORDER BY t.task_id LIMIT 6",
+    ),
+    (
+        "a prefix",
+        "SELECT task_id FROM tasks WHERE starts_with(task_id, $ref) "
+        "OR starts_with(substr(task_id, strpos(task_id, ':') + 1), $ref) "
+        "ORDER BY task_id LIMIT 6",
+    ),
+)
+
+
+def find_table_datasets(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    content_hash: str,
+    name: str,
+    n_rows: Sequence[int],
+    n_features: int,
+) -> list[dict[str, Any]]:
+    """Return the datasets with tasks that a user's table is a copy of.
+
+    A dataset matches when its file has the table's content hash, or when it
+    has the table's name (case-insensitive) and shape: one of ``n_rows`` (the
+    file's rows, or those left once rows without a target are dropped) and
+    ``n_features`` (the target not counted).
+
+    Returns
+    -------
+    list of dict
+        ``dataset_id``, ``name``, ``openml_dataset_id``, ``how`` (``"same
+        file"`` or ``"same name and shape"``) and ``task_ids`` (sorted), same
+        file first.
+    """
+    return _records(
+        con.execute(
+            """
+            SELECT d.dataset_id, d.name, d.openml_dataset_id,
+                   CASE WHEN d.content_hash = $hash THEN 'same file'
+                        ELSE 'same name and shape' END AS how,
+                   list(t.task_id ORDER BY t.task_id) AS task_ids
+            FROM datasets d JOIN tasks t USING (dataset_id)
+            WHERE d.content_hash = $hash
+               OR (lower(d.name) = lower($name) AND list_contains($rows, d.n_rows)
+                   AND d.n_features = $features)
+            GROUP BY ALL
+            ORDER BY how, d.dataset_id
+            """,
+            {"hash": content_hash, "name": name, "rows": list(n_rows), "features": n_features},
+        )
+    )
 
 
 def get_task(con: duckdb.DuckDBPyConnection, ref: str, *, top: int = 5) -> dict[str, Any] | None:
@@ -157,7 +239,8 @@ def get_task(con: duckdb.DuckDBPyConnection, ref: str, *, top: int = 5) -> dict[
     con : duckdb.DuckDBPyConnection
         An open connection.
     ref : str
-        A task key (``openml:31``) or an OpenML task id (``31``).
+        A task key (``openml:31``), an OpenML task id (``31``), a name or a
+        unique key prefix (see :func:`find_task`).
     top : int
         How many best configurations to return per flow and metric.
 

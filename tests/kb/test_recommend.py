@@ -13,13 +13,14 @@ from metakb.kb import (
     ExtrapolationWarning,
     Layout,
     extrapolation_notes,
+    load_warm_starter,
     recommend,
     recommendations_json,
     train,
 )
-from metakb.metafeatures import extract_table
+from metakb.metafeatures import extract, extract_table
 from metakb.metafeatures import result_rows as meta_feature_rows
-from metakb.models import Recommendation
+from metakb.models import Recommendation, TaskQuery
 from metakb.search import TrialRecord
 from metakb.sources.local import register_table, write_trials
 from metakb.sources.published import import_published
@@ -228,6 +229,45 @@ def test_python_api_is_exported() -> None:
 
     assert metakb.recommend is metakb.kb.recommend
     assert metakb.KnowledgeBase is metakb.kb.KnowledgeBase
+    assert metakb.load_warm_starter is metakb.kb.load_warm_starter
+    assert metakb.metafeatures.extract is extract
+
+
+@pytest.mark.parametrize("task_type", ["classification", "regression"])
+def test_recommend_takes_extracts_result_and_its_task_type(
+    kb: Store, tmp_path: Path, task_type: str
+) -> None:
+    train(kb.path, ["lightgbm"], ["knn"], min_configs=2)
+    table = load_table(write_synthetic_table(tmp_path / "t.csv", task_type), "y")
+    result = extract(table.X, table.y, families=["simple"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExtrapolationWarning)
+        recs = recommend(result, algorithm="lightgbm", method="knn", k=2, db=kb.path)
+    source = "openml:2280" if task_type == "regression" else "openml:3"
+    assert recs and source in {t for r in recs for t in r.source_tasks}
+    other = "classification" if task_type == "regression" else "regression"
+    with pytest.raises(MetakbError, match=f"of a {task_type} table, not {other}"):
+        recommend(result, algorithm="lightgbm", method="knn", task_type=other, db=kb.path)
+
+
+def test_load_warm_starter_loads_the_trained_model(kb: Store) -> None:
+    # The tiny base has too few configurations per task to fit a model without
+    # train's min_configs=2: what loads is the saved one.
+    with pytest.raises(MetakbError, match="run `metakb train` first"):
+        load_warm_starter("lightgbm", "knn", db=kb.path)
+    train(kb.path, ["lightgbm"], ["knn"], min_configs=2)
+    starter = load_warm_starter("lightgbm", "knn", db=kb.path, task_type="regression")
+    recs = starter.recommend(TaskQuery({"NumberOfInstances": 3196.0}), 3)
+    assert {t for r in recs for t in r.source_tasks} == {"openml:2280"}
+    with pytest.raises(MetakbError, match="unknown method 'foo'"):
+        load_warm_starter("lightgbm", "foo", db=kb.path)
+
+
+def test_load_warm_starter_fits_one_when_none_is_saved(sweep_store: Store) -> None:
+    starter = load_warm_starter("lightgbm", "knn", db=sweep_store.path)
+    recs = starter.recommend(TaskQuery({"NumberOfInstances": 100.0}), 2)
+    assert recs and all(t.startswith("local:") for r in recs for t in r.source_tasks)
+    assert not Layout(sweep_store.path).artifacts.exists()  # fitted, not saved
 
 
 def test_cli_recommend_needs_file_or_task(
@@ -237,14 +277,18 @@ def test_cli_recommend_needs_file_or_task(
     assert "either" in capsys.readouterr().err
 
 
+def _cli_train_knn(capsys: pytest.CaptureFixture[str], kb: Store, algorithm: str) -> str:
+    """Train knn for ``algorithm`` through the command line; return the --db argument."""
+    db = str(kb.path)
+    assert main(["train", "-m", "knn", "-a", algorithm, "--min-configs", "2", "--db", db]) == 0
+    capsys.readouterr()
+    return db
+
+
 def test_cli_recommend_for_a_table_file(
     kb: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    db = str(kb.path)
-    assert (
-        main(["train", "-m", "knn", "-a", "random_forest", "--min-configs", "2", "--db", db]) == 0
-    )
-    capsys.readouterr()
+    db = _cli_train_knn(capsys, kb, "random_forest")
     table = tmp_path / "t.csv"
     table.write_text("a,b,y\n" + "".join(f"{i},{i % 3},{i % 2}\n" for i in range(40)))
     argv = [
@@ -366,15 +410,31 @@ def test_cli_recommend_answers_a_table_from_its_task_types_runs(
     assert f"{estimator} ({task_type}) via knn" in capsys.readouterr().out
 
 
+def test_a_copy_of_a_knowledge_base_table_is_named_and_left_out(
+    kb: Store, tiny_data: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = _cli_train_knn(capsys, kb, "random_forest")
+    # The published PMLB copy of OpenML dataset 3, whose file the knowledge base knows.
+    copy = str(tiny_data / "pmlb_datasets" / "datasets" / "kr-vs-kp.tsv.gz")
+    args = [copy, "--target", "target", "-a", "random_forest", "--min-configs", "2"]
+    code, out, err = _recommend_json(capsys, kb.path, *args)
+    assert code == 0, err
+    assert (
+        "note: this table is openml:3 (kr-vs-kp, OpenML 3) in the knowledge base "
+        "(same file; task openml:3): left out of its recommendation" in err
+    )
+    assert out is not None
+    assert {t for r in out["recommendations"] for t in r["source_tasks"]} == {"openml:6"}
+    # Without the leave-out the saved model answers, task 3 among its sources.
+    recs = recommend({"NumberOfInstances": 3196.0}, algorithm="random_forest", method="knn", db=db)
+    assert "openml:3" in {t for r in recs for t in r.source_tasks}
+
+
 def test_no_runs_on_the_task_type_is_a_one_line_error(
     kb: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # The forest supports regression, but the knowledge base has classification runs only.
-    db = str(kb.path)
-    assert (
-        main(["train", "-m", "knn", "-a", "random_forest", "--min-configs", "2", "--db", db]) == 0
-    )
-    capsys.readouterr()
+    _cli_train_knn(capsys, kb, "random_forest")
     table = write_synthetic_table(tmp_path / "my.csv", "regression")
     code, _, err = _recommend_json(
         capsys, kb.path, str(table), "--target", "y", "-a", "random_forest"

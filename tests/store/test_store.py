@@ -7,11 +7,21 @@ import duckdb
 import pandas as pd
 import pytest
 
-from metakb.errors import SchemaVersionError, StoreError, StoreLockedError, StoreNotFoundError
+from metakb.datasets import file_hash
+from metakb.errors import (
+    MetakbError,
+    SchemaVersionError,
+    StoreError,
+    StoreLockedError,
+    StoreNotFoundError,
+)
+from metakb.sources.published import import_published
 from metakb.store import (
     SCHEMA_VERSION,
     TABLES,
     Store,
+    find_table_datasets,
+    find_task,
     get_ingest_run,
     migrate,
     record_ingest_run,
@@ -200,3 +210,37 @@ def test_evaluation_key_is_enforced_without_an_index(store: Store) -> None:
         # Another fidelity of the same configuration is a new evaluation.
         assert upsert(con, "evaluations", rows.head(1).assign(fidelity=0.5)) == 1
         assert upsert(con, "evaluations", rows.head(1).assign(fidelity=1.0)) == 0
+
+
+def test_find_task_takes_keys_openml_ids_names_and_unique_prefixes(
+    sweep_store: Store, tiny_data: Path
+) -> None:
+    import_published(sweep_store, tiny_data)
+    with sweep_store.read() as con:
+        local = find_task(con, "pmlb_tiny_0")
+        assert local is not None and local.startswith("local:")
+        assert find_task(con, local) == local
+        assert find_task(con, local[:10]) == local == find_task(con, local[6:12])
+        assert find_task(con, "3") == "openml:3" == find_task(con, "openml:3")
+        assert find_task(con, "openml:22") == "openml:2280"  # a prefix, not OpenML task 22
+        assert find_task(con, "KR-VS-KP") == "openml:3"  # its dataset's name
+        assert find_task(con, "nope") is None and find_task(con, " ") is None
+        with pytest.raises(MetakbError, match=r"'openml:' is a prefix of several tasks"):
+            find_task(con, "openml:")
+
+
+def test_a_table_matches_the_datasets_it_is_a_copy_of(store: Store, tiny_data: Path) -> None:
+    import_published(store, tiny_data)
+    copy = tiny_data / "pmlb_datasets" / "datasets" / "kr-vs-kp.tsv.gz"
+    with store.read() as con:
+        same_file = find_table_datasets(
+            con, content_hash=file_hash(copy), name="mine", n_rows=[1], n_features=1
+        )
+        assert [(m["dataset_id"], m["how"], m["task_ids"]) for m in same_file] == [
+            ("openml:3", "same file", ["openml:3"])
+        ]
+        # OpenML's kr-vs-kp: 3,196 rows and 36 features besides the target.
+        shape = {"content_hash": "0" * 64, "name": "KR-vs-KP", "n_rows": [3196, 3200]}
+        named = find_table_datasets(con, **shape, n_features=36)
+        assert [(m["dataset_id"], m["how"]) for m in named] == [("openml:3", "same name and shape")]
+        assert find_table_datasets(con, **shape, n_features=35) == []
