@@ -13,7 +13,7 @@ macro for more than two classes; negative RMSE), and its wall time is measured:
   fold's meta-features;
 * ``metakb_top1_<method>``: the first recommendation of each method of
   :attr:`LiveSettings.methods` for the table's meta-features: a warm starter's
-  own first pick (``transfer``) or, for ``<starter>+default[@M]``
+  own first pick (``cf``) or, for ``<starter>+default[@M]``
   (:func:`metakb.bench.lodo.parse_method`), its picks weighed against the
   library default as ``metakb recommend`` does
   (:func:`~metakb.models.select_over_default`); fitted through the space's
@@ -21,8 +21,8 @@ macro for more than two classes; negative RMSE), and its wall time is measured:
 * ``metakb_best5``: the best of the first method's top 5;
 * ``optuna_tpe``: Optuna's TPE sampler (its defaults) for ``tpe_budget`` fits
   over the LightGBM space of :mod:`metakb.spaces`;
-* ``metakb_warm_bo``: metakb's BO for ``budget`` fits, warm-started from the
-  first method's warm starter exactly as ``metakb search`` starts it
+* ``metakb_warm_bo``: metakb's BO for ``budget`` fits, warm-started from
+  ``metakb search``'s default warm starter exactly as ``metakb search`` starts it
   (:func:`~metakb.search.start_optimizer`), without writing anything back.
 
 A configuration asked twice on one table (a warm start evaluating the
@@ -64,6 +64,7 @@ from metakb.datasets import load_table, subsample_table
 from metakb.kb import ArtifactError, KnowledgeBase, extrapolation_notes
 from metakb.metafeatures import extract
 from metakb.models import (
+    DEFAULT_RECOMMENDER,
     DEFAULT_WARM_STARTER,
     WARM_STARTERS,
     DefaultAwareWarmStarter,
@@ -102,7 +103,7 @@ TIE = 1e-9
 
 DEFAULT_METHODS: tuple[str, ...] = tuple(
     m
-    for base in (DEFAULT_WARM_STARTER, *sorted(set(WARM_STARTERS) - {DEFAULT_WARM_STARTER}))
+    for base in (DEFAULT_RECOMMENDER, *sorted(set(WARM_STARTERS) - {DEFAULT_RECOMMENDER}))
     for m in (f"{base}{DEFAULT_AWARE}", base)
 )
 """Every warm starter weighed against the default (as ``metakb recommend`` does) and alone;
@@ -127,7 +128,8 @@ class LiveSettings:
     methods : tuple of str
         Methods whose top-1 is measured (:func:`metakb.bench.lodo.parse_method`
         names). The first one's top-1 is judged by the targets and its top 5
-        are ``metakb_best5``; its warm starter warm-starts the BO.
+        are ``metakb_best5``. The BO is warm-started as ``metakb search`` starts
+        it, from :data:`~metakb.models.DEFAULT_WARM_STARTER`.
     budget : int
         Fits of metakb's warm-started BO.
     tpe_budget : int
@@ -179,8 +181,8 @@ class LiveSettings:
 
     @property
     def warm_starter(self) -> str:
-        """The warm starter of the warm-started BO (the primary method's)."""
-        return parse_method(self.primary)[0]
+        """The warm starter of the warm-started BO (``metakb search``'s default)."""
+        return DEFAULT_WARM_STARTER
 
     def to_dict(self) -> dict[str, Any]:
         """Return the settings as the report records them."""

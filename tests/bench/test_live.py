@@ -33,7 +33,7 @@ from metakb.bench.peers import flaml_missing
 from metakb.bench.render import fill_page
 from metakb.kb import KnowledgeBase, Layout
 from metakb.kb._artifacts import save_model
-from metakb.models import WARM_STARTERS, TaskQuery
+from metakb.models import DEFAULT_RECOMMENDER, DEFAULT_WARM_STARTER, WARM_STARTERS, TaskQuery
 from metakb.models._synthetic import synthetic_meta_dataset
 
 METHODS = ("transfer+default", "knn")
@@ -244,7 +244,9 @@ def test_settings_refuse_unknown_methods_and_bad_budgets() -> None:
         LiveSettings(tpe_budget=0)
     with pytest.raises(ValueError):
         LiveSettings(task_type="ranking")  # type: ignore[arg-type]
-    assert LiveSettings().primary == "transfer+default"
+    # What `metakb recommend` and `metakb search` do by default.
+    assert LiveSettings().primary == f"{DEFAULT_RECOMMENDER}+default"
+    assert LiveSettings(methods=("knn",)).warm_starter == DEFAULT_WARM_STARTER
     assert LiveSettings().tpe_budget == 50 and LiveSettings().budget == 20
 
 
