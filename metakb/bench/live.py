@@ -453,7 +453,7 @@ def run_task(task: LiveTask, db: str | Path, settings: LiveSettings) -> dict[str
     def recommended(method: str, k: int) -> tuple[list[Params], float]:
         start = time.perf_counter()
         recs = kb.recommend(query_features, algorithm=ALGORITHM, k=k, method=method, seed=seed)
-        return [r.config for r in recs], time.perf_counter() - start
+        return [r.flow_params for r in recs], time.perf_counter() - start
 
     # metakb top-1 and best-of-5 (the default warm starter).
     configs, rec_seconds = recommended(settings.method, TOP_K)

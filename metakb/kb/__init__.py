@@ -10,7 +10,13 @@ package and the pure packages (:mod:`metakb.models`, :mod:`metakb.search`,
 from metakb.kb._artifacts import ArtifactError, Manifest, clear_model_cache
 from metakb.kb._facade import KnowledgeBase, recommend, train
 from metakb.kb._layout import Layout
-from metakb.kb._recommend import ExtrapolationWarning, extrapolation_notes, recommendations_json
+from metakb.kb._recommend import (
+    SCORE_NOTE,
+    ExtrapolationWarning,
+    RecommendedConfig,
+    extrapolation_notes,
+    recommendations_json,
+)
 from metakb.kb._search import NO_WARM_START, TableSearch
 from metakb.kb._train import MIN_CONFIGS
 from metakb.store import expand_params
@@ -18,11 +24,13 @@ from metakb.store import expand_params
 __all__ = [
     "MIN_CONFIGS",
     "NO_WARM_START",
+    "SCORE_NOTE",
     "ArtifactError",
     "ExtrapolationWarning",
     "KnowledgeBase",
     "Layout",
     "Manifest",
+    "RecommendedConfig",
     "TableSearch",
     "clear_model_cache",
     "expand_params",

@@ -26,6 +26,7 @@ from metakb.models._base import (
     greedy_portfolio,
 )
 from metakb.models._cf import CFWarmStarter
+from metakb.models._cost import FitCostModel, RelativeCost
 from metakb.models._default import select_over_default
 from metakb.models._ensemble import (
     BASE_WARM_STARTERS,
@@ -62,6 +63,7 @@ __all__ = [
     "CFWarmStarter",
     "DefaultAwareWarmStarter",
     "EnsembleWarmStarter",
+    "FitCostModel",
     "GainEvidence",
     "KnnWarmStarter",
     "MetaDataset",
@@ -70,6 +72,7 @@ __all__ = [
     "PredictiveEnsembleWarmStarter",
     "PredictiveWarmStarter",
     "Recommendation",
+    "RelativeCost",
     "TaskData",
     "TaskQuery",
     "TransferWarmStarter",

@@ -54,7 +54,14 @@ def test_train_saves_artifacts_next_to_the_knowledge_base(kb: Store) -> None:
         {"NumberOfInstances": 5000.0}, algorithm="random_forest", k=2, method="knn", db=kb.path
     )
     assert 1 <= len(recs) <= 2
-    assert all(SPACES["random_forest"].contains(r.config) for r in recs)
+    # What users see is the estimator's keyword arguments; the flow's form stays at hand.
+    space = SPACES["random_forest"]
+    for r in recs:
+        assert r.estimator == "sklearn.ensemble.RandomForestClassifier"
+        assert r.config == ALGORITHMS["random_forest"].estimator_params(
+            r.flow_params, "classification", 5000
+        )
+        assert space.to_flow_params(space.validate(r.flow_params)) == r.flow_params
 
 
 @pytest.mark.parametrize("method", ["knn", "ensemble"])
@@ -219,7 +226,8 @@ def test_cli_recommend_shows_the_leaf_sizes_of_a_small_table(
     assert main([*argv, "-k", "3", "--db", db]) == 0
     printed = capsys.readouterr().out
     assert "adapted to the table's 60 rows, so every tree can split" in printed
-    assert "min_data_in_leaf=" in printed and "min_data_in_leaf=20" not in printed
+    # The table shows the estimator's keyword arguments, capped for the table's rows.
+    assert "min_child_samples=" in printed and "min_child_samples=20" not in printed
 
 
 def test_python_api_is_exported() -> None:
