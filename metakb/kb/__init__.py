@@ -17,7 +17,7 @@ from metakb.kb._recommend import (
     extrapolation_notes,
     recommendations_json,
 )
-from metakb.kb._search import NO_WARM_START, TableSearch
+from metakb.kb._search import NO_WARM_START, BestConfig, TableSearch
 from metakb.kb._train import MIN_CONFIGS
 from metakb.store import expand_params
 
@@ -26,6 +26,7 @@ __all__ = [
     "NO_WARM_START",
     "SCORE_NOTE",
     "ArtifactError",
+    "BestConfig",
     "ExtrapolationWarning",
     "KnowledgeBase",
     "Layout",

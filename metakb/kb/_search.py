@@ -102,6 +102,32 @@ class SearchSettings:
 
 
 @dataclass(frozen=True)
+class BestConfig:
+    """A search's best trial as a user sees it: the estimator's keyword arguments.
+
+    Attributes
+    ----------
+    config : dict
+        Keyword arguments of :attr:`estimator` for a model fitted on the whole
+        table (size-dependent values capped as every trial's folds were).
+    flow_params : dict
+        The configuration under the flow's parameter names (the trial's own).
+    estimator : str
+        The estimator's import path.
+    score : float
+        Its cross-validated score (higher is better).
+    code : str
+        Python source that builds the model (imputer and scaler included).
+    """
+
+    config: dict[str, Any]
+    flow_params: dict[str, Any]
+    estimator: str
+    score: float
+    code: str
+
+
+@dataclass(frozen=True)
 class TableSearch:
     """The outcome of a search on a table.
 
@@ -209,6 +235,20 @@ class TableSearch:
             },
             "trials": [trial(t) for t in self.result.trials],
         }
+
+    @property
+    def best(self) -> BestConfig | None:
+        """The best trial (:attr:`SearchResult.best`) in estimator keyword arguments (or None)."""
+        best = self.result.best
+        if best is None or best.score is None:
+            return None
+        return BestConfig(
+            config=self.estimator_params(best),
+            flow_params=dict(best.config),
+            estimator=self.estimator,
+            score=best.score,
+            code=self.best_code() or "",
+        )
 
     def best_estimator_params(self) -> dict[str, Any] | None:
         """Return the best configuration as :attr:`estimator`'s keyword arguments (None if none).

@@ -94,6 +94,14 @@ def test_each_method_runs_and_writes_back(tiny_csv: Path, db: Path, method: str)
     assert found.result.best is not None
     kwargs = found.best_estimator_params()
     assert kwargs is not None and kwargs["n_estimators"] == 100
+    # found.best: the same arguments, the flow's form beside them, and code that runs.
+    best = found.best
+    assert best is not None and best.config == kwargs
+    assert best.flow_params == found.result.best.config
+    assert best.score == found.result.best.score
+    namespace: dict[str, Any] = {}
+    exec(best.code, namespace)  # our own output
+    assert namespace["model"].get_params()["randomforestclassifier__n_estimators"] == 100
     provenance = f"search:{found.search_id}"
     rows = _rows(
         db,
