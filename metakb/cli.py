@@ -10,7 +10,7 @@ import json
 import math
 import sys
 import warnings
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -30,8 +30,7 @@ from rich.table import Table
 from metakb.errors import MetakbError
 
 if TYPE_CHECKING:
-    from metakb.kb import KnowledgeBase
-    from metakb.models import Recommendation
+    from metakb.kb import KnowledgeBase, RecommendedConfig
 
 app = typer.Typer(
     name="metakb",
@@ -657,6 +656,15 @@ def recommend_configs(
     ] = None,
     k: Annotated[int, typer.Option("-k", min=1, help="How many configurations.")] = 10,
     method: Annotated[str | None, _WARM_STARTER] = None,
+    max_relative_cost: Annotated[
+        float | None,
+        typer.Option(
+            "--max-relative-cost",
+            min=0.0,
+            help="Only configurations predicted to fit in at most this multiple of the "
+            "defaults' fit time (from the fit times the knowledge base stores; unknown: left out).",
+        ),
+    ] = None,
     min_configs: MinConfigsOption = 10,
     db: DbOption = None,
     as_json: JsonOption = False,
@@ -701,6 +709,11 @@ def recommend_configs(
     if found is not None and task_type is None:
         task_type = found["task"]["task_type"]
     algorithm = algorithm or DEFAULT_ALGORITHM
+    if task is not None:
+        dataset = (found or {}).get("dataset") or {}
+        n_rows = _rows_of({"NumberOfInstances": dataset.get("n_rows")})
+    else:
+        n_rows = _rows_of(features)
     with _warnings_to_stderr(ExtrapolationWarning):
         recs = kb.recommend(
             features,
@@ -711,44 +724,74 @@ def recommend_configs(
             task_type=task_type,
             min_configs=min_configs,
             leave_out=leave_out,
+            n_rows=n_rows,
+            max_relative_cost=max_relative_cost,
         )
-    if task is not None:
-        dataset = (found or {}).get("dataset") or {}
-        n_rows = _rows_of({"NumberOfInstances": dataset.get("n_rows")})
-    else:
-        n_rows = _rows_of(features)
     record = get_algorithm(algorithm)
     result = recommendations_json(record, recs, task_type or record.task_types[0], n_rows)
     if as_json:
         _print_json(result)
         return
-    target_name = task if task is not None else str(file or meta_features)
-    out.print(
-        f"{result['estimator']} ({result['task_type']}) via {method or DEFAULT_RECOMMENDER} "
-        f"for {target_name}"
+    _print_recommendations(
+        recs,
+        result,
+        method or DEFAULT_RECOMMENDER,
+        n_rows,
+        max_relative_cost,
+        task if task is not None else str(file or meta_features),
     )
-    table = Table("#", "score", "gain", "config", "from tasks")
+
+
+def _print_recommendations(
+    recs: Sequence[RecommendedConfig],
+    result: Mapping[str, Any],
+    method: str,
+    n_rows: int | None,
+    max_relative_cost: float | None,
+    target_name: str,
+) -> None:
+    from metakb.kb import SCORE_NOTE
+
+    out.print(f"{result['estimator']} ({result['task_type']}) via {method} for {target_name}")
+    if not recs:
+        out.print(f"no configuration is predicted to fit within x{max_relative_cost:g} the default")
+        return
+    # Rows in recommended order: the default first unless a pick clears the bar.
+    table = Table("#", "pred. score (0-1)", "gain vs default", "cost ×default", "from tasks")
     for i, rec in enumerate(recs, start=1):
-        # What to fit on the table: its leaf sizes capped for its rows.
-        config = rec.config if n_rows is None else record.fit_to_rows(rec.config, n_rows)
         table.add_row(
             str(i),
             "-" if rec.predicted_score is None else f"{rec.predicted_score:.3f}",
             _fmt_gain(rec),
-            # The space's own parameters, without the pipeline step prefixes.
-            ", ".join(f"{key.rsplit('__', 1)[-1]}={_fmt_param(v)}" for key, v in config.items()),
+            rec.cost_text(),
             ", ".join(rec.source_tasks),
         )
     out.print(table)
+    estimator = str(result["estimator"]).rsplit(".", 1)[-1]
     for i, rec in enumerate(recs, start=1):
-        if rec.reason:
-            out.print(f"why #{i}: {rec.reason}", highlight=False)
+        # One unbroken line each, to paste as it is: the estimator's keyword arguments.
+        out.print(f"#{i} {estimator}({rec.kwargs_text()})", highlight=False, soft_wrap=True)
+    for i, rec in enumerate(recs, start=1):
+        cost = (
+            rec.cost_basis
+            if rec.relative_cost is None
+            else f"×{rec.cost_text()} ({rec.cost_basis})"
+        )
+        out.print(f"why #{i}: {rec.reason or '-'}; cost {cost}", highlight=False)
     for i, entry in enumerate(result["recommendations"], start=1):
         if entry["adapted"]:
             out.print(f"note: #{i} {_adapted_note(entry['adapted'], n_rows)}", highlight=False)
+    out.print(SCORE_NOTE, highlight=False)
     out.print(
-        "gain: predicted normalized score over the library default ± its spread over the "
-        "tasks it rests on; --json prints the estimator's keyword arguments"
+        "gain vs default: predicted normalized score over the library default ± its spread "
+        "over the tasks it rests on; rows are in recommended order (the default leads "
+        "unless a pick's gain exceeds its spread)",
+        highlight=False,
+    )
+    out.print(
+        "cost ×default: predicted fit time over the library default's, from the fit times "
+        "the knowledge base stores",
+        highlight=False,
     )
 
 
@@ -791,16 +834,12 @@ def _adapted_note(adapted: Mapping[str, Mapping[str, Any]], n_rows: int | None) 
     return f"adapted to the table's {n_rows:,} rows, so every tree can split: {changes}"
 
 
-def _fmt_gain(rec: Recommendation) -> str:
+def _fmt_gain(rec: RecommendedConfig) -> str:
     if rec.is_default:
         return "default"
     if rec.predicted_gain is None or rec.gain_sd is None:
         return "-"
     return f"{rec.predicted_gain:+.3f} ± {rec.gain_sd:.3f}"
-
-
-def _fmt_param(value: Any) -> str:
-    return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
 # --- sweep: metakb's own experiments ---------------------------------------------------
@@ -951,7 +990,7 @@ def search_command(
             on_trial=on_trial,
         )
     if as_json:
-        _print_json(found.result.to_dict())
+        _print_json(found.to_dict())
         return
     _print_search(found)
 
@@ -978,6 +1017,8 @@ def _search_progress(budget: int, enabled: bool) -> Iterator[Callable[[Any, Any]
 
 
 def _print_search(found: Any) -> None:
+    from metakb.spaces import python_kwargs
+
     trials = found.result.trials
     for note in found.notes:
         out.print(f"note: {note}")
@@ -990,14 +1031,16 @@ def _print_search(found: Any) -> None:
         (t for t in trials if t.status == "ok"),
         key=lambda t: (-t.fidelity, -(t.score or 0.0)),
     )
-    table = Table("trial", found.metric, "fidelity", "s", "config")
+    table = Table("trial", found.metric, "fidelity", "s")
+    # Folded, never cut short: the configuration is meant to be read in full.
+    table.add_column(f"config: {found.estimator} arguments", overflow="fold")
     for t in ranked[:10]:
         table.add_row(
             str(t.trial_id),
             f"{t.score:.4f}",
             f"{t.fidelity:.3g}",
             f"{t.seconds:.1f}",
-            ", ".join(f"{k.rsplit('__', 1)[-1]}={_fmt_param(v)}" for k, v in t.config.items()),
+            python_kwargs(found.estimator_params(t)),
         )
     out.print(table)
     failed = [t for t in trials if t.status == "failed"]
@@ -1007,8 +1050,7 @@ def _print_search(found: Any) -> None:
     if best is None:
         out.print("no trial succeeded")
         return
-    kwargs = ", ".join(f"{k}={v!r}" for k, v in best.items())
-    out.print(f"best: {found.estimator}({kwargs})", highlight=False)
+    out.print(f"best: {found.estimator}({python_kwargs(best)})", highlight=False)
     adapted = {k: {"from": a, "to": b} for k, (a, b) in found.best_adaptations().items()}
     if adapted:
         out.print(f"      {_adapted_note(adapted, found.n_rows)}", highlight=False)

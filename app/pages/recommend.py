@@ -1,8 +1,6 @@
 """Recommend: meta-features of a table and each meta-model's configurations for it."""
 
-import json
 import warnings
-from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -10,10 +8,10 @@ from _common import MAX_BYTES, choose_table, choose_target, kb, query, sidebar
 
 from metakb.datasets import load_table
 from metakb.errors import MetakbError
-from metakb.kb import ExtrapolationWarning, recommendations_json
+from metakb.kb import SCORE_NOTE, ExtrapolationWarning, RecommendedConfig
 from metakb.metafeatures import extract_table
 from metakb.models import WARM_STARTERS, nearest_datasets
-from metakb.spaces import ALGORITHMS, DEFAULT_ALGORITHM, SPACES
+from metakb.spaces import DEFAULT_ALGORITHM, SPACES
 
 sidebar()
 st.title("Recommend configurations")
@@ -31,13 +29,13 @@ def _describe(
     return values, dict(result.skipped), list(table.X.columns), table.task_type, len(table.y)
 
 
-def _gain(rec: dict[str, Any]) -> str:
+def _gain(rec: RecommendedConfig) -> str:
     # One text column: "default" reads better than a 0 among predicted gains.
-    if rec["is_default"]:
+    if rec.is_default:
         return "default"
-    if rec["predicted_gain"] is None:
+    if rec.predicted_gain is None or rec.gain_sd is None:
         return "-"
-    return f"{rec['predicted_gain']:+.3f} ± {rec['gain_sd']:.3f}"
+    return f"{rec.predicted_gain:+.3f} ± {rec.gain_sd:.3f}"
 
 
 left, right = st.columns(2)
@@ -73,17 +71,16 @@ st.caption(
     "gain's spread over the tasks it rests on; 'why' says which."
 )
 k = st.slider("How many per method", 1, 10, 5)
-record = ALGORITHMS[algorithm]
-best_config: dict | None = None
-best_adapted: dict = {}
+best: RecommendedConfig | None = None
 extrapolation = st.container()  # above the tables, filled once every method has run
 said: set[str] = set()
 for method in WARM_STARTERS:
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ExtrapolationWarning)
+            # The estimator arguments for this table: leaf sizes it is too small for are capped.
             recs = kb().recommend(
-                meta, algorithm=algorithm, k=k, method=method, task_type=task_type
+                meta, algorithm=algorithm, k=k, method=method, task_type=task_type, n_rows=rows
             )
     except MetakbError as exc:
         st.warning(f"{method}: {exc}")
@@ -92,39 +89,37 @@ for method in WARM_STARTERS:
         if issubclass(w.category, ExtrapolationWarning) and str(w.message) not in said:
             said.add(str(w.message))
             extrapolation.warning(str(w.message))
-    # The estimator arguments for this table: leaf sizes it is too small for are capped.
-    shown = recommendations_json(record, recs, task_type, rows)["recommendations"]
-    if best_config is None and shown:
-        best_config = shown[0]["config"]
-        best_adapted = shown[0]["adapted"]
+    if best is None and recs:
+        best = recs[0]
     frame = pd.DataFrame(
         [
             {
                 "gain over default": _gain(r),
-                "why": r["reason"],
-                "predicted score": r["predicted_score"],
-                "from tasks": ", ".join(r["source_tasks"][:3]),
-                **r["config"],
+                "cost ×default": r.cost_text(),
+                "why": r.reason,
+                "predicted score (0-1)": r.predicted_score,
+                "config": r.kwargs_text(),
+                "from tasks": ", ".join(r.source_tasks[:3]),
             }
-            for r in shown
+            for r in recs
         ]
     )
     st.markdown(f"**{method}**")
     st.dataframe(frame, hide_index=True, width="stretch")
+st.caption(
+    f"{SCORE_NOTE.capitalize()}. Cost: predicted fit time over the library default's, from "
+    "the fit times the knowledge base stores. Config: the estimator's keyword arguments."
+)
 
-if best_config is not None:
+if best is not None:
     st.subheader("Use it")
-    estimator = record.estimators[task_type]
-    st.code(
-        f"from {estimator.rsplit('.', 1)[0]} import {estimator.rsplit('.', 1)[1]}\n"
-        f"model = {estimator.rsplit('.', 1)[1]}(**{json.dumps(best_config)})",
-        language="python",
-    )
-    if best_adapted:
-        changes = ", ".join(f"{n} {v['from']} -> {v['to']}" for n, v in best_adapted.items())
+    # st.code has a copy button; the source runs as it is (Python literals, imports included).
+    st.code(best.code(), language="python")
+    if best.adapted:
+        changes = ", ".join(f"{n} {a} -> {b}" for n, (a, b) in best.adapted.items())
         st.caption(f"Adapted to the table's {rows:,} rows, so every tree can split: {changes}.")
-    st.code(
-        "import optuna\nstudy = optuna.create_study(direction='maximize')\n"
-        f"study.enqueue_trial({json.dumps(best_config)})  # evaluated first\n",
-        language="python",
+    st.caption(
+        "To warm-start Optuna with these recommendations, draw parameters with "
+        "`metakb.integrations.optuna.suggest_config` and enqueue them with "
+        "`enqueue_recommendations(study, recs, space)`."
     )

@@ -101,8 +101,8 @@ for name, outcome in results.items():
         f"Best {outcome.metric}: **{best.score:.4f}**; "
         f"{outcome.evaluations_added} evaluations written to the knowledge base."
     )
-    st.caption(outcome.estimator)
-    st.json(outcome.best_estimator_params(), expanded=False)
+    # The best configuration as Python that runs as it is; st.code has a copy button.
+    st.code(outcome.best_code() or "", language="python")
     adapted = outcome.best_adaptations()
     if adapted:
         changes = ", ".join(f"{n} {a} -> {b}" for n, (a, b) in adapted.items())

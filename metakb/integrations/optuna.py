@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import optuna
 from ConfigSpace import CategoricalHyperparameter, Constant
@@ -29,9 +29,12 @@ from ConfigSpace.hyperparameters import NumericalHyperparameter
 from metakb.models import Recommendation
 from metakb.spaces import Params, SearchSpace, get_space
 
+if TYPE_CHECKING:
+    from metakb.kb import RecommendedConfig
+
 
 def enqueue_recommendations(
-    study: optuna.Study, recs: Sequence[Recommendation], space: SearchSpace
+    study: optuna.Study, recs: Sequence[Recommendation | RecommendedConfig], space: SearchSpace
 ) -> int:
     """Enqueue each recommendation as a fixed-parameter trial of ``study``, best first.
 
@@ -39,8 +42,8 @@ def enqueue_recommendations(
     ----------
     study : optuna.Study
         The study; its objective should use :func:`suggest_config` with ``space``.
-    recs : sequence of Recommendation
-        From :func:`metakb.recommend` (or a warm starter).
+    recs : sequence of RecommendedConfig or Recommendation
+        From :func:`metakb.recommend` (or a warm starter); their ``flow_params`` are enqueued.
     space : SearchSpace
         The algorithm's space (recommendations are validated in it).
 
@@ -51,7 +54,7 @@ def enqueue_recommendations(
     """
     before = len(study.get_trials(deepcopy=False))
     for rec in recs:
-        study.enqueue_trial(dict(space.validate(rec.config)), skip_if_exists=True)
+        study.enqueue_trial(dict(space.validate(rec.flow_params)), skip_if_exists=True)
     return len(study.get_trials(deepcopy=False)) - before
 
 
@@ -94,7 +97,7 @@ def warm_started_study(
     method: str | None = None,
     task_type: str | None = None,
     db: str | Path | None = None,
-    recommendations: Sequence[Recommendation] | None = None,
+    recommendations: Sequence[Recommendation | RecommendedConfig] | None = None,
     **create_study: Any,
 ) -> optuna.Study:
     """Return a new study with metakb's top-``k`` recommendations enqueued.

@@ -16,7 +16,7 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ConfigSpace import Configuration
 from smac import HyperparameterOptimizationFacade, Scenario
@@ -24,15 +24,23 @@ from smac import HyperparameterOptimizationFacade, Scenario
 from metakb.models import Recommendation
 from metakb.spaces import SearchSpace
 
+if TYPE_CHECKING:
+    from typing import TypeAlias
 
-def additional_configs(recs: Sequence[Recommendation], space: SearchSpace) -> list[Configuration]:
+    from metakb.kb import RecommendedConfig
+
+    Recommended: TypeAlias = Recommendation | RecommendedConfig
+
+
+def additional_configs(recs: Sequence[Recommended], space: SearchSpace) -> list[Configuration]:
     """Return the recommendations as ConfigSpace configurations of ``space.configspace``.
 
-    Duplicates are dropped; order (best first) is kept.
+    Their ``flow_params`` are used (from :func:`metakb.recommend` or a warm
+    starter); duplicates are dropped; order (best first) is kept.
     """
     configs: list[Configuration] = []
     for rec in recs:
-        config = Configuration(space.configspace, values=space.validate(rec.config))
+        config = Configuration(space.configspace, values=space.validate(rec.flow_params))
         if config not in configs:
             configs.append(config)
     return configs
@@ -40,7 +48,7 @@ def additional_configs(recs: Sequence[Recommendation], space: SearchSpace) -> li
 
 def warm_initial_design(
     scenario: Scenario,
-    recs: Sequence[Recommendation],
+    recs: Sequence[Recommended],
     space: SearchSpace,
     **kwargs: Any,
 ) -> Any:

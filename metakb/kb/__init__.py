@@ -11,23 +11,28 @@ from metakb.kb._artifacts import ArtifactError, Manifest, clear_model_cache
 from metakb.kb._facade import KnowledgeBase, load_warm_starter, recommend, train
 from metakb.kb._layout import Layout
 from metakb.kb._recommend import (
+    SCORE_NOTE,
     ExtrapolationWarning,
+    RecommendedConfig,
     TableMatch,
     extrapolation_notes,
     recommendations_json,
 )
-from metakb.kb._search import NO_WARM_START, TableSearch
+from metakb.kb._search import NO_WARM_START, BestConfig, TableSearch
 from metakb.kb._train import MIN_CONFIGS
 from metakb.store import expand_params
 
 __all__ = [
     "MIN_CONFIGS",
     "NO_WARM_START",
+    "SCORE_NOTE",
     "ArtifactError",
+    "BestConfig",
     "ExtrapolationWarning",
     "KnowledgeBase",
     "Layout",
     "Manifest",
+    "RecommendedConfig",
     "TableMatch",
     "TableSearch",
     "clear_model_cache",

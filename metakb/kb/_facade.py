@@ -13,14 +13,9 @@ from metakb.errors import MetakbError
 from metakb.kb import _recommend, _train
 from metakb.kb._artifacts import Manifest, load_model
 from metakb.kb._layout import Layout
+from metakb.kb._recommend import RecommendedConfig
 from metakb.kb._train import MIN_CONFIGS
-from metakb.models import (
-    DEFAULT_RECOMMENDER,
-    DEFAULT_WARM_STARTER,
-    MetaDataset,
-    Recommendation,
-    WarmStarter,
-)
+from metakb.models import DEFAULT_RECOMMENDER, DEFAULT_WARM_STARTER, MetaDataset, WarmStarter
 from metakb.spaces import DEFAULT_ALGORITHM, Params
 from metakb.store import (
     Store,
@@ -339,7 +334,9 @@ class KnowledgeBase:
         seed: int = 0,
         min_configs: int = MIN_CONFIGS,
         leave_out: Sequence[str] = (),
-    ) -> list[Recommendation]:
+        n_rows: int | None = None,
+        max_relative_cost: float | None = None,
+    ) -> list[RecommendedConfig]:
         """Recommend configurations of ``algorithm`` for a new task or a task in the knowledge base.
 
         Parameters
@@ -377,16 +374,26 @@ class KnowledgeBase:
             Task keys whose datasets the recommendation must not learn from (the
             new task's own copies, :meth:`match_table`): when the saved model
             learned from one of them, one is fitted afresh without them.
+        n_rows : int, optional
+            The rows the model will be fitted on: size-dependent values the
+            table is too small for are capped in ``config`` (default: the
+            meta-features' NumberOfInstances; None there: as they are).
+        max_relative_cost : float, optional
+            Only configurations predicted to fit in at most this multiple of
+            the default's fit time (``relative_cost``; an unknown cost is
+            left out); more candidates compete, so that up to ``k`` remain.
 
         Returns
         -------
-        list of Recommendation
-            Best first; ``config`` under the flow's parameter names (see
-            :func:`~metakb.kb.recommendations_json` for estimator keyword arguments).
-            The algorithm's library default is always a candidate and leads
-            unless the model predicts its first pick beats it by more than the
-            gain's spread (:func:`~metakb.models.select_over_default`); each
-            recommendation carries ``predicted_gain``, ``gain_sd`` and ``reason``.
+        list of RecommendedConfig
+            Best first; ``config`` holds the estimator's keyword arguments
+            (``estimator``), ``flow_params`` the configuration under the flow's
+            parameter names. The algorithm's library default is always a
+            candidate and leads unless the model predicts its first pick beats
+            it by more than the gain's spread
+            (:func:`~metakb.models.select_over_default`); each recommendation
+            carries ``predicted_gain``, ``gain_sd``, ``reason`` and
+            ``relative_cost``, the predicted fit time over the default's.
 
         Raises
         ------
@@ -420,6 +427,8 @@ class KnowledgeBase:
             seed=seed,
             min_configs=min_configs,
             leave_out=leave_out,
+            n_rows=n_rows,
+            max_relative_cost=max_relative_cost,
         )
 
     def match_table(self, table: Table) -> list[TableMatch]:
@@ -626,7 +635,7 @@ def recommend(
     *,
     db: str | Path | None = None,
     **options: Any,
-) -> list[Recommendation]:
+) -> list[RecommendedConfig]:
     """Recommend from the knowledge base at ``db``: :meth:`KnowledgeBase.recommend` in one call.
 
     Examples

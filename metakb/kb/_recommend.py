@@ -9,13 +9,13 @@ exceeds that gain's uncertainty, and each one says why it holds its rank.
 from __future__ import annotations
 
 import math
+import os
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
-import numpy as np
 import pandas as pd
 
 from metakb.datasets import Table
@@ -33,19 +33,23 @@ from metakb.kb._train import (
 from metakb.metafeatures import MetaFeatureResult
 from metakb.models import (
     DefaultAwareWarmStarter,
+    FitCostModel,
     Recommendation,
+    RelativeCost,
     TaskQuery,
     WarmStarter,
     select_over_default,
 )
 from metakb.models._base import SIZE_META_FEATURES
+from metakb.models._default import POOL
 from metakb.models._metadataset import dataset_groups
-from metakb.spaces import Algorithm, Params
+from metakb.spaces import Algorithm, Params, TaskType, jsonable_kwargs, python_kwargs
 from metakb.store import (
     MetaFrames,
     Store,
     find_table_datasets,
     find_task,
+    get_fit_times,
     get_task_dataset,
     get_task_meta_features,
     load_meta_frames,
@@ -103,6 +107,141 @@ def _count(value: float) -> str:
     return f"{value:,.0f}" if abs(value) < 1e12 else f"{value:.3g}"
 
 
+SCORE_NOTE = (
+    "predicted score: the meta-model's predicted normalized score (0-1 within each past task: "
+    "1 = that task's best configuration, 0 = its worst), not the metric"
+)
+"""What ``predicted_score`` is, in one line (the CLI and the app print it under their tables)."""
+
+
+@dataclass(frozen=True)
+class RecommendedConfig:
+    """One recommendation as a user sees it: the estimator's keyword arguments.
+
+    Attributes
+    ----------
+    config : dict
+        Keyword arguments of :attr:`estimator`: the estimator class called
+        with them builds the configuration's model (an ensemble's base model,
+        AdaBoost's tree, is an estimator object among them). Size-dependent
+        values the table is too small for are capped (see :attr:`adapted`).
+    flow_params : dict
+        The configuration as the knowledge base stores it, under the flow's
+        (OpenML's) parameter names: what ``observations``, the Optuna and
+        SMAC integrations and :meth:`~metakb.spaces.SearchSpace.validate` take.
+    algorithm : str
+        The algorithm's name.
+    estimator : str
+        The import path of the estimator for :attr:`task_type`.
+    task_type : {'classification', 'regression'}
+    n_rows : int or None
+        The rows :attr:`config` is fitted to (None: as it is).
+    adapted : dict
+        ``{hyperparameter: (value, value for n_rows)}`` for what was capped.
+    predicted_score : float or None
+        The meta-model's predicted normalized score (:data:`SCORE_NOTE`),
+        when it makes one.
+    predicted_gain, gain_sd : float or None
+        The predicted normalized score over the library default and its
+        spread (0 for the default; see :func:`metakb.models.select_over_default`).
+    source_tasks : tuple of str
+        The past tasks the recommendation was drawn from or weighted by.
+    reason : str or None
+        Why the configuration holds its rank.
+    is_default : bool
+        Whether it is the library default.
+    relative_cost : float or None
+        Predicted fit time as a multiple of the library default's, from the
+        fit times the knowledge base stores (:class:`~metakb.models.FitCostModel`);
+        None: unknown.
+    cost_basis : str
+        Where :attr:`relative_cost` comes from (``"measured on 12 tasks"``).
+    """
+
+    config: dict[str, Any]
+    flow_params: Params
+    algorithm: str
+    estimator: str
+    task_type: str
+    n_rows: int | None = None
+    adapted: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+    predicted_score: float | None = None
+    predicted_gain: float | None = None
+    gain_sd: float | None = None
+    source_tasks: tuple[str, ...] = ()
+    reason: str | None = None
+    is_default: bool = False
+    relative_cost: float | None = None
+    cost_basis: str = "unknown"
+
+    def kwargs_text(self) -> str:
+        """Return :attr:`config` as written in a call: ``learning_rate=0.05, ...``."""
+        return python_kwargs(self.config)
+
+    def cost_text(self) -> str:
+        """Return :attr:`relative_cost` for a table: ``"0.52"``, ``"24"`` or ``"unknown"``."""
+        value = self.relative_cost
+        if value is None or not math.isfinite(value):
+            return "unknown"
+        return f"{value:.2g}" if value < 10 else f"{value:,.0f}"
+
+    def code(self) -> str:
+        """Return Python source that imports the estimator and builds this configuration."""
+        algorithm = algorithm_of(self.algorithm)
+        return algorithm.estimator_code(self.flow_params, self.task_type, self.n_rows)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the JSON entry of :func:`recommendations_json`."""
+        return {
+            "config": jsonable_kwargs(self.config),
+            "adapted": {name: {"from": a, "to": b} for name, (a, b) in self.adapted.items()},
+            "flow_params": dict(self.flow_params),
+            "predicted_score": self.predicted_score,
+            "source_tasks": list(self.source_tasks),
+            "predicted_gain": self.predicted_gain,
+            "gain_sd": self.gain_sd,
+            "reason": self.reason,
+            "is_default": self.is_default,
+            "relative_cost": self.relative_cost,
+            "cost_basis": self.cost_basis,
+        }
+
+
+def shown_recommendation(
+    algorithm: Algorithm,
+    rec: Recommendation,
+    task_type: str,
+    n_rows: int | None = None,
+    cost: RelativeCost | None = None,
+) -> RecommendedConfig:
+    """Return a meta-model's recommendation (flow parameter names) as a user sees it.
+
+    Raises
+    ------
+    ValueError
+        A task type the algorithm does not support, or a configuration not of its space.
+    """
+    task_type = algorithm.check_task_type(task_type)
+    cost = cost or RelativeCost(None, "unknown")
+    return RecommendedConfig(
+        config=algorithm.estimator_params(rec.config, task_type, n_rows),
+        flow_params=algorithm.space.to_flow_params(rec.config),
+        algorithm=algorithm.name,
+        estimator=algorithm.estimators[task_type],
+        task_type=task_type,
+        n_rows=n_rows,
+        adapted={} if n_rows is None else algorithm.adaptations(rec.config, n_rows),
+        predicted_score=rec.predicted_score,
+        predicted_gain=rec.predicted_gain,
+        gain_sd=rec.gain_sd,
+        source_tasks=rec.source_tasks,
+        reason=rec.reason,
+        is_default=rec.is_default,
+        relative_cost=cost.value,
+        cost_basis=cost.basis,
+    )
+
+
 def recommend(
     store: Store,
     layout: Layout,
@@ -117,7 +256,9 @@ def recommend(
     seed: int,
     min_configs: int,
     leave_out: Sequence[str] = (),
-) -> list[Recommendation]:
+    n_rows: int | None = None,
+    max_relative_cost: float | None = None,
+) -> list[RecommendedConfig]:
     """Recommend configurations; see :meth:`metakb.kb.KnowledgeBase.recommend`."""
     record = algorithm_of(algorithm)
     space = record.space
@@ -130,7 +271,7 @@ def recommend(
             )
         task_type, meta_features = meta_features.task_type, meta_features.values
     if task is not None:
-        model, query, ranges = _model_without_task(
+        model, query, ranges, task_type = _model_without_task(
             store, record, method, task, task_type, seed, min_configs
         )
         query = TaskQuery(query.meta_features, tuple(observations), None, query.task_id)
@@ -154,14 +295,72 @@ def recommend(
             model, ranges = _fit_without(frames, None, held, record, method, seed, min_configs)
     for note in extrapolation_notes(query.meta_features, ranges, space.name):
         warnings.warn(note, ExtrapolationWarning, stacklevel=3)
+    # With a cost bound, more candidates compete, so that k remain after it.
+    want = k if max_relative_cost is None else max(k, POOL)
     if not isinstance(model, DefaultAwareWarmStarter):  # every registered model is
-        return model.recommend(query, k)
-    outside = [
-        f"{name} {_count(value)} {side} the training range"
-        for name, value, side, _, _ in _outside(query.meta_features, ranges)
+        recs = model.recommend(query, want)
+    else:
+        outside = [
+            f"{name} {_count(value)} {side} the training range"
+            for name, value, side, _, _ in _outside(query.meta_features, ranges)
+        ]
+        default = record.library_config()
+        recs = select_over_default(
+            model, query, want, default=default, space=space, extrapolation=outside
+        )
+    if n_rows is None:
+        n_rows = _rows_of(query.meta_features)
+    costs = _cost_model(store, record, task_type, query.task_id)
+    shown = [
+        shown_recommendation(record, r, task_type, n_rows, costs.relative_cost(r.config))
+        for r in recs
     ]
-    default = record.library_config()
-    return select_over_default(model, query, k, default=default, space=space, extrapolation=outside)
+    if max_relative_cost is not None:
+        shown = [
+            r for r in shown if r.relative_cost is not None and r.relative_cost <= max_relative_cost
+        ]
+    return shown[:k]
+
+
+def _rows_of(meta_features: Mapping[str, float]) -> int | None:
+    """Return the table's rows from its meta-features, None when they do not say."""
+    value = meta_features.get("NumberOfInstances")
+    if value is None or not math.isfinite(value) or value < 1:
+        return None
+    return int(value)
+
+
+_COSTS: dict[tuple[Any, ...], FitCostModel] = {}
+
+
+def _cost_model(
+    store: Store, algorithm: Algorithm, task_type: str, exclude: str | None
+) -> FitCostModel:
+    """Return the fit-time model of the algorithm's task type (cached while the file is unchanged).
+
+    ``exclude``, a task being recommended for, is left out of the data. An
+    unreadable knowledge base gives a model with no data: every cost unknown.
+    """
+    model = FitCostModel(algorithm.space, algorithm.library_config())
+    try:
+        stat = os.stat(store.path)
+    except OSError:
+        return model.fit(_NO_TIMES)
+    key = (str(store.path), stat.st_mtime_ns, stat.st_size, algorithm.name, task_type, exclude)
+    if key not in _COSTS:
+        try:
+            with store.read() as con:
+                times = get_fit_times(con, algorithm.space.flow_ids[0], task_type=task_type)
+        except StoreError:
+            return model.fit(_NO_TIMES)
+        if exclude is not None:
+            times = times[times["task_id"] != exclude]
+        _COSTS.clear()  # one knowledge base and task type at a time is the common case
+        _COSTS[key] = model.fit(times)
+    return _COSTS[key]
+
+
+_NO_TIMES = pd.DataFrame({"task_id": [], "params": [], "runtime_s": []})
 
 
 def _numbers(meta_features: Mapping[str, Any]) -> dict[str, float]:
@@ -183,7 +382,7 @@ def _model_without_task(
     task_type: str | None,
     seed: int,
     min_configs: int,
-) -> tuple[WarmStarter, TaskQuery, dict[str, tuple[float, float]]]:
+) -> tuple[WarmStarter, TaskQuery, dict[str, tuple[float, float]], TaskType]:
     with store.read() as con:
         task_id = find_task(con, ref)
         if task_id is None:
@@ -199,7 +398,7 @@ def _model_without_task(
         # Learned from the tasks of the held-out task's own task type only.
         frames = _frames(con, record, own)
     model, ranges = _fit_without(frames, row, [task_id], record, method, seed, min_configs)
-    return model, TaskQuery(meta_features=features, task_id=task_id), ranges
+    return model, TaskQuery(meta_features=features, task_id=task_id), ranges, own
 
 
 def _frames(con: duckdb.DuckDBPyConnection, record: Algorithm, task_type: str) -> MetaFrames:
@@ -291,7 +490,7 @@ def match_table(store: Store, table: Table) -> list[TableMatch]:
 
 def recommendations_json(
     algorithm: Algorithm,
-    recs: Sequence[Recommendation],
+    recs: Sequence[Recommendation | RecommendedConfig],
     task_type: str,
     n_rows: int | None = None,
 ) -> dict[str, Any]:
@@ -308,56 +507,34 @@ def recommendations_json(
     under its name plus its parameters in scikit-learn's nested
     ``name__param`` form, ready for ``set_params``. ``flow_params`` holds the
     configuration as the knowledge base knows it, under the flow's (OpenML's)
-    parameter names. ``predicted_gain`` is the predicted normalized score over
-    the library default and ``gain_sd`` its uncertainty (both 0 for the
-    default, None when not weighed against it); ``reason`` says why the
-    configuration holds its rank; ``is_default`` marks the library default.
+    parameter names. ``predicted_score`` is the meta-model's predicted
+    normalized score (``score`` says so), ``predicted_gain`` the predicted
+    normalized score over the library default and ``gain_sd`` its
+    uncertainty (both 0 for the default, None when not weighed against it);
+    ``reason`` says why the configuration holds its rank; ``is_default``
+    marks the library default; ``relative_cost`` is the predicted fit time as
+    a multiple of the default's (None: unknown) and ``cost_basis`` where it
+    comes from. A :class:`RecommendedConfig` is written as it is (its own
+    rows and cost); a meta-model's :class:`~metakb.models.Recommendation` is
+    shown for ``n_rows`` first, its cost unknown.
 
     Raises
     ------
     ValueError
         A task type the algorithm does not support.
     """
-    space = algorithm.space
     task_type = algorithm.check_task_type(task_type)
-
-    def entry(r: Recommendation) -> dict[str, Any]:
-        adapted = {} if n_rows is None else algorithm.adaptations(r.config, n_rows)
-        return {
-            "config": _jsonable_kwargs(algorithm.estimator_params(r.config, task_type, n_rows)),
-            "adapted": {name: {"from": a, "to": b} for name, (a, b) in adapted.items()},
-            "flow_params": space.to_flow_params(r.config),
-            "predicted_score": r.predicted_score,
-            "source_tasks": list(r.source_tasks),
-            "predicted_gain": r.predicted_gain,
-            "gain_sd": r.gain_sd,
-            "reason": r.reason,
-            "is_default": r.is_default,
-        }
-
+    shown = [
+        r
+        if isinstance(r, RecommendedConfig)
+        else shown_recommendation(algorithm, r, task_type, n_rows)
+        for r in recs
+    ]
     return {
         "algorithm": algorithm.name,
         "task_type": task_type,
         "estimator": algorithm.estimators[task_type],
         "n_rows": n_rows,
-        "recommendations": [entry(r) for r in recs],
+        "score": SCORE_NOTE,
+        "recommendations": [r.to_dict() for r in shown],
     }
-
-
-def _jsonable_kwargs(kwargs: Mapping[str, Any]) -> dict[str, Any]:
-    from sklearn.base import BaseEstimator
-
-    out: dict[str, Any] = {}
-    for key, value in kwargs.items():
-        if isinstance(value, BaseEstimator):
-            cls = type(value)
-            out[key] = f"{cls.__module__.split('._')[0]}.{cls.__name__}"
-            defaults = cls().get_params()
-            for p, v in value.get_params().items():
-                if v != defaults.get(p):
-                    out[f"{key}__{p}"] = v
-        elif isinstance(value, np.generic):
-            out[key] = value.item()
-        else:
-            out[key] = value
-    return out

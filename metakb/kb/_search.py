@@ -55,7 +55,7 @@ from metakb.search import (
     start_optimizer,
 )
 from metakb.sources.local import KB_METRICS, register_table, write_trials
-from metakb.spaces import Algorithm, SearchSpace, TaskType, get_algorithm
+from metakb.spaces import Algorithm, SearchSpace, TaskType, get_algorithm, jsonable_kwargs
 from metakb.store import Store
 
 log = logging.getLogger(__name__)
@@ -99,6 +99,32 @@ class SearchSettings:
             ]
         )
         return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class BestConfig:
+    """A search's best trial as a user sees it: the estimator's keyword arguments.
+
+    Attributes
+    ----------
+    config : dict
+        Keyword arguments of :attr:`estimator` for a model fitted on the whole
+        table (size-dependent values capped as every trial's folds were).
+    flow_params : dict
+        The configuration under the flow's parameter names (the trial's own).
+    estimator : str
+        The estimator's import path.
+    score : float
+        Its cross-validated score (higher is better).
+    code : str
+        Python source that builds the model (imputer and scaler included).
+    """
+
+    config: dict[str, Any]
+    flow_params: dict[str, Any]
+    estimator: str
+    score: float
+    code: str
 
 
 @dataclass(frozen=True)
@@ -153,6 +179,80 @@ class TableSearch:
     def estimator(self) -> str:
         """The import path of the estimator searched: the algorithm's for :attr:`task_type`."""
         return get_algorithm(self.space.name).estimators[self.task_type]
+
+    def estimator_params(self, record: TrialRecord) -> dict[str, Any]:
+        """Return a trial's configuration as :attr:`estimator`'s keyword arguments.
+
+        For a model fitted on the whole table, as :meth:`best_estimator_params`;
+        what every shown trial is written as.
+        """
+        algorithm = get_algorithm(self.space.name)
+        return algorithm.estimator_params(record.config, self.task_type, self.n_rows)
+
+    def best_code(self) -> str | None:
+        """Return Python source that builds the best configuration's model (None if none)."""
+        best = self.result.best
+        if best is None:
+            return None
+        algorithm = get_algorithm(self.space.name)
+        return algorithm.estimator_code(best.config, self.task_type, self.n_rows)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the search as JSON: configurations as estimator keyword arguments.
+
+        ``{"search_id", "task_id", "estimator", "task_type", "metric", "n_rows",
+        "best": {"config", "flow_params", "adapted", "score"} or None,
+        "trials": [{"config", "flow_params", "score", "fidelity", "seconds",
+        "status", "error"}, ...]}``, where ``config`` holds :attr:`estimator`'s
+        keyword arguments (as :func:`~metakb.kb.recommendations_json` writes
+        them) and ``flow_params`` the configuration under the flow's names.
+        """
+
+        def trial(t: TrialRecord) -> dict[str, Any]:
+            return {
+                "config": jsonable_kwargs(self.estimator_params(t)),
+                "flow_params": dict(t.config),
+                "score": t.score,
+                "fidelity": t.fidelity,
+                "seconds": t.seconds,
+                "status": t.status,
+                "error": t.error,
+            }
+
+        best = self.result.best
+        return {
+            "search_id": self.search_id,
+            "task_id": self.task_id,
+            "estimator": self.estimator,
+            "task_type": self.task_type,
+            "metric": self.metric,
+            "n_rows": self.n_rows,
+            "best": None
+            if best is None
+            else {
+                "config": jsonable_kwargs(self.estimator_params(best)),
+                "flow_params": dict(best.config),
+                "adapted": {
+                    k: {"from": a, "to": b} for k, (a, b) in self.best_adaptations().items()
+                },
+                "score": best.score,
+            },
+            "trials": [trial(t) for t in self.result.trials],
+        }
+
+    @property
+    def best(self) -> BestConfig | None:
+        """The best trial (:attr:`SearchResult.best`) in estimator keyword arguments (or None)."""
+        best = self.result.best
+        if best is None or best.score is None:
+            return None
+        return BestConfig(
+            config=self.estimator_params(best),
+            flow_params=dict(best.config),
+            estimator=self.estimator,
+            score=best.score,
+            code=self.best_code() or "",
+        )
 
     def best_estimator_params(self) -> dict[str, Any] | None:
         """Return the best configuration as :attr:`estimator`'s keyword arguments (None if none).

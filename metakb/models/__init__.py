@@ -26,6 +26,7 @@ from metakb.models._base import (
     greedy_portfolio,
 )
 from metakb.models._cf import CFWarmStarter
+from metakb.models._cost import FitCostModel, RelativeCost
 from metakb.models._default import select_over_default
 from metakb.models._ensemble import (
     BASE_WARM_STARTERS,
@@ -70,6 +71,7 @@ __all__ = [
     "CFWarmStarter",
     "DefaultAwareWarmStarter",
     "EnsembleWarmStarter",
+    "FitCostModel",
     "GainEvidence",
     "KnnWarmStarter",
     "MetaDataset",
@@ -78,6 +80,7 @@ __all__ = [
     "PredictiveEnsembleWarmStarter",
     "PredictiveWarmStarter",
     "Recommendation",
+    "RelativeCost",
     "TaskData",
     "TaskQuery",
     "TransferWarmStarter",

@@ -113,6 +113,16 @@ class Recommendation:
     reason: str | None = None
     is_default: bool = False
 
+    @property
+    def flow_params(self) -> Params:
+        """The configuration under the flow's parameter names (:attr:`config` itself).
+
+        What :class:`metakb.kb.RecommendedConfig` calls it too, whose
+        ``config`` holds estimator keyword arguments: the integrations read
+        this name from either.
+        """
+        return self.config
+
 
 Observed = tuple[np.ndarray, np.ndarray]
 """``(x, y)``: a new task's evaluated configurations and their values, higher is better.

@@ -16,6 +16,7 @@ from metakb.spaces._algorithms import (
     get_algorithm,
     get_space,
 )
+from metakb.spaces._code import estimator_code, jsonable_kwargs, python_kwargs, python_value
 from metakb.spaces._space import INACTIVE_VALUE, Params, SearchSpace
 
 __all__ = [
@@ -32,6 +33,10 @@ __all__ = [
     "TaskType",
     "TreeSize",
     "categorical_columns",
+    "estimator_code",
     "get_algorithm",
     "get_space",
+    "jsonable_kwargs",
+    "python_kwargs",
+    "python_value",
 ]

@@ -389,6 +389,44 @@ class Algorithm:
         params = self.space.to_estimator_params(valid, validated=True)
         return self._with_base({**params, **self.task_params.get(task_type, {})}, task_type)
 
+    def estimator_code(
+        self, config: Mapping[str, Any], task_type: str, n_rows: int | None = None
+    ) -> str:
+        """Return Python source that builds a configuration's model, ready to paste.
+
+        The estimator with :meth:`estimator_params` (``n_rows`` caps the
+        size-dependent values, as there), in a pipeline after the numeric
+        imputer the configuration chooses (:attr:`imputer_param`) and the
+        scaler the algorithm needs (:attr:`scale`), as a search fits it on
+        numeric columns; categorical columns still need encoding first.
+
+        Examples
+        --------
+        >>> from metakb.spaces import get_algorithm
+        >>> forest = get_algorithm("random_forest")
+        >>> print(forest.estimator_code(forest.space.default(), "classification"))
+        ... # doctest: +NORMALIZE_WHITESPACE
+        from sklearn.ensemble import RandomForestClassifier
+        from sklearn.impute import SimpleImputer
+        from sklearn.pipeline import make_pipeline
+        <BLANKLINE>
+        model = make_pipeline(SimpleImputer(strategy='mean'), RandomForestClassifier(max_depth=None,
+        max_leaf_nodes=None, min_weight_fraction_leaf=0, n_estimators=100, bootstrap=True,
+        criterion='gini', max_features=0.5, min_samples_leaf=1, min_samples_split=2))
+        """
+        from metakb.spaces._code import estimator_code
+
+        task_type = self.check_task_type(task_type)
+        strategy = None
+        if self.imputer_param is not None:
+            strategy = self.space.validate(config).get(self.imputer_param)
+        return estimator_code(
+            self.estimators[task_type],
+            self.estimator_params(config, task_type, n_rows),
+            imputer=None if strategy is None else str(strategy),
+            scale=self.scale,
+        )
+
     def model(
         self, config: Mapping[str, Any], task_type: str, seed: int = 0, n_rows: int | None = None
     ) -> Any:

@@ -25,6 +25,7 @@ from metakb.store._connection import (
 from metakb.store._export import EXPORT_DROPPED, get_provenance_slice
 from metakb.store._meta import (
     MetaFrames,
+    get_fit_times,
     get_task_dataset,
     get_task_meta_features,
     list_flow_metrics,
@@ -99,6 +100,7 @@ __all__ = [
     "get_best_by_flow",
     "get_evaluation_counts",
     "get_evaluations",
+    "get_fit_times",
     "get_fold_results",
     "get_ingest_run",
     "get_meta_feature_matrix",

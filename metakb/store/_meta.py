@@ -211,6 +211,46 @@ def _task_metrics(
     return best[["task_id", "metric"]].sort_values("task_id").reset_index(drop=True)
 
 
+def get_fit_times(
+    con: duckdb.DuckDBPyConnection,
+    flow: str,
+    *,
+    task_type: str | None = None,
+    fidelity: float = 1.0,
+) -> pd.DataFrame:
+    """Return the stored fit times of one flow's configurations: the data a cost estimate reads.
+
+    One row per task and configuration evaluated at ``fidelity`` with a
+    runtime (TabRepo's training times, metakb's sweeps and searches; OpenML's
+    runs when ingested with one): task_id, params (canonical JSON),
+    runtime_s (the median over the rows stored for it, one per metric or
+    repetition). Empty when nothing has a runtime.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        An open connection.
+    flow : str
+        A flow key, OpenML flow id or algorithm name.
+    task_type : str, optional
+        Only tasks of this task type.
+    fidelity : float
+        Only evaluations at this fidelity (1.0 = full budget).
+    """
+    return con.execute(
+        """
+        SELECT e.task_id, any_value(c.params) AS params, median(e.runtime_s) AS runtime_s
+        FROM evaluations e JOIN configs c USING (config_id) LEFT JOIN tasks t USING (task_id)
+        WHERE list_contains($flows, c.flow_id) AND e.fidelity = $fidelity
+          AND e.runtime_s > 0 AND isfinite(e.runtime_s)
+          AND ($task_type IS NULL OR t.task_type = $task_type)
+        GROUP BY e.task_id, e.config_id
+        ORDER BY e.task_id, e.config_id
+        """,
+        {"flows": resolve_flow(con, flow), "fidelity": fidelity, "task_type": task_type},
+    ).df()
+
+
 def get_task_meta_features(
     con: duckdb.DuckDBPyConnection,
     task_id: str,

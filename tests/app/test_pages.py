@@ -1,4 +1,5 @@
 from pathlib import Path
+from typing import Any
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -88,6 +89,11 @@ def test_empty_knowledge_base_says_what_to_do(
     assert "quickstart" in at.info[0].value
 
 
+def tables_of(at: AppTest) -> list[Any]:
+    """The recommendation tables of the Recommend page."""
+    return [d.value for d in at.dataframe if "why" in d.value.columns]
+
+
 def test_recommend_page_on_a_knowledge_base_dataset(kb: Path) -> None:
     from metakb.kb import train
 
@@ -107,9 +113,15 @@ def test_recommend_page_on_a_knowledge_base_dataset(kb: Path) -> None:
     # The 3-row table is smaller than both training tasks: said once, above the tables.
     assert at.warning[0].value.startswith("NumberOfInstances 3 is below every random_forest task")
     assert sum("NumberOfInstances" in w.value for w in at.warning) == 1
-    assert any("RandomForestClassifier(**" in c.value for c in at.code)
+    # "Use it" is Python that runs as it is (None, not null), in st.code with its copy button.
+    (snippet,) = [c.value for c in at.code if "RandomForestClassifier(" in c.value]
+    assert "max_depth=None" in snippet and "null" not in snippet
+    namespace: dict[str, Any] = {}
+    exec(snippet, namespace)  # the page's own output
+    assert namespace["model"].get_params()["randomforestclassifier__max_depth"] is None
+    assert "cost ×default" in tables_of(at)[0].columns
     # Every method's table says how each pick compares with the library default, and why.
-    tables = [d.value for d in at.dataframe if "why" in d.value.columns]
+    tables = tables_of(at)
     assert len(tables) == 2
     for table in tables:
         assert "default" in set(table["gain over default"])

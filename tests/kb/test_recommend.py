@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from metakb.cli import main
+from metakb.configs import canonical_json
 from metakb.datasets import kb_dataset_id, load_table
 from metakb.errors import MetakbError
 from metakb.kb import (
@@ -55,7 +56,14 @@ def test_train_saves_artifacts_next_to_the_knowledge_base(kb: Store) -> None:
         {"NumberOfInstances": 5000.0}, algorithm="random_forest", k=2, method="knn", db=kb.path
     )
     assert 1 <= len(recs) <= 2
-    assert all(SPACES["random_forest"].contains(r.config) for r in recs)
+    # What users see is the estimator's keyword arguments; the flow's form stays at hand.
+    space = SPACES["random_forest"]
+    for r in recs:
+        assert r.estimator == "sklearn.ensemble.RandomForestClassifier"
+        assert r.config == ALGORITHMS["random_forest"].estimator_params(
+            r.flow_params, "classification", 5000
+        )
+        assert space.to_flow_params(space.validate(r.flow_params)) == r.flow_params
 
 
 @pytest.mark.parametrize("method", ["knn", "ensemble"])
@@ -220,7 +228,8 @@ def test_cli_recommend_shows_the_leaf_sizes_of_a_small_table(
     assert main([*argv, "-k", "3", "--db", db]) == 0
     printed = capsys.readouterr().out
     assert "adapted to the table's 60 rows, so every tree can split" in printed
-    assert "min_data_in_leaf=" in printed and "min_data_in_leaf=20" not in printed
+    # The table shows the estimator's keyword arguments, capped for the table's rows.
+    assert "min_child_samples=" in printed and "min_child_samples=20" not in printed
 
 
 def test_python_api_is_exported() -> None:
@@ -548,3 +557,51 @@ def test_an_extrapolating_recommendation_says_so_in_its_reason(kb: Store) -> Non
         assert rec.reason.startswith(
             "extrapolating (NumberOfInstances 5 below the training range), judged across all "
         )
+
+
+def test_recommendations_carry_their_cost_relative_to_the_default(
+    kb: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lightgbm = ALGORITHMS["lightgbm"]
+    space = lightgbm.space
+    default = lightgbm.library_config()
+    slow = {**default, "learning_rate": 0.01}  # 1,000 rounds instead of 100
+    quick = {**default, "num_leaves": 16}
+    # Timed fits on task 3 (in its declared metric, so the model learns from these three).
+    timed = [(default, 0.90, 1.0), (slow, 0.97, 10.0), (quick, 0.95, 0.5)]
+    records = [TrialRecord(i, c, 1.0, v, s, "ok") for i, (c, v, s) in enumerate(timed)]
+    write_trials(kb, records, space=space, task_id="openml:3", metric="accuracy", provenance="t")
+    train(kb.path, ["lightgbm"], ["knn"], min_configs=2)
+    features = {"NumberOfInstances": 3196.0, "NumberOfFeatures": 37.0, "NumberOfClasses": 2.0}
+    recs = recommend(features, algorithm="lightgbm", method="knn", k=3, db=kb.path)
+    costs = {canonical_json(space.validate(r.flow_params)): r.relative_cost for r in recs}
+    assert costs == {
+        canonical_json(space.validate(default)): 1.0,
+        canonical_json(space.validate(slow)): pytest.approx(10.0),
+        canonical_json(space.validate(quick)): pytest.approx(0.5),
+    }
+    assert {r.cost_basis for r in recs} == {"the default", "measured on 1 task"}
+    # A bound on the cost leaves out what is predicted to take longer.
+    bounded = recommend(
+        features, algorithm="lightgbm", method="knn", k=3, db=kb.path, max_relative_cost=2.0
+    )
+    assert len(bounded) == 2 and all(r.relative_cost <= 2.0 for r in bounded)
+    (cheapest,) = recommend(
+        features, algorithm="lightgbm", method="knn", k=3, db=kb.path, max_relative_cost=0.6
+    )
+    assert cheapest.config["num_leaves"] == 16
+    # The command line: a column, a JSON field and the option.
+    path = tmp_path / "mf.json"
+    path.write_text(json.dumps(features))
+    argv = ["recommend", "--meta-features", str(path), "-a", "lightgbm", "--method", "knn"]
+    argv += ["-k", "3"]
+    capsys.readouterr()
+    assert main([*argv, "--db", str(kb.path), "--json", "--max-relative-cost", "2"]) == 0
+    shown = json.loads(capsys.readouterr().out)["recommendations"]
+    assert sorted(r["relative_cost"] for r in shown) == pytest.approx([0.5, 1.0])
+    assert main([*argv, "--db", str(kb.path)]) == 0
+    printed = capsys.readouterr().out
+    assert "cost ×default" in printed and "pred. score (0-1)" in printed
+    assert "cost ×10 (measured on 1 task)" in printed
+    assert main([*argv, "--db", str(kb.path), "--max-relative-cost", "0.1"]) == 0
+    assert "no configuration is predicted to fit within x0.1 the default" in capsys.readouterr().out

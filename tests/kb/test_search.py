@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 from sklearn.datasets import load_breast_cancer
+from sklearn.ensemble import RandomForestClassifier
 
 from metakb.cli import _print_search, main
 from metakb.configs import config_id
@@ -24,7 +25,7 @@ from metakb.metafeatures import result_rows as meta_feature_rows
 from metakb.search import SearchResult, SpaceEstimators, TrialRecord
 from metakb.sources.local import register_table, write_trials
 from metakb.sources.published import import_published
-from metakb.spaces import get_space
+from metakb.spaces import ALGORITHMS, get_space
 from metakb.store import Store
 from tests.conftest import write_synthetic_table
 
@@ -93,6 +94,14 @@ def test_each_method_runs_and_writes_back(tiny_csv: Path, db: Path, method: str)
     assert found.result.best is not None
     kwargs = found.best_estimator_params()
     assert kwargs is not None and kwargs["n_estimators"] == 100
+    # found.best: the same arguments, the flow's form beside them, and code that runs.
+    best = found.best
+    assert best is not None and best.config == kwargs
+    assert best.flow_params == found.result.best.config
+    assert best.score == found.result.best.score
+    namespace: dict[str, Any] = {}
+    exec(best.code, namespace)  # our own output
+    assert namespace["model"].get_params()["randomforestclassifier__n_estimators"] == 100
     provenance = f"search:{found.search_id}"
     rows = _rows(
         db,
@@ -134,6 +143,8 @@ def test_the_best_estimator_is_fitted_to_the_tables_rows(
     _print_search(best)
     printed = capsys.readouterr().out
     assert "min_samples_leaf=9" in printed
+    # Trials and the best line in the estimator's arguments, Python literals, no flow prefix.
+    assert "randomforestclassifier__" not in printed and "max_depth=None" in printed
     assert "adapted to the table's 60 rows" in printed and "min_samples_leaf 20 -> 9" in printed
     assert dataclasses.replace(best, n_rows=None).best_adaptations() == {}
 
@@ -386,11 +397,26 @@ def test_cli_json_shape(capsys: pytest.CaptureFixture[str], tiny_csv: Path, db: 
     code, out, _ = _search(capsys, tiny_csv, db, "--algorithm", "random_forest", "--json")
     assert code == 0
     data = json.loads(out)
-    assert set(data) == {"best", "trials"} and set(data["best"]) == {"config", "score"}
+    assert {"best", "trials", "estimator", "task_type", "metric", "search_id"} <= set(data)
+    assert set(data["best"]) == {"config", "flow_params", "adapted", "score"}
+    assert data["estimator"] == "sklearn.ensemble.RandomForestClassifier"
     assert len(data["trials"]) == 2
+    forest = ALGORITHMS["random_forest"]
     for trial in data["trials"]:
-        assert set(trial) == {"config", "score", "fidelity", "seconds", "status"}
+        assert set(trial) == {
+            "config",
+            "flow_params",
+            "score",
+            "fidelity",
+            "seconds",
+            "status",
+            "error",
+        }
         assert trial["status"] == "ok" and 0.0 <= trial["score"] <= 1.0
+        # Every trial as the estimator's keyword arguments, the flow's form beside them.
+        kwargs = forest.estimator_params(trial["flow_params"], "classification", data["n_rows"])
+        assert trial["config"] == kwargs
+        RandomForestClassifier(**trial["config"])
     assert data["best"]["score"] == max(t["score"] for t in data["trials"])
 
 
