@@ -145,7 +145,7 @@ def test_default_aware_top1_is_what_metakb_recommend_gives(kb: Path) -> None:
     starters = Starters(KnowledgeBase(kb), "classification", seed=0)
     mine = starters.recommend("transfer+default", TaskQuery(meta), 5)
     theirs = KnowledgeBase(kb).recommend(meta, algorithm="lightgbm", k=5, method="transfer")
-    assert mine == [r.config for r in theirs]
+    assert mine == [r.flow_params for r in theirs]
     plain = starters.recommend("transfer", TaskQuery(meta), 5)
     assert plain == [r.config for r in starters.get("transfer").model.recommend(TaskQuery(meta), 5)]
 
