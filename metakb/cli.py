@@ -123,7 +123,7 @@ def _print_json(obj: Any) -> None:
 
 
 def _continue_command(add: str | None = None, drop: Sequence[str] = ()) -> str:
-    """Return the command being run, as a shell line, with ``add`` (if missing), without ``drop``."""
+    """Return the command being run as a shell line, with ``add`` (once), without ``drop``."""
     args = [a for a in _ARGV if a not in drop]
     if add is not None and add not in args:
         args.append(add)
@@ -188,7 +188,7 @@ def ingest_published(
         typer.Argument(
             metavar="DIR",
             help="Published data folder (default: $METAKB_DATA; without one, only the "
-            "shipped meta-dataset)."
+            "shipped meta-dataset).",
         ),
     ] = None,
     source: Annotated[
@@ -342,7 +342,9 @@ def _fmt(value: Any) -> str:
 
 @show_app.command("task")
 def show_task(
-    task_id: Annotated[str, typer.Argument(metavar="TASK", help="OpenML task id or task key (openml:31).")],
+    task_id: Annotated[
+        str, typer.Argument(metavar="TASK", help="OpenML task id or task key (openml:31).")
+    ],
     top: Annotated[int, typer.Option("--top", min=1, help="Best configurations per flow.")] = 5,
     db: DbOption = None,
     as_json: JsonOption = False,
@@ -487,7 +489,7 @@ def run_app(
     ] = "127.0.0.1",
     db: DbOption = None,
 ) -> int:
-    """Start the Streamlit app (read-only on the knowledge base) on 127.0.0.1."""
+    """Start the Streamlit app on 127.0.0.1; only its Search page writes (trials)."""
     from metakb.appserver import serve
 
     kb = _kb(db)
@@ -501,9 +503,10 @@ def run_app(
 @ingest_app.command("openml")
 def ingest_openml_command(
     suite: Annotated[
-        str | None, typer.Option(
+        str | None,
+        typer.Option(
             "--suite", help="Benchmark suite id or alias, OpenML100 = 14 (default: none)."
-        )
+        ),
     ] = None,
     task: Annotated[
         list[int] | None, typer.Option("--task", help="OpenML task id (repeatable; default: none).")
@@ -901,15 +904,21 @@ def sweep_command(
     ] = None,
     workers: Annotated[
         int | None,
-        typer.Option("--workers", min=1, help="Local worker processes, instead of --dask (default: in-process)."),
+        typer.Option(
+            "--workers",
+            min=1,
+            help="Local worker processes, instead of --dask (default: in-process).",
+        ),
     ] = None,
     exclude: Annotated[
         list[str] | None,
-        typer.Option("--exclude", help="A dataset name to leave out (repeatable)."),
+        typer.Option("--exclude", help="A dataset name to leave out (repeatable; default: none)."),
     ] = None,
     task_type: Annotated[
         str | None,
-        typer.Option("--task-type", help="Sweep only classification or regression tables."),
+        typer.Option(
+            "--task-type", help="Sweep only classification or regression tables (default: both)."
+        ),
     ] = None,
     time_limit: Annotated[
         float, typer.Option("--time-limit", help="Seconds per configuration (longer: failed).")
@@ -1157,7 +1166,9 @@ def _print_search(found: Any) -> None:
     context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
     add_help_option=False,
 )
-def bench_command(ctx: typer.Context, suite: Annotated[str, typer.Argument(metavar="SUITE")] = "") -> None:
+def bench_command(
+    ctx: typer.Context, suite: Annotated[str, typer.Argument(metavar="SUITE")] = ""
+) -> None:
     """Run a benchmark suite: metakb bench SUITE [its options] (SUITE --help lists them)."""
     # The suites parse their own options (metakb.bench.suites); this only dispatches.
     from metakb.bench.suites import SUITES, run_suite

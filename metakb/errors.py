@@ -80,7 +80,7 @@ class SearchExistsError(UsageError):
         self.n_trials = n_trials
 
 
-class SearchInterrupted(KeyboardInterrupt):  # noqa: N818 - a KeyboardInterrupt, named as one
+class SearchInterrupted(KeyboardInterrupt):
     """Ctrl-C stopped a search; it says what was saved, so a caller can say how to continue.
 
     A :class:`KeyboardInterrupt`, so code that does not know it stops as on any Ctrl-C.

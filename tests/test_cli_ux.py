@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 import typer
 from sklearn.datasets import load_breast_cancer
-
 from typer.core import TyperGroup, TyperOption
 
 from metakb.cli import app, main
@@ -207,7 +206,9 @@ def test_search_progress_off_a_terminal_is_one_line_per_trial(table: Path, db: P
     assert child.returncode == 0, err
     lines = [line for line in err.splitlines() if line.startswith("trial ")]
     assert [line.split(":")[0] for line in lines] == ["trial 1/3", "trial 2/3", "trial 3/3"]
-    pattern = r"trial \d/3: (0\.\d{4}|failed) in [\d.]+ s; best [\d.]+, \d+ failed, ~[\d.]+ s/trial, "
+    pattern = (
+        r"trial \d/3: (0\.\d{4}|failed) in [\d.]+ s; best [\d.]+, \d+ failed, ~[\d.]+ s/trial, "
+    )
     for line in lines[:2]:
         assert re.fullmatch(pattern + r"ETA [\d.]+ (s|min)", line), line
     assert re.fullmatch(pattern + "done", lines[-1]), lines[-1]
