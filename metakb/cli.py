@@ -743,15 +743,24 @@ def recommend_configs(
     for are capped for its rows (NumberOfInstances), and the capped values
     are shown.
     """
-    from metakb.kb import ExtrapolationWarning, recommendations_json
-    from metakb.models import DEFAULT_WARM_STARTER
-    from metakb.spaces import DEFAULT_ALGORITHM, get_algorithm
+    from metakb.kb import ExtrapolationWarning, ModelFittedWarning, recommendations_json
+    from metakb.models import DEFAULT_WARM_STARTER, WARM_STARTERS
+    from metakb.spaces import DEFAULT_ALGORITHM, SPACES, get_algorithm
 
     if sum(x is not None for x in (file, task, meta_features)) != 1:
         raise MetakbError("give either a FILE (with --target), --task or --meta-features")
     if task_type not in (None, "classification", "regression"):
         raise typer.BadParameter("--task-type must be classification or regression")
+    # Checked before the table's meta-features are computed (seconds on a large table).
+    if method is not None and method not in WARM_STARTERS:
+        raise UsageError(f"unknown method {method!r}; known: {', '.join(WARM_STARTERS)}")
+    try:
+        get_algorithm(algorithm or DEFAULT_ALGORITHM)  # a name or a flow id
+    except KeyError:
+        raise UsageError(f"unknown algorithm {algorithm!r}; known: {', '.join(SPACES)}") from None
     kb = _kb(db)
+    if not kb.path.exists():
+        kb.stats()  # raises the store's own message, with the absolute path
     features = _read_meta_features(meta_features) if meta_features is not None else None
     if file is not None:
         from metakb.datasets import load_table
@@ -766,7 +775,7 @@ def recommend_configs(
     if found is not None and task_type is None:
         task_type = found["task"]["task_type"]
     algorithm = algorithm or DEFAULT_ALGORITHM
-    with _warnings_to_stderr(ExtrapolationWarning):
+    with _warnings_to_stderr(ExtrapolationWarning, ModelFittedWarning):
         recs = kb.recommend(
             features,
             algorithm=algorithm,
@@ -817,13 +826,14 @@ def recommend_configs(
 
 
 @contextmanager
-def _warnings_to_stderr(category: type[Warning]) -> Iterator[None]:
-    """Print warnings of ``category`` as one ``warning:`` line each on stderr (others as usual)."""
+def _warnings_to_stderr(*categories: type[Warning]) -> Iterator[None]:
+    """Print warnings of ``categories`` as one ``warning:`` line each on stderr, others as usual."""
     with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", category)
+        for category in categories:
+            warnings.simplefilter("always", category)
         yield
     for w in caught:
-        if issubclass(w.category, category):
+        if issubclass(w.category, categories):
             err.print(f"[yellow]warning:[/yellow] {w.message}", highlight=False, soft_wrap=True)
         else:
             warnings.showwarning(w.message, w.category, w.filename, w.lineno)

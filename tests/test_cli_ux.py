@@ -276,3 +276,48 @@ def test_a_usage_error_needs_no_heavy_import() -> None:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert found.stdout.split() == ["2", "False", "False"], found.stderr
+
+
+# --- recommend ------------------------------------------------------------------------
+
+
+def test_recommend_without_trained_models_fits_one_and_says_where_from(
+    table: Path, tiny_data: Path, db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["ingest", "published", str(tiny_data), "--db", str(db)]) == 0
+    capsys.readouterr()
+    args = ["recommend", str(table), "--target", "target", "-a", "random_forest"]
+    code = main([*args, "--method", "knn", "--min-configs", "2", "-k", "2", "--db", str(db)])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "no trained model in" in captured.err and "`metakb train` saves it" in captured.err
+    assert f"fitted knn for random_forest (classification) now from the knowledge base at {db}" in (
+        " ".join(captured.err.split())
+    )
+    assert "RandomForestClassifier" in captured.out
+
+
+@pytest.mark.parametrize(
+    ("change", "code", "message"),
+    [
+        (
+            ["--db", "nowhere/kb.duckdb"],
+            1,
+            f"no knowledge base at {Path('nowhere/kb.duckdb').resolve()}",
+        ),
+        (["--method", "magic"], 2, "unknown method 'magic'; known: portfolio"),
+        (["-a", "xgboost"], 2, "unknown algorithm 'xgboost'; known: random_forest"),
+    ],
+)
+def test_recommend_errors_name_the_problem(
+    table: Path,
+    db: Path,
+    capsys: pytest.CaptureFixture[str],
+    change: list[str],
+    code: int,
+    message: str,
+) -> None:
+    args = ["recommend", str(table), "--target", "target", "--db", str(db), *change]
+    assert main(args) == code
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert message in line and "metakb train" not in line

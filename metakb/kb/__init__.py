@@ -10,7 +10,12 @@ package and the pure packages (:mod:`metakb.models`, :mod:`metakb.search`,
 from metakb.kb._artifacts import ArtifactError, Manifest, clear_model_cache
 from metakb.kb._facade import KnowledgeBase, recommend, train
 from metakb.kb._layout import Layout
-from metakb.kb._recommend import ExtrapolationWarning, extrapolation_notes, recommendations_json
+from metakb.kb._recommend import (
+    ExtrapolationWarning,
+    ModelFittedWarning,
+    extrapolation_notes,
+    recommendations_json,
+)
 from metakb.kb._search import NO_WARM_START, TableSearch
 from metakb.kb._train import MIN_CONFIGS
 from metakb.store import expand_params
@@ -23,6 +28,7 @@ __all__ = [
     "KnowledgeBase",
     "Layout",
     "Manifest",
+    "ModelFittedWarning",
     "TableSearch",
     "clear_model_cache",
     "expand_params",
