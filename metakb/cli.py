@@ -1,19 +1,28 @@
 """The ``metakb`` command: parse arguments, call the library, present results.
 
 Every failure metakb anticipates is a :class:`~metakb.errors.MetakbError`; it is
-printed as one line on stderr and the command exits with status 1.
+printed as one line on stderr and the command exits with status 1 (2 for a
+:class:`~metakb.errors.UsageError`, as for click's own usage errors). Ctrl-C
+during a command that keeps its work says what was kept and the command that
+continues it, and exits with status 130.
+
+Nothing heavy (NumPy, pandas, scikit-learn, LightGBM, DuckDB) is imported at
+module level: commands import what they use, so a usage error returns at once.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
+import shlex
 import sys
+import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -27,7 +36,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from metakb.errors import MetakbError
+from metakb.errors import MetakbError, SearchExistsError, SearchInterrupted, UsageError
 
 if TYPE_CHECKING:
     from metakb.kb import KnowledgeBase, RecommendedConfig
@@ -38,20 +47,30 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Plain click help: rich markup would swallow every "[default: ...]" and
+    # print flags as "--json <bool>".
+    rich_markup_mode=None,
 )
-ingest_app = typer.Typer(help="Add runs to the knowledge base.", no_args_is_help=True)
-show_app = typer.Typer(help="Show one entity of the knowledge base.", no_args_is_help=True)
+ingest_app = typer.Typer(
+    help="Add runs to the knowledge base.", no_args_is_help=True, rich_markup_mode=None
+)
+show_app = typer.Typer(
+    help="Show one entity of the knowledge base.", no_args_is_help=True, rich_markup_mode=None
+)
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(show_app, name="show")
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True)
 
-DbOption = Annotated[
-    Path | None,
-    typer.Option("--db", help="Knowledge base file [default: $METAKB_DB or data/metakb.duckdb]."),
-]
+_DB = typer.Option(
+    "--db", help="Knowledge base file [default: $METAKB_DB, else data/metakb.duckdb here]."
+)
+DbOption = Annotated[Path | None, _DB]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+
+# The command line being run (set by `main`), for the command that continues it after Ctrl-C.
+_ARGV: list[str] = []
 
 
 def _kb(db: Path | None) -> KnowledgeBase:
@@ -70,10 +89,14 @@ _TRAIN_METHODS = typer.Option("--models", "-m", help="Methods to train [default:
 _TRAIN_ALGORITHMS = typer.Option("--algorithm", "-a", help="Algorithms [default: all with runs].")
 
 
+_METRIC = typer.Option("--metric", help="The cross-validation metric.")
+
+
 def _registry_help() -> None:
     from metakb.models import DEFAULT_RECOMMENDER, DEFAULT_WARM_STARTER, WARM_STARTERS
-    from metakb.search import DEFAULT_OPTIMIZER, OPTIMIZERS
+    from metakb.search import DEFAULT_METRIC, DEFAULT_OPTIMIZER, OPTIMIZERS, TASK_METRICS
     from metakb.spaces import DEFAULT_ALGORITHM, SPACES
+    from metakb.store import default_db_path
 
     def names(registry: Any, extra: tuple[str, ...] = ()) -> str:
         return ", ".join([*registry, *extra])
@@ -85,11 +108,45 @@ def _registry_help() -> None:
     _WARM_START.help = f"{names(WARM_STARTERS, ('none',))} (default: {DEFAULT_WARM_STARTER})."
     _TRAIN_METHODS.help = f"Methods to train: {names(WARM_STARTERS)} (default: all)."
     _TRAIN_ALGORITHMS.help = f"Algorithms: {names(SPACES)} (default: all with runs)."
+    _METRIC.help = "; ".join(
+        f"{kind}: {names(metrics)} (default: {DEFAULT_METRIC[kind]})"
+        for kind, metrics in TASK_METRICS.items()
+    )
+    where = "from $METAKB_DB" if os.environ.get("METAKB_DB") else "set $METAKB_DB to change it"
+    _DB.help = f"Knowledge base file [default: {default_db_path().resolve()}; {where}]."
 
 
 def _print_json(obj: Any) -> None:
     # Plain stdout write: rich would wrap long lines and break the JSON.
     sys.stdout.write(json.dumps(obj, default=str) + "\n")
+
+
+def _continue_command(add: str | None = None, drop: Sequence[str] = ()) -> str:
+    """Return the command being run as a shell line, with ``add`` (once), without ``drop``."""
+    args = [a for a in _ARGV if a not in drop]
+    if add is not None and add not in args:
+        args.append(add)
+    return shlex.join(["metakb", *args])
+
+
+def _interrupted(saved: str, command: str) -> NoReturn:
+    """Say what an interrupted command kept and how to continue it; exit with status 130."""
+    err.print(
+        f"interrupted: {saved}; to continue: {command}",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,  # one line, so the command pastes
+    )
+    raise typer.Exit(130)
+
+
+@contextmanager
+def _on_interrupt(saved: str, add: str | None = None) -> Iterator[None]:
+    """On Ctrl-C inside, say ``saved`` and the command (with ``add``) that continues."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        _interrupted(saved, _continue_command(add))
 
 
 def _rich_progress() -> Progress:
@@ -128,15 +185,17 @@ def ingest_published(
     data_dir: Annotated[
         Path | None,
         typer.Argument(
+            metavar="DIR",
             help="Published data folder (default: $METAKB_DATA; without one, only the "
-            "shipped meta-dataset)."
+            "shipped meta-dataset).",
         ),
     ] = None,
     source: Annotated[
         list[str] | None,
         typer.Option(
             "--source",
-            help="Import only these sub-folders (repeatable); 'metadataset' is the shipped one.",
+            help="Import only these sub-folders (repeatable; default: all); 'metadataset' is "
+            "the shipped one.",
         ),
     ] = None,
     db: DbOption = None,
@@ -147,8 +206,12 @@ def ingest_published(
     Then the meta-dataset metakb ships (its own sweep's results), if the
     installation has one.
     """
-    with progress_bar(not as_json) as progress:
-        summary = _kb(db).ingest_published(data_dir, sources=source, progress=progress)
+    kb = _kb(db)
+    with (
+        _on_interrupt(f"each imported file is committed to {kb.path}"),
+        progress_bar(not as_json) as progress,
+    ):
+        summary = kb.ingest_published(data_dir, sources=source, progress=progress)
     if as_json:
         _print_json(
             {
@@ -219,7 +282,9 @@ def tasks(
     flow: Annotated[
         str | None,
         typer.Option(
-            "--flow", help="Only tasks evaluated with this flow (id, OpenML id, algorithm)."
+            "--flow",
+            help="Only tasks evaluated with this flow: id, OpenML id or algorithm "
+            "(default: every task).",
         ),
     ] = None,
     limit: Annotated[int, typer.Option("--limit", min=0, help="Rows to print (0: all).")] = 50,
@@ -286,7 +351,8 @@ def show_task(
     task_id: Annotated[
         str,
         typer.Argument(
-            help="Task key (openml:31), OpenML task id, a unique prefix of a key, or a name."
+            metavar="TASK",
+            help="Task key (openml:31), OpenML task id, a unique prefix of a key, or a name.",
         ),
     ],
     top: Annotated[int, typer.Option("--top", min=1, help="Best configurations per flow.")] = 5,
@@ -433,7 +499,7 @@ def run_app(
     ] = "127.0.0.1",
     db: DbOption = None,
 ) -> int:
-    """Start the Streamlit app (read-only on the knowledge base) on 127.0.0.1."""
+    """Start the Streamlit app on 127.0.0.1; only its Search page writes (trials)."""
     from metakb.appserver import serve
 
     kb = _kb(db)
@@ -447,20 +513,23 @@ def run_app(
 @ingest_app.command("openml")
 def ingest_openml_command(
     suite: Annotated[
-        str | None, typer.Option("--suite", help="Benchmark suite id or alias (OpenML100 = 14).")
+        str | None,
+        typer.Option(
+            "--suite", help="Benchmark suite id or alias, OpenML100 = 14 (default: none)."
+        ),
     ] = None,
     task: Annotated[
-        list[int] | None, typer.Option("--task", help="OpenML task id (repeatable).")
+        list[int] | None, typer.Option("--task", help="OpenML task id (repeatable; default: none).")
     ] = None,
     flow: Annotated[
-        list[int] | None, typer.Option("--flow", help="OpenML flow id (repeatable).")
+        list[int] | None, typer.Option("--flow", help="OpenML flow id (repeatable; default: none).")
     ] = None,
     metric: Annotated[str, typer.Option("--metric", help="OpenML evaluation measure.")] = (
         "predictive_accuracy"
     ),
     max_runs: Annotated[
         int | None,
-        typer.Option("--max-runs", min=1, help="At most N evaluations per task."),
+        typer.Option("--max-runs", min=1, help="At most N evaluations per task (default: all)."),
     ] = None,
     server: Annotated[
         str | None,
@@ -487,8 +556,12 @@ def ingest_openml_command(
         server = resolve_server(server)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--server") from exc
-    with progress_bar(enabled=not as_json) as progress:
-        summary = _kb(db).ingest_openml(
+    kb = _kb(db)
+    with (
+        _on_interrupt(f"each page of runs is committed to {kb.path} with its checkpoint"),
+        progress_bar(enabled=not as_json) as progress,
+    ):
+        summary = kb.ingest_openml(
             suite=suite,
             tasks=task or (),
             flows=flow or (),
@@ -517,7 +590,9 @@ def ingest_openml_command(
 
 @app.command("featurize")
 def featurize_command(
-    file: Annotated[Path | None, typer.Argument(help="A CSV, TSV, Parquet or ARFF table.")] = None,
+    file: Annotated[
+        Path | None, typer.Argument(metavar="FILE", help="A CSV, TSV, Parquet or ARFF table.")
+    ] = None,
     target: Annotated[
         str | None, typer.Option("--target", help="Target column [default: target or class].")
     ] = None,
@@ -548,8 +623,12 @@ def featurize_command(
     if task_type not in (None, "classification", "regression"):
         raise typer.BadParameter("--task-type must be classification or regression")
     if file is None:
-        with progress_bar(not as_json) as progress:
-            summary = _kb(db).featurize(families=families, n_jobs=jobs, progress=progress)
+        kb = _kb(db)
+        with (
+            _on_interrupt(f"meta-features written so far (in batches) are kept in {kb.path}"),
+            progress_bar(not as_json) as progress,
+        ):
+            summary = kb.featurize(families=families, n_jobs=jobs, progress=progress)
         if as_json:
             _print_json(summary.__dict__)
             return
@@ -630,20 +709,27 @@ def train_models(
 @app.command("recommend")
 def recommend_configs(
     file: Annotated[
-        Path | None, typer.Argument(help="A new table (CSV, Parquet, ARFF) to recommend for.")
+        Path | None,
+        typer.Argument(metavar="FILE", help="A new table (CSV, Parquet, ARFF) to recommend for."),
     ] = None,
     target: Annotated[
-        str | None, typer.Option("--target", help="The table's target column.")
+        str | None,
+        typer.Option("--target", help="The table's target column (default: target or class)."),
     ] = None,
     task: Annotated[
         str | None,
         typer.Option(
-            "--task", help="A task in the knowledge base (key, OpenML id, key prefix or name)."
+            "--task",
+            help="Instead of FILE: a task in the knowledge base (key, OpenML id, key prefix or "
+            "name; default: none).",
         ),
     ] = None,
     meta_features: Annotated[
         Path | None,
-        typer.Option("--meta-features", help="A JSON file of a new task's meta-features."),
+        typer.Option(
+            "--meta-features",
+            help="Instead of FILE: a JSON file of a new task's meta-features (default: none).",
+        ),
     ] = None,
     algorithm: Annotated[str | None, _ALGORITHM] = None,
     task_type: Annotated[
@@ -677,15 +763,24 @@ def recommend_configs(
     for are capped for its rows (NumberOfInstances), and the capped values
     are shown.
     """
-    from metakb.kb import ExtrapolationWarning, recommendations_json
-    from metakb.models import DEFAULT_RECOMMENDER
-    from metakb.spaces import DEFAULT_ALGORITHM, get_algorithm
+    from metakb.kb import ExtrapolationWarning, ModelFittedWarning, recommendations_json
+    from metakb.models import DEFAULT_RECOMMENDER, WARM_STARTERS
+    from metakb.spaces import DEFAULT_ALGORITHM, SPACES, get_algorithm
 
     if sum(x is not None for x in (file, task, meta_features)) != 1:
         raise MetakbError("give either a FILE (with --target), --task or --meta-features")
     if task_type not in (None, "classification", "regression"):
         raise typer.BadParameter("--task-type must be classification or regression")
+    # Checked before the table's meta-features are computed (seconds on a large table).
+    if method is not None and method not in WARM_STARTERS:
+        raise UsageError(f"unknown method {method!r}; known: {', '.join(WARM_STARTERS)}")
+    try:
+        get_algorithm(algorithm or DEFAULT_ALGORITHM)  # a name or a flow id
+    except KeyError:
+        raise UsageError(f"unknown algorithm {algorithm!r}; known: {', '.join(SPACES)}") from None
     kb = _kb(db)
+    if not kb.path.exists():
+        kb.stats()  # raises the store's own message, with the absolute path
     features = _read_meta_features(meta_features) if meta_features is not None else None
     leave_out: list[str] = []  # the table's own copies in the knowledge base
     if file is not None:
@@ -714,7 +809,7 @@ def recommend_configs(
         n_rows = _rows_of({"NumberOfInstances": dataset.get("n_rows")})
     else:
         n_rows = _rows_of(features)
-    with _warnings_to_stderr(ExtrapolationWarning):
+    with _warnings_to_stderr(ExtrapolationWarning, ModelFittedWarning):
         recs = kb.recommend(
             features,
             algorithm=algorithm,
@@ -796,13 +891,14 @@ def _print_recommendations(
 
 
 @contextmanager
-def _warnings_to_stderr(category: type[Warning]) -> Iterator[None]:
-    """Print warnings of ``category`` as one ``warning:`` line each on stderr (others as usual)."""
+def _warnings_to_stderr(*categories: type[Warning]) -> Iterator[None]:
+    """Print warnings of ``categories`` as one ``warning:`` line each on stderr, others as usual."""
     with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", category)
+        for category in categories:
+            warnings.simplefilter("always", category)
         yield
     for w in caught:
-        if issubclass(w.category, category):
+        if issubclass(w.category, categories):
             err.print(f"[yellow]warning:[/yellow] {w.message}", highlight=False, soft_wrap=True)
         else:
             warnings.showwarning(w.message, w.category, w.filename, w.lineno)
@@ -860,29 +956,40 @@ def sweep_command(
         str | None,
         typer.Option(
             "--design",
-            help="Configuration design: standard (26 configurations), small (10) or large (98).",
+            help="Configuration design: standard (26 configurations), small (10) or large (98) "
+            "(default: standard).",
         ),
     ] = None,
     folds: Annotated[int, typer.Option("--folds", min=2, help="Cross-validation folds.")] = 5,
     max_rows: Annotated[
         int | None,
-        typer.Option("--max-rows", min=2, help="Cut larger tables to this many rows (500)."),
+        typer.Option(
+            "--max-rows", min=2, help="Cut larger tables to this many rows (default: 500)."
+        ),
     ] = None,
     dask: Annotated[
         str | None,
-        typer.Option("--dask", help="Evaluate on Dask: local:N or tcp://HOST:PORT."),
+        typer.Option(
+            "--dask", help="Evaluate on Dask: local:N or tcp://HOST:PORT (default: in-process)."
+        ),
     ] = None,
     workers: Annotated[
         int | None,
-        typer.Option("--workers", min=1, help="Local worker processes (instead of --dask)."),
+        typer.Option(
+            "--workers",
+            min=1,
+            help="Local worker processes, instead of --dask (default: in-process).",
+        ),
     ] = None,
     exclude: Annotated[
         list[str] | None,
-        typer.Option("--exclude", help="A dataset name to leave out (repeatable)."),
+        typer.Option("--exclude", help="A dataset name to leave out (repeatable; default: none)."),
     ] = None,
     task_type: Annotated[
         str | None,
-        typer.Option("--task-type", help="Sweep only classification or regression tables."),
+        typer.Option(
+            "--task-type", help="Sweep only classification or regression tables (default: both)."
+        ),
     ] = None,
     time_limit: Annotated[
         float, typer.Option("--time-limit", help="Seconds per configuration (longer: failed).")
@@ -906,8 +1013,12 @@ def sweep_command(
     if dask is not None and workers is not None:
         raise MetakbError("give --dask or --workers, not both")
     executor = f"process:{workers}" if workers is not None else executor_spec(dask)
-    with progress_bar(not as_json) as progress:
-        report = _kb(db).sweep(
+    kb = _kb(db)
+    with (
+        _on_interrupt(f"every finished evaluation is stored in {kb.path}", "--resume"),
+        progress_bar(not as_json) as progress,
+    ):
+        report = kb.sweep(
             algorithm,
             datasets,
             design=design,
@@ -943,24 +1054,33 @@ def sweep_command(
 
 @app.command("search")
 def search_command(
-    file: Annotated[Path, typer.Argument(help="The table (CSV, TSV, Parquet, ARFF).")],
+    file: Annotated[
+        Path, typer.Argument(metavar="FILE", help="The table (CSV, TSV, Parquet, ARFF).")
+    ],
     target: Annotated[
         str | None, typer.Option("--target", help="Target column (default: target or class).")
     ] = None,
     algorithm: Annotated[str | None, _ALGORITHM] = None,
-    budget: Annotated[int, typer.Option("--budget", "-n", help="Number of trials.")] = 20,
+    budget: Annotated[int, typer.Option("--budget", "-n", min=1, help="Number of trials.")] = 20,
     method: Annotated[str | None, _OPTIMIZER] = None,
     warm: Annotated[str | None, _WARM_START] = None,
+    metric: Annotated[str | None, _METRIC] = None,
     dask: Annotated[
         str | None,
-        typer.Option("--dask", help="Evaluate on Dask: local:N or tcp://HOST:PORT."),
+        typer.Option(
+            "--dask", help="Evaluate on Dask: local:N or tcp://HOST:PORT (default: in-process)."
+        ),
     ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the search.")] = 0,
     resume: Annotated[
-        bool, typer.Option("--resume", help="Continue an interrupted run of the same search.")
+        bool, typer.Option("--resume", help="Continue an earlier run of the same search.")
+    ] = False,
+    new: Annotated[
+        bool, typer.Option("--new", help="Start the same search over, discarding its resume log.")
     ] = False,
     time_limit: Annotated[
-        float | None, typer.Option("--time-limit", help="Seconds per trial (longer: failed).")
+        float | None,
+        typer.Option("--time-limit", help="Seconds per trial, longer fails (default: no limit)."),
     ] = None,
     folds: Annotated[int, typer.Option("--folds", min=2, help="Cross-validation folds.")] = 5,
     db: DbOption = None,
@@ -970,25 +1090,42 @@ def search_command(
 
     Every trial is written to the knowledge base (source 'local') and to a
     resume log next to it; the best configuration is printed as estimator
-    keyword arguments.
+    keyword arguments. The same settings on the same file are the same
+    search: rerun it with --resume to continue it, or --new to start over.
     """
     from metakb.search import executor_spec
 
-    with _search_progress(budget, enabled=not as_json) as on_trial:
-        found = _kb(db).search(
-            file,
-            target=target,
-            algorithm=algorithm,
-            budget=budget,
-            method=method,
-            warm_start=warm,
-            executor=executor_spec(dask),
-            seed=seed,
-            resume=resume,
-            time_limit=time_limit,
-            n_splits=folds,
-            on_trial=on_trial,
+    kb = _kb(db)
+    try:
+        with _search_progress(budget, enabled=not as_json) as on_trial:
+            found = kb.search(
+                file,
+                target=target,
+                algorithm=algorithm,
+                budget=budget,
+                method=method,
+                warm_start=warm,
+                metric=metric,
+                executor=executor_spec(dask),
+                seed=seed,
+                resume=resume,
+                new=new,
+                time_limit=time_limit,
+                n_splits=folds,
+                on_trial=on_trial,
+            )
+    except SearchExistsError as exc:
+        raise UsageError(
+            f"search {exc.search_id} already has {exc.n_trials} trial(s) ({exc.log_path}): "
+            "rerun with --resume to continue it or --new to start it over"
+        ) from None
+    except SearchInterrupted as stop:
+        _interrupted(
+            f"{stop.n_trials} of {budget} trials saved in {stop.log_path} and in {kb.path}",
+            _continue_command("--resume", drop=("--new",)),
         )
+    except KeyboardInterrupt:
+        _interrupted("no trial had finished", _continue_command())
     if as_json:
         _print_json(found.to_dict())
         return
@@ -997,23 +1134,62 @@ def search_command(
 
 @contextmanager
 def _search_progress(budget: int, enabled: bool) -> Iterator[Callable[[Any, Any], None]]:
+    """Yield the search's ``on_trial``: a progress bar on a terminal, else one line per trial.
+
+    Both show the best score, the failures, the mean seconds a trial takes and
+    the time left, estimated from this run's pace (trials in parallel included).
+    """
     if not enabled:
         yield lambda record, result: None
         return
+    started, new = time.monotonic(), 0
+
+    def summary(result: Any) -> str:
+        nonlocal new
+        new += 1
+        best = result.best
+        failed = sum(t.status == "failed" for t in result.trials)
+        per_trial = sum(t.seconds for t in result.trials[-new:]) / new
+        todo = max(budget - len(result.trials), 0)
+        left = f"ETA {_duration((time.monotonic() - started) / new * todo)}" if todo else "done"
+        return (
+            f"best {'-' if best is None else f'{best.score:.4f}'}, {failed} failed, "
+            f"~{_duration(per_trial)}/trial, {left}"
+        )
+
+    if not err.is_terminal:
+        # A log file or a pipe: rich would print nothing until the end.
+        def line(record: Any, result: Any) -> None:
+            score = "failed" if record.score is None else f"{record.score:.4f}"
+            # Written directly: rich buffers, and a Ctrl-C mid-flush would print it twice.
+            sys.stderr.write(
+                f"trial {len(result.trials)}/{budget}: {score} in {_duration(record.seconds)}; "
+                f"{summary(result)}\n"
+            )
+            sys.stderr.flush()
+
+        yield line
+        return
     with _rich_progress() as progress:
-        bar = progress.add_task("searching", total=budget)
+        bar = progress.add_task(f"searching ({budget} trials)", total=budget)
 
         def update(record: Any, result: Any) -> None:
-            best = result.best
-            text = "-" if best is None else f"{best.score:.4f}"
-            failed = sum(t.status == "failed" for t in result.trials)
             progress.update(
-                bar,
-                completed=len(result.trials),
-                description=f"searching: best {text}, {failed} failed",
+                bar, completed=len(result.trials), description=f"searching: {summary(result)}"
             )
 
         yield update
+
+
+def _duration(seconds: float) -> str:
+    """Return a duration for people: ``0.8 s``, ``42 s``, ``3.5 min``, ``1.2 h``."""
+    if seconds < 10:
+        return f"{seconds:.1f} s"
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 def _print_search(found: Any) -> None:
@@ -1064,7 +1240,9 @@ def _print_search(found: Any) -> None:
     context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
     add_help_option=False,
 )
-def bench_command(ctx: typer.Context, suite: Annotated[str, typer.Argument()] = "") -> None:
+def bench_command(
+    ctx: typer.Context, suite: Annotated[str, typer.Argument(metavar="SUITE")] = ""
+) -> None:
     """Run a benchmark suite: metakb bench SUITE [its options] (SUITE --help lists them)."""
     # The suites parse their own options (metakb.bench.suites); this only dispatches.
     from metakb.bench.suites import SUITES, run_suite
@@ -1081,13 +1259,14 @@ def bench_command(ctx: typer.Context, suite: Annotated[str, typer.Argument()] = 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status instead of raising ``SystemExit``."""
     args = sys.argv[1:] if argv is None else argv
+    _ARGV[:] = args
     if not args or "--help" in args:
         _registry_help()
     try:
         result = app(args=args, standalone_mode=False)
     except MetakbError as exc:
         err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
-        return 1
+        return 2 if isinstance(exc, UsageError) else 1
     except typer.Abort:
         err.print("aborted")
         return 130

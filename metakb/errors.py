@@ -7,6 +7,13 @@ class MetakbError(Exception):
     """Base class of every error metakb reports to a user as one line."""
 
 
+class UsageError(MetakbError):
+    """An argument names nothing metakb knows (algorithm, method, metric) or is out of range.
+
+    The command line exits with status 2 on it, as on its own usage errors.
+    """
+
+
 class StoreError(MetakbError):
     """The knowledge base cannot be opened or used as asked."""
 
@@ -49,3 +56,47 @@ class OpenMLResponseError(DataSourceError):
 
 class DatasetError(MetakbError):
     """A user's table cannot be loaded as asked (missing, empty, malformed, bad target)."""
+
+
+class SearchExistsError(UsageError):
+    """A search with these settings has trials already: resume it or start it over explicitly.
+
+    Parameters
+    ----------
+    message : str
+        The one-line message (for a Python caller).
+    search_id : str
+        The search's id.
+    log_path : str
+        Its resume log.
+    n_trials : int
+        The trials the log holds.
+    """
+
+    def __init__(self, message: str, search_id: str, log_path: str, n_trials: int) -> None:
+        super().__init__(message)
+        self.search_id = search_id
+        self.log_path = log_path
+        self.n_trials = n_trials
+
+
+class SearchInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped a search; it says what was saved, so a caller can say how to continue.
+
+    A :class:`KeyboardInterrupt`, so code that does not know it stops as on any Ctrl-C.
+
+    Parameters
+    ----------
+    search_id : str
+        The search's id.
+    log_path : str
+        Its resume log.
+    n_trials : int
+        The trials the log holds (each also written to the knowledge base).
+    """
+
+    def __init__(self, search_id: str, log_path: str, n_trials: int) -> None:
+        super().__init__(f"search {search_id} interrupted with {n_trials} trial(s) in {log_path}")
+        self.search_id = search_id
+        self.log_path = log_path
+        self.n_trials = n_trials

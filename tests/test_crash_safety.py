@@ -125,7 +125,7 @@ def _logged(db: Path) -> int:
         ("logged", 2, 2, 1, ["--resume"]),  # trial 2 in the log, not yet stored
         # storing trial 3: rolled back
         pytest.param("inside", 3, 3, 2, ["--resume"], marks=pytest.mark.slow),
-        ("inside", 3, 3, 2, []),  # the same, then the same command run again
+        ("inside", 3, 3, 2, ["--new"]),  # the same, then the search started over
     ],
 )
 def test_killed_search_reruns_to_the_same_evaluations(

@@ -81,6 +81,7 @@ for step, (name, starter) in enumerate(((f"warm ({warm})", warm), ("cold", "none
             method=method,
             warm_start=starter,
             on_trial=on_trial,
+            new=True,  # each click runs the search afresh
             time_limit=120,
             max_bytes=MAX_BYTES,  # also bounds what a compressed upload may expand to
         )

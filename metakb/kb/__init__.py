@@ -13,6 +13,7 @@ from metakb.kb._layout import Layout
 from metakb.kb._recommend import (
     SCORE_NOTE,
     ExtrapolationWarning,
+    ModelFittedWarning,
     RecommendedConfig,
     TableMatch,
     extrapolation_notes,
@@ -32,6 +33,7 @@ __all__ = [
     "KnowledgeBase",
     "Layout",
     "Manifest",
+    "ModelFittedWarning",
     "RecommendedConfig",
     "TableMatch",
     "TableSearch",

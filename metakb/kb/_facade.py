@@ -527,6 +527,7 @@ class KnowledgeBase:
         executor: str = "inprocess",
         seed: int = 0,
         resume: bool = False,
+        new: bool = False,
         time_limit: float | None = None,
         n_warm: int | None = None,
         n_splits: int = 5,
@@ -563,6 +564,9 @@ class KnowledgeBase:
             Seeds the optimizer, folds and models.
         resume : bool
             Replay the search's log and continue it instead of starting over.
+        new : bool
+            Start over although the search's log holds trials (without
+            ``resume`` or ``new`` that is a :class:`~metakb.errors.SearchExistsError`).
         time_limit : float, optional
             Seconds per trial; a longer trial fails.
         n_warm : int, optional
@@ -587,9 +591,11 @@ class KnowledgeBase:
             A bad file, target, algorithm, method or warm start; a task type the
             algorithm does not support; a table too small to cross-validate or
             with infinite values; a warm start without a trained model or runs
-            to fit one. Nothing is written then.
+            to fit one; a rerun of a search with trials, without ``resume`` or
+            ``new``. Nothing is written then. (Unknown names and a budget below
+            one are its subclass :class:`~metakb.errors.UsageError`.)
         """
-        from metakb.kb._search import plan_search, prepare_search, run_prepared
+        from metakb.kb._search import check_rerun, plan_search, prepare_search, run_prepared
         from metakb.search import DEFAULT_OPTIMIZER
 
         plan = plan_search(
@@ -604,6 +610,7 @@ class KnowledgeBase:
             seed=seed,
             max_bytes=max_bytes,
         )
+        check_rerun(self.layout, plan, resume=resume, new=new)
         prepared = prepare_search(
             self.store, self.layout, plan, n_warm=n_warm, time_limit=time_limit
         )

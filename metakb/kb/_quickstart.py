@@ -318,6 +318,7 @@ def compare_searches(
             warm_start=starter,
             seed=seed,
             n_splits=n_splits,
+            new=True,  # a demo: a second quickstart runs it again
         ).best_curve()
         for starter in (warm_start, NO_WARM_START)
     )

@@ -27,6 +27,7 @@ from metakb.kb._train import (
     build,
     check_has_runs,
     check_task_type,
+    load_meta_dataset,
     method_of,
     no_runs_message,
 )
@@ -58,6 +59,10 @@ from metakb.store import (
 
 class ExtrapolationWarning(UserWarning):
     """The new task's size lies outside every training task's: recommendations extrapolate."""
+
+
+class ModelFittedWarning(UserWarning):
+    """No usable trained model: one was fitted for this call (not saved; ``train`` saves it)."""
 
 
 def extrapolation_notes(
@@ -283,10 +288,25 @@ def recommend(
         try:
             # Cached: a process that recommends repeatedly unpickles a model once.
             model, manifest = load_model(folder, cached=True)
-        except ArtifactError:
-            check_has_runs(store, record, task_type)  # then `metakb train` would not help
-            raise
-        ranges = manifest.meta_feature_ranges
+            ranges = manifest.meta_feature_ranges
+        except ArtifactError as exc:
+            check_has_runs(store, record, task_type)  # else no model can be fitted
+            reason = str(exc).split("; run `metakb train`")[0]
+            # As a search does: fit one on the knowledge base's runs now, and say so.
+            try:
+                data = load_meta_dataset(
+                    store, space.name, task_type=task_type, min_configs=min_configs
+                )
+            except StoreError as thin:
+                raise MetakbError(f"{reason}; none can be fitted instead ({thin})") from None
+            model = method_of(method)(seed=seed).fit(data)
+            ranges = data.feature_ranges(SIZE_META_FEATURES)
+            warnings.warn(
+                f"{reason}: fitted {method} for {space.name} ({task_type}) now from the "
+                f"knowledge base at {store.path.resolve()}; `metakb train` saves it",
+                ModelFittedWarning,
+                stacklevel=3,
+            )
         query = TaskQuery(_numbers(meta_features), tuple(observations))
         held = sorted(set(leave_out) & set(manifest.training_tasks))
         if held:  # the saved model learned from them: fit one afresh without them

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from metakb.datasets import DEFAULT_MAX_BYTES, Table, kb_dataset_id, load_table
-from metakb.errors import MetakbError
+from metakb.errors import MetakbError, SearchExistsError, SearchInterrupted, UsageError
 from metakb.kb._layout import Layout
 from metakb.kb._recommend import extrapolation_notes, match_table
 from metakb.kb._train import algorithm_of, check_task_type, load_starter
@@ -74,6 +74,8 @@ class SearchSettings:
     ----------
     content_hash, target, algorithm, method, warm_start, seed, budget
         As given to :func:`plan_search` (``content_hash`` of the table's file).
+    metric : str
+        The CV metric when it is not the task type's default, else empty.
     """
 
     content_hash: str
@@ -83,21 +85,23 @@ class SearchSettings:
     warm_start: str
     seed: int
     budget: int
+    metric: str = ""
 
     @property
     def search_id(self) -> str:
         """Return a short stable hash of the settings (names the resume log and provenance)."""
-        text = json.dumps(
-            [
-                self.content_hash,
-                self.target,
-                self.algorithm,
-                self.method,
-                self.warm_start,
-                self.seed,
-                self.budget,
-            ]
-        )
+        fields: list[Any] = [
+            self.content_hash,
+            self.target,
+            self.algorithm,
+            self.method,
+            self.warm_start,
+            self.seed,
+            self.budget,
+        ]
+        # Only a metric other than the task type's default joins the hash, so the
+        # ids (and resume logs) of searches run before --metric existed still match.
+        text = json.dumps([*fields, self.metric] if self.metric else fields)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -320,6 +324,7 @@ class SearchPlan:
             self.warm_start,
             self.seed,
             self.budget,
+            "" if self.metric == DEFAULT_METRIC[self.task_type] else self.metric,
         )
 
 
@@ -340,29 +345,59 @@ def plan_search(
 
     Raises
     ------
+    UsageError
+        An unknown algorithm, method, warm start or metric (or a metric of the
+        other task type), a budget below one.
     MetakbError
-        A bad file, target, algorithm, method or warm start; a task type the
-        algorithm does not support; a table too small to cross-validate or
-        with infinite values (:func:`check_searchable`).
+        A bad file or target; a task type the algorithm does not support; a
+        table too small to cross-validate or with infinite values
+        (:func:`check_searchable`).
     """
     if budget < 1:
-        raise MetakbError("the budget must be at least one trial")
+        raise UsageError("the budget must be at least one trial")
     record = algorithm_of(algorithm)
     if method not in OPTIMIZERS:
-        raise MetakbError(f"unknown method {method!r}; known: {', '.join(OPTIMIZERS)}")
+        raise UsageError(f"unknown method {method!r}; known: {', '.join(OPTIMIZERS)}")
     if warm_start not in (*WARM_STARTERS, NO_WARM_START):
         known = ", ".join((*WARM_STARTERS, NO_WARM_START))
-        raise MetakbError(f"unknown warm start {warm_start!r}; known: {known}")
+        raise UsageError(f"unknown warm start {warm_start!r}; known: {known}")
+    if metric is not None and metric not in KB_METRICS:
+        raise UsageError(f"unknown metric {metric!r}; known: {', '.join(KB_METRICS)}")
     table = load_table(path, target, max_bytes=max_bytes)
     check_searchable(table, n_splits)
     task_type = check_task_type(record, table.task_type)
     metric = metric or DEFAULT_METRIC[task_type]
-    if metric not in KB_METRICS:
-        raise MetakbError(f"unknown metric {metric!r}; known: {sorted(KB_METRICS)}")
     if metric not in TASK_METRICS[task_type]:
         known = ", ".join(TASK_METRICS[task_type])
-        raise MetakbError(f"{metric} does not score a {task_type} target; use {known}")
+        raise UsageError(f"{metric} does not score a {task_type} target; use {known}")
     return SearchPlan(table, record, task_type, method, warm_start, budget, metric, n_splits, seed)
+
+
+def check_rerun(layout: Layout, plan: SearchPlan, *, resume: bool, new: bool) -> None:
+    """Refuse to start a search over silently when its settings already have logged trials.
+
+    Raises
+    ------
+    UsageError
+        Both ``resume`` and ``new``.
+    SearchExistsError
+        Neither, and the search's resume log holds trials (nothing is written then).
+    """
+    if resume and new:
+        raise UsageError("give --resume or --new, not both")
+    if resume or new:
+        return
+    search_id = plan.settings.search_id
+    log_path = layout.search_log(search_id)
+    n_trials = len(load_trials(log_path))
+    if n_trials:
+        raise SearchExistsError(
+            f"search {search_id} already has {n_trials} trial(s) in {log_path}; "
+            "pass resume=True to continue it or new=True to start it over",
+            search_id=search_id,
+            log_path=str(log_path),
+            n_trials=n_trials,
+        )
 
 
 def check_searchable(table: Table, n_splits: int) -> None:
@@ -493,7 +528,13 @@ def run_prepared(
     time_limit: float | None = None,
     on_trial: Progress | None = None,
 ) -> TableSearch:
-    """Run a prepared search; log and write back every trial as it finishes."""
+    """Run a prepared search; log and write back every trial as it finishes.
+
+    Raises
+    ------
+    SearchInterrupted
+        On Ctrl-C (a :class:`KeyboardInterrupt`), saying how many trials the log holds.
+    """
     plan, notes = prepared.plan, list(prepared.notes)
     search_id = plan.settings.search_id
     space = plan.algorithm.space
@@ -504,7 +545,7 @@ def run_prepared(
     if not resume and log_path.exists():
         log_path.unlink()  # a fresh run of the same settings starts its log over
     trial_log = TrialLog(log_path)
-    added = 0
+    added, logged = 0, len(previous)
 
     def write_back(records: list[TrialRecord]) -> int:
         return write_trials(
@@ -517,21 +558,26 @@ def run_prepared(
         )
 
     def after_trial(record: TrialRecord, result: SearchResult) -> None:
-        nonlocal added
+        nonlocal added, logged
         trial_log(record, result)
+        logged = len(result.trials)
         added += write_back([record])
         if on_trial is not None:
             on_trial(record, result)
 
-    result = run_search(
-        prepared.started.optimizer,
-        prepared.objective,
-        plan.budget,
-        executor=executor,
-        on_trial=after_trial,
-        previous=previous,
-        trial_timeout=None if time_limit is None else 2 * time_limit,
-    )
+    try:
+        result = run_search(
+            prepared.started.optimizer,
+            prepared.objective,
+            plan.budget,
+            executor=executor,
+            on_trial=after_trial,
+            previous=previous,
+            trial_timeout=None if time_limit is None else 2 * time_limit,
+        )
+    except KeyboardInterrupt as stop:
+        # Every logged trial is also in the knowledge base (or is written back on resume).
+        raise SearchInterrupted(search_id, str(log_path), logged) from stop
     # Replayed trials were stored by the interrupted run; this catches one that was
     # logged but not stored (an interruption between the two writes).
     added += write_back(result.trials)

@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 
-from metakb.errors import MetakbError, StoreError
+from metakb.errors import MetakbError, StoreError, UsageError
 from metakb.kb._artifacts import ArtifactError, Manifest, load_model, save_model
 from metakb.kb._layout import Layout
 from metakb.models import WARM_STARTERS, MetaDataset, WarmStarter
@@ -36,7 +36,7 @@ def space_of(algorithm: str) -> SearchSpace:
     try:
         return get_space(algorithm)
     except KeyError:
-        raise MetakbError(f"unknown algorithm {algorithm!r}; known: {sorted(SPACES)}") from None
+        raise UsageError(f"unknown algorithm {algorithm!r}; known: {', '.join(SPACES)}") from None
 
 
 def algorithm_of(algorithm: str) -> Algorithm:
@@ -82,7 +82,7 @@ def no_runs_message(algorithm: Algorithm, task_type: str) -> str:
 def method_of(method: str) -> Callable[..., WarmStarter]:
     """Return the warm starter class of ``method``, or raise a one-line MetakbError."""
     if method not in WARM_STARTERS:
-        raise MetakbError(f"unknown method {method!r}; known: {sorted(WARM_STARTERS)}")
+        raise UsageError(f"unknown method {method!r}; known: {', '.join(WARM_STARTERS)}")
     return WARM_STARTERS[method]
 
 

@@ -93,9 +93,10 @@ class Store:
     def read(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """Open read-only; refuse a missing file or a schema this metakb cannot read."""
         if not self.exists():
+            # Absolute: a relative default means another file from another folder.
             raise StoreNotFoundError(
-                f"no knowledge base at {self.path}; build one with `metakb quickstart` "
-                "or `metakb ingest published`"
+                f"no knowledge base at {self.path.resolve()}; build one with `metakb "
+                "quickstart` or `metakb ingest published`, or point --db or $METAKB_DB at one"
             )
         con = self._connect(read_only=True)
         try:
