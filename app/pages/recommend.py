@@ -8,7 +8,7 @@ from _common import MAX_BYTES, choose_table, choose_target, kb, query, sidebar
 
 from metakb.datasets import load_table
 from metakb.errors import MetakbError
-from metakb.kb import SCORE_NOTE, ExtrapolationWarning, RecommendedConfig
+from metakb.kb import SCORE_NOTE, ExtrapolationWarning, ModelFittedWarning, RecommendedConfig
 from metakb.metafeatures import extract_table
 from metakb.models import WARM_STARTERS, nearest_datasets
 from metakb.spaces import DEFAULT_ALGORITHM, SPACES
@@ -78,6 +78,7 @@ for method in WARM_STARTERS:
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ExtrapolationWarning)
+            warnings.simplefilter("always", ModelFittedWarning)
             # The estimator arguments for this table: leaf sizes it is too small for are capped.
             recs = kb().recommend(
                 meta, algorithm=algorithm, k=k, method=method, task_type=task_type, n_rows=rows
@@ -89,6 +90,8 @@ for method in WARM_STARTERS:
         if issubclass(w.category, ExtrapolationWarning) and str(w.message) not in said:
             said.add(str(w.message))
             extrapolation.warning(str(w.message))
+        elif issubclass(w.category, ModelFittedWarning):  # untrained: fitted for this page only
+            st.info(f"{method}: {w.message}")
     if best is None and recs:
         best = recs[0]
     frame = pd.DataFrame(

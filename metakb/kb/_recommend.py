@@ -288,7 +288,7 @@ def recommend(
         try:
             # Cached: a process that recommends repeatedly unpickles a model once.
             model, manifest = load_model(folder, cached=True)
-            ranges = manifest.meta_feature_ranges
+            ranges, trained = manifest.meta_feature_ranges, tuple(manifest.training_tasks)
         except ArtifactError as exc:
             check_has_runs(store, record, task_type)  # else no model can be fitted
             reason = str(exc).split("; run `metakb train`")[0]
@@ -300,7 +300,7 @@ def recommend(
             except StoreError as thin:
                 raise MetakbError(f"{reason}; none can be fitted instead ({thin})") from None
             model = method_of(method)(seed=seed).fit(data)
-            ranges = data.feature_ranges(SIZE_META_FEATURES)
+            ranges, trained = data.feature_ranges(SIZE_META_FEATURES), data.task_ids
             warnings.warn(
                 f"{reason}: fitted {method} for {space.name} ({task_type}) now from the "
                 f"knowledge base at {store.path.resolve()}; `metakb train` saves it",
@@ -308,7 +308,7 @@ def recommend(
                 stacklevel=3,
             )
         query = TaskQuery(_numbers(meta_features), tuple(observations))
-        held = sorted(set(leave_out) & set(manifest.training_tasks))
+        held = sorted(set(leave_out) & set(trained))
         if held:  # the saved model learned from them: fit one afresh without them
             with store.read() as con:
                 frames = _frames(con, record, task_type)

@@ -108,8 +108,8 @@ def test_recommend_page_on_a_knowledge_base_dataset(kb: Path) -> None:
     text = _text(at)
     assert "Recommendations for random_forest" in text
     assert "**knn**" in text and "**portfolio**" in text
-    # Untrained methods say what to do instead of failing.
-    assert any("metakb train" in w.value for w in at.warning)
+    # Untrained methods too thin to fit for the page say why instead of failing.
+    assert any("no trained model" in w.value and "fitted" in w.value for w in at.warning)
     # The 3-row table is smaller than both training tasks: said once, above the tables.
     assert at.warning[0].value.startswith("NumberOfInstances 3 is below every random_forest task")
     assert sum("NumberOfInstances" in w.value for w in at.warning) == 1
