@@ -17,7 +17,8 @@ from pathlib import Path
 
 from metakb.errors import MetakbError
 
-APP_DIR = Path(__file__).resolve().parents[1] / "app"
+# The Streamlit app: metakb/app in a wheel; in a source checkout a link to app/.
+APP_DIR = Path(__file__).resolve().parent / "app"
 
 
 @dataclass(frozen=True)
