@@ -100,8 +100,8 @@ def test_app_server_ends_with_metakb(tmp_path: Path, sig: signal.Signals) -> Non
 
 
 POOLS = {
-    "search --workers 2 (process pool)": "process:2",
-    "search --dask local:2 (Dask LocalCluster)": "dask:local:2",
+    "search on a process pool (`process:2`)": "process:2",
+    "search --dask local:2 (Dask `LocalCluster`)": "dask:local:2",
 }
 # 10 to 30 s each on two cores: the default suite keeps SIGTERM on the process
 # pool (what a supervisor sends; SIGKILL is tests/test_crash_safety.py's), the
