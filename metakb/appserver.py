@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator, Mapping
@@ -15,9 +16,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from metakb._workers import die_with_parent
 from metakb.errors import MetakbError
 
-APP_DIR = Path(__file__).resolve().parents[1] / "app"
+# The Streamlit app: metakb/app in a wheel; in a source checkout a link to app/.
+APP_DIR = Path(__file__).resolve().parent / "app"
 
 
 @dataclass(frozen=True)
@@ -66,10 +69,48 @@ def app_command(port: int, host: str = "127.0.0.1") -> list[str]:
     ]  # fmt: skip
 
 
-def serve(db: Path, port: int = 8501, host: str = "127.0.0.1") -> int:
-    """Run the app over the knowledge base ``db`` until it is stopped; return its exit status."""
+# Signals that stop `metakb app` and are passed on to its server.
+FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def serve(db: Path, port: int = 8501, host: str = "127.0.0.1", *, stop_s: float = 10) -> int:
+    """Run the app over the knowledge base ``db`` until it is stopped; return its exit status.
+
+    The server never outlives this process: SIGINT, SIGTERM and SIGHUP are passed
+    on to it (when called from the main thread); on Linux it also gets SIGTERM
+    when this process dies, even by SIGKILL; and a server still running
+    ``stop_s`` seconds after a stop, or when this function leaves by an
+    exception, is killed.
+    """
     env = {**os.environ, "METAKB_DB": str(Path(db).resolve())}
-    return subprocess.call(app_command(port, host), env=env)
+    server = subprocess.Popen(app_command(port, host), env=env, preexec_fn=die_with_parent())
+    stopped_at: list[float] = []
+
+    def forward(signum: int, frame: object) -> None:
+        # Streamlit stops the same way on each of these; send what a supervisor sent.
+        stopped_at.append(time.monotonic())
+        if server.poll() is None:
+            server.send_signal(signum)
+
+    main = threading.current_thread() is threading.main_thread()
+    previous = {sig: signal.signal(sig, forward) for sig in FORWARDED} if main else {}
+    try:
+        while True:
+            try:
+                return server.wait(timeout=0.5)
+            except subprocess.TimeoutExpired:
+                if stopped_at and time.monotonic() - stopped_at[0] > stop_s:
+                    server.kill()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if server.poll() is None:
+            server.terminate()
+            try:
+                server.wait(timeout=stop_s)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
 
 
 def free_port() -> int:

@@ -60,6 +60,27 @@ show_app = typer.Typer(
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(show_app, name="show")
 
+
+def _print_version(value: bool) -> None:
+    if value:
+        from metakb._version import __version__
+
+        sys.stdout.write(f"metakb {__version__}\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Options of metakb itself, given before the command (the help is the app's)."""
+
+
 out = Console(soft_wrap=True)
 err = Console(stderr=True)
 

@@ -12,6 +12,7 @@ its manifest is never unpickled.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import pickle
 import time
@@ -159,38 +160,57 @@ def load_model(folder: Path, *, cached: bool = False) -> tuple[WarmStarter, Mani
         The manifest is missing or of another version, or the model file's
         SHA-256 is not the one recorded in the manifest (then it is not unpickled).
     """
-    manifest = read_manifest(folder)
     path = Path(folder) / MODEL_FILE
-    # The new pickle is still under its temporary name if `save_model` was
-    # killed between committing the manifest and the last rename.
-    candidates = [p for p in (path, Path(folder) / PENDING_MODEL_FILE) if p.is_file()]
-    if not candidates:
-        raise ArtifactError(f"{path} is missing; run `metakb train` again")
-    if cached:
+    for _ in range(_LOAD_ATTEMPTS):
+        manifest = read_manifest(folder)
+        # The new pickle is still under its temporary name if `save_model` was
+        # killed between committing the manifest and the last rename.
+        candidates = [p for p in (path, Path(folder) / PENDING_MODEL_FILE) if p.is_file()]
+        if not candidates:
+            raise ArtifactError(f"{path} is missing; run `metakb train` again")
+        if cached:
+            for candidate in candidates:
+                if (key := _cache_key(candidate, manifest)) is not None and key in _CACHE:
+                    _CACHE.move_to_end(key)
+                    return _CACHE[key], manifest
         for candidate in candidates:
-            if (key := _cache_key(candidate, manifest)) in _CACHE:
-                _CACHE.move_to_end(key)
-                return _CACHE[key], manifest
-    matching = [p for p in candidates if file_hash(p) == manifest.sha256]
-    if not matching:
-        raise ArtifactError(
-            f"{path} does not match the hash in its manifest; refusing to load it "
-            "(run `metakb train` again)"
-        )
+            try:
+                data = candidate.read_bytes()
+            except FileNotFoundError:  # renamed by a concurrent `metakb train`
+                continue
+            # Unpickle the very bytes that were hashed: a file replaced between
+            # hashing and reading would pair a new model with the old manifest.
+            if hashlib.sha256(data).hexdigest() == manifest.sha256:
+                model = _unpickle(data, path)
+                if cached and (key := _cache_key(candidate, manifest)) is not None:
+                    _CACHE[key] = model
+                    while len(_CACHE) > CACHE_SIZE:
+                        _CACHE.popitem(last=False)
+                return model, manifest
+        if read_manifest(folder) == manifest:
+            break  # nothing changed meanwhile: the pickle really is not the manifest's
+        # A concurrent `metakb train` committed a new artifact while this read the
+        # old one (the old pickle already replaced): read the new one instead.
+    raise ArtifactError(
+        f"{path} does not match the hash in its manifest; refusing to load it "
+        "(run `metakb train` again)"
+    )
+
+
+_LOAD_ATTEMPTS = 5
+"""How often :func:`load_model` rereads an artifact that a concurrent train replaced."""
+
+
+def _unpickle(data: bytes, path: Path) -> WarmStarter:
     try:
-        with matching[0].open("rb") as fh:
-            # Safe to unpickle: the file is the one our own manifest recorded (hash checked above).
-            model = pickle.load(fh)
+        # Safe to unpickle: the bytes are the ones our own manifest recorded (hash checked).
+        model: WarmStarter = pickle.loads(data)
     except (pickle.UnpicklingError, AttributeError, ImportError, EOFError, TypeError) as exc:
         # Written by metakb, but by code that no longer has the classes it refers to.
         raise ArtifactError(
             f"cannot load {path} ({type(exc).__name__}: {exc}); run `metakb train` again"
         ) from None
-    if cached:
-        _CACHE[_cache_key(matching[0], manifest)] = model
-        while len(_CACHE) > CACHE_SIZE:
-            _CACHE.popitem(last=False)
-    return model, manifest
+    return model
 
 
 CACHE_SIZE = 4
@@ -199,9 +219,13 @@ CACHE_SIZE = 4
 _CACHE: OrderedDict[tuple[str, str, int, int, int], WarmStarter] = OrderedDict()
 
 
-def _cache_key(path: Path, manifest: Manifest) -> tuple[str, str, int, int, int]:
+def _cache_key(path: Path, manifest: Manifest) -> tuple[str, str, int, int, int] | None:
     # A rewritten file changes size, mtime or inode, so it is hash-checked again.
-    stat = path.stat()
+    # None: the file was just renamed away by a concurrent train (not cached then).
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return None
     return (str(path.resolve()), manifest.sha256, stat.st_size, stat.st_mtime_ns, stat.st_ino)
 
 
