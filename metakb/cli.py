@@ -810,6 +810,8 @@ def recommend_configs(
 
         loaded = load_table(file, target, task_type=task_type)
         task_type = loaded.task_type
+        for note in loaded.notes:
+            err.print(f"note: {note}", highlight=False, soft_wrap=True)
         computed = extract_table(loaded, seed=0).values
         features = {name: v for name, v in computed.items() if v == v}  # NaN: not computed
         for match in kb.match_table(loaded):
@@ -1068,6 +1070,8 @@ def sweep_command(
     }
     for name, reason in sorted(skipped.items()):
         out.print(f"skipped: {name}: {reason}")
+    for name, notes in sorted(report.notes.items()):
+        out.print(f"note: {name}: {'; '.join(notes)}", highlight=False, soft_wrap=True)
 
 
 # --- search: a warm-started search on the user's table --------------------------------
@@ -1244,8 +1248,12 @@ def _print_search(found: Any) -> None:
     if failed:
         out.print(f"{len(failed)} failed trial(s), e.g.: {failed[0].error}")
     best = found.best_estimator_params()
+    # Dates encoded, ids and free text dropped: every trial saw the table so.
+    columns = f"      preprocessing: {'; '.join(found.column_notes)}" if found.column_notes else ""
     if best is None:
         out.print("no trial succeeded")
+        if columns:
+            out.print(columns, highlight=False, soft_wrap=True)
         return
     out.print(f"best: {found.estimator}({python_kwargs(best)})", highlight=False)
     adapted = {k: {"from": a, "to": b} for k, (a, b) in found.best_adaptations().items()}
@@ -1254,6 +1262,8 @@ def _print_search(found: Any) -> None:
     imputer = found.best_imputer()
     if imputer is not None:
         out.print(f"      with SimpleImputer(strategy={imputer!r}) for numeric columns")
+    if columns:
+        out.print(columns, highlight=False, soft_wrap=True)
 
 
 @app.command(

@@ -29,6 +29,16 @@ tables, integer-encodes categorical features, and 10 keeps small ordinal codes
 intensities stay numeric. Everything else is ``"numeric"``. The rule is a
 heuristic; pass ``kinds`` explicitly when you know better.
 
+Dates, ids and free text
+------------------------
+Features no model can use as categories are found by narrow rules
+(:func:`metakb._columns.detect_columns`, documented in its module): dates become
+one numeric column, days since 1970-01-01; id-like columns (a different value
+on every row) and free text are dropped. Each leaves a one-line note in
+:attr:`Table.notes`. The meta-features and the models see the same transformed
+table; the content hash stays the file's. ``detect_columns=False`` keeps every
+column as read.
+
 Task type
 ---------
 Classification when the target is categorical by the file's type, or
@@ -52,6 +62,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from metakb._columns import detect_columns as _detect_columns
+from metakb._columns import encode_columns
 from metakb.errors import DatasetError
 
 log = logging.getLogger(__name__)
@@ -99,6 +111,9 @@ class Table:
         Rows dropped because their target was missing.
     path : str or None
         The file's absolute path.
+    notes : tuple of str
+        One line per feature column encoded or dropped as a date, an id or
+        free text (``column 'id' is id-like (...): dropped``), in column order.
     """
 
     X: pd.DataFrame
@@ -110,6 +125,7 @@ class Table:
     content_hash: str
     n_dropped: int = 0
     path: str | None = field(default=None)
+    notes: tuple[str, ...] = ()
 
 
 def file_format(path: str | Path) -> str:
@@ -154,6 +170,7 @@ def load_table(
     task_type: str | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
     duplicate_columns: str = "error",
+    detect_columns: bool = True,
 ) -> Table:
     """Read a table file and split it into features and target.
 
@@ -172,6 +189,9 @@ def load_table(
         What to do with repeated column names: refuse the file, or keep the
         first and rename later ones ``name.1``, ``name.2``, ... as pandas does
         (some published files, e.g. PMLB's ``schizo``, repeat ``target``).
+    detect_columns : bool
+        Encode date columns and drop id-like and free-text ones, each with a
+        note in :attr:`Table.notes` (module doc); False keeps every column.
 
     Returns
     -------
@@ -183,7 +203,8 @@ def load_table(
         Missing, empty, oversized (on disk or decompressed), non-UTF-8 or
         malformed files, and paths that are not regular files; a single column
         (wrong delimiter); duplicate column names; an unknown target or one
-        that is entirely missing; an unsupported extension.
+        that is entirely missing; an unsupported extension; no feature left
+        once dates, ids and free text are handled.
     """
     path = Path(path)
     fmt = file_format(path)
@@ -243,6 +264,13 @@ def load_table(
         }
     else:
         kinds = infer_kinds(frame, nominal=nominal)
+    notes: list[str] = []
+    if detect_columns:
+        X, kinds, notes = encode_columns(X, kinds, _detect_columns(X, declared=nominal))
+        for note in notes:
+            log.info("%s: %s", path, note)
+        if X.shape[1] == 0:
+            raise DatasetError(f"{path}: no feature column left: {'; '.join(notes)}")
     if task_type is None:
         task_type = infer_task_type(y, kinds[target])
     if task_type == "classification":
@@ -265,6 +293,7 @@ def load_table(
         content_hash=file_hash(path),
         n_dropped=n_dropped,
         path=str(path.resolve()),
+        notes=tuple(notes),
     )
 
 
@@ -503,4 +532,5 @@ def subsample_table(table: Table, max_rows: int, *, seed: int = 0) -> Table:
         content_hash=digest,
         n_dropped=table.n_dropped,
         path=table.path,
+        notes=table.notes,
     )

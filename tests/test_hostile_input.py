@@ -82,8 +82,13 @@ def _one_class(folder: Path) -> Path:
 def _many_categories(folder: Path) -> Path:
     n = 10_000
     rng = np.random.default_rng(0)
+    # One level repeated: a level on every row would be an id column, and dropped.
     frame = pd.DataFrame(
-        {"id": [f"k{i}" for i in range(n)], "x": rng.normal(size=n), "target": np.arange(n) % 3}
+        {
+            "code": [f"k{i}" for i in range(n)] + ["k0"],
+            "x": rng.normal(size=n + 1),
+            "target": np.arange(n + 1) % 3,
+        }
     )
     return _frame(folder / "t.csv", frame)
 

@@ -93,7 +93,7 @@ progress.progress(1.0, text="done")
 for name, outcome in results.items():
     best = outcome.result.best
     st.subheader(name)
-    for note in outcome.notes:
+    for note in [*outcome.notes, *outcome.column_notes]:
         st.caption(note)
     if best is None:
         st.warning("No trial succeeded.")

@@ -163,6 +163,10 @@ class TableSearch:
     task_name : str
         The task's name: its file's name without extensions (``metakb show
         task`` takes it, or a unique prefix of :attr:`task_id`).
+    column_notes : list of str
+        What was done to the table's columns before the models and the
+        meta-features saw them (:attr:`metakb.datasets.Table.notes`: dates
+        encoded, ids and free text dropped), one line per column.
     """
 
     search_id: str
@@ -178,6 +182,7 @@ class TableSearch:
     notes: list[str] = field(default_factory=list)
     n_rows: int | None = None
     task_name: str = ""
+    column_notes: list[str] = field(default_factory=list)
 
     @property
     def estimator(self) -> str:
@@ -205,7 +210,7 @@ class TableSearch:
         """Return the search as JSON: configurations as estimator keyword arguments.
 
         ``{"search_id", "task_id", "estimator", "task_type", "metric", "n_rows",
-        "best": {"config", "flow_params", "adapted", "score"} or None,
+        "column_notes", "best": {"config", "flow_params", "adapted", "score"} or None,
         "trials": [{"config", "flow_params", "score", "fidelity", "seconds",
         "status", "error"}, ...]}``, where ``config`` holds :attr:`estimator`'s
         keyword arguments (as :func:`~metakb.kb.recommendations_json` writes
@@ -231,6 +236,7 @@ class TableSearch:
             "task_type": self.task_type,
             "metric": self.metric,
             "n_rows": self.n_rows,
+            "column_notes": list(self.column_notes),
             "best": None
             if best is None
             else {
@@ -595,4 +601,5 @@ def run_prepared(
         notes=notes,
         n_rows=len(plan.table.X),
         task_name=plan.table.name,
+        column_notes=list(plan.table.notes),
     )

@@ -131,6 +131,9 @@ class SweepReport:
         Dataset -> why its first evaluation failed (recorded in the knowledge base).
     skipped : dict
         Dataset -> why it was not swept (unreadable, unsupported task type, excluded).
+    notes : dict
+        Dataset -> what was done to its columns before it was swept
+        (:attr:`metakb.datasets.Table.notes`: dates encoded, ids and free text dropped).
     cpu_seconds : float
         Seconds spent in the evaluations added now (single-threaded fits).
     wall_seconds : float
@@ -143,6 +146,7 @@ class SweepReport:
     already: int = 0
     failed: dict[str, str] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
+    notes: dict[str, list[str]] = field(default_factory=dict)
     cpu_seconds: float = 0.0
     wall_seconds: float = 0.0
 
@@ -281,6 +285,8 @@ def _sweep_one(
     if task_type is not None and table.task_type != task_type:
         report.skipped[ref.name] = f"a {table.task_type} table"
         return
+    if table.notes:
+        report.notes[ref.name] = list(table.notes)
     metric = METRICS[table.task_type]
     task_id = local_task_id(table)
     with store.read() as con:
