@@ -2,11 +2,12 @@
 
 Usage: python pipelines/reliability_tables.py [--no-run JSONL]
 
-The tests (``tests/test_crash_safety.py``, ``tests/test_processes.py``, slow
-cases included) append one JSON line per case to ``$METAKB_RELIABILITY_JSON``
-(``tests.killing.record``); this renders them between the ``reliability-tables``
-markers of the document, so the tables say what the tests saw, not what was hoped.
-A case whose assertions failed records nothing and pytest's exit status is kept.
+The tests (``tests/test_crash_safety.py``, ``tests/test_processes.py``,
+``tests/test_concurrency.py``, slow cases included) append one JSON line per
+case to ``$METAKB_RELIABILITY_JSON`` (``tests.killing.record``); this renders
+them between the ``reliability-tables`` markers of the document, so the tables
+say what the tests saw, not what was hoped. A case whose assertions failed
+records nothing and pytest's exit status is kept.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from metakb._workers import die_with_parent
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "RELIABILITY.md"
-TESTS = ["tests/test_crash_safety.py", "tests/test_processes.py"]
+TESTS = ["tests/test_crash_safety.py", "tests/test_processes.py", "tests/test_concurrency.py"]
 BEGIN, END = "<!-- reliability-tables: begin -->", "<!-- reliability-tables: end -->"
 
 

@@ -593,7 +593,9 @@ class KnowledgeBase:
             with infinite values; a warm start without a trained model or runs
             to fit one; a rerun of a search with trials, without ``resume`` or
             ``new``. Nothing is written then. (Unknown names and a budget below
-            one are its subclass :class:`~metakb.errors.UsageError`.)
+            one are its subclass :class:`~metakb.errors.UsageError`.) A knowledge
+            base another process keeps busy for 10 minutes
+            (:meth:`~metakb.store.Store.patient`; the trials so far are in the log).
         """
         from metakb.kb._search import check_rerun, plan_search, prepare_search, run_prepared
         from metakb.search import DEFAULT_OPTIMIZER
@@ -611,11 +613,11 @@ class KnowledgeBase:
             max_bytes=max_bytes,
         )
         check_rerun(self.layout, plan, resume=resume, new=new)
-        prepared = prepare_search(
-            self.store, self.layout, plan, n_warm=n_warm, time_limit=time_limit
-        )
+        # Another writer (a second search, an import) is waited out, not a failed trial.
+        store = self.store.patient()
+        prepared = prepare_search(store, self.layout, plan, n_warm=n_warm, time_limit=time_limit)
         return run_prepared(
-            self.store,
+            store,
             self.layout,
             prepared,
             executor=executor,

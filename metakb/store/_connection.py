@@ -4,7 +4,9 @@ DuckDB lets one process write a database file at a time, and while it holds
 the file no other process can open it, not even read-only. metakb lives with
 that rule by keeping every write connection short (one import, one ingest
 page, one batch of trials), by opening readers read-only, and by turning the
-lock error into a one-line "busy" message after a few short retries.
+lock error into a one-line "busy" message after a few short retries. A long
+run whose work would be lost to that message (a search) waits instead, saying
+so once (:meth:`Store.patient`).
 """
 
 from __future__ import annotations
@@ -31,6 +33,9 @@ from metakb.store._schema import KNOWN_METRICS, MIGRATIONS, SCHEMA_VERSION
 log = logging.getLogger(__name__)
 
 DEFAULT_DB = Path("data") / "metakb.duckdb"
+# A patient store waits this long, longer than any other writer's unit of work
+# (an import of one published file, a featurize batch, another search's trial).
+PATIENT_WAIT_S = 600.0
 _PID = re.compile(r"PID (\d+)")
 
 
@@ -49,6 +54,9 @@ class Store:
         The DuckDB file; defaults to :func:`default_db_path`.
     wait_s : float
         How long to keep retrying while another process holds the file.
+    notice_after_s : float, optional
+        When a wait is to last longer than this, log (warning) one "waiting
+        for the knowledge base" line; None (the default) waits silently.
 
     Examples
     --------
@@ -57,12 +65,29 @@ class Store:
     ...     con.execute("SELECT count(*) FROM tasks").fetchall()
     """
 
-    def __init__(self, path: str | Path | None = None, *, wait_s: float = 3.0) -> None:
+    def __init__(
+        self,
+        path: str | Path | None = None,
+        *,
+        wait_s: float = 3.0,
+        notice_after_s: float | None = None,
+    ) -> None:
         self.path = Path(path) if path is not None else default_db_path()
         self.wait_s = wait_s
+        self.notice_after_s = notice_after_s
 
     def __repr__(self) -> str:
         return f"Store({str(self.path)!r})"
+
+    def patient(self, wait_s: float = PATIENT_WAIT_S) -> Store:
+        """Return this knowledge base opened patiently: waiting up to ``wait_s``, saying so.
+
+        For a run that holds work a busy message would lose or interrupt (a
+        search's trials): it waits out another process's write, logging one
+        "waiting for the knowledge base" warning once the usual retries are
+        over (stderr on the command line), and proceeds when the file is free.
+        """
+        return Store(self.path, wait_s=max(wait_s, self.wait_s), notice_after_s=self.wait_s)
 
     def exists(self) -> bool:
         """Return whether the knowledge base file exists."""
@@ -108,8 +133,9 @@ class Store:
             con.close()
 
     def _connect(self, *, read_only: bool) -> duckdb.DuckDBPyConnection:
-        deadline = time.monotonic() + self.wait_s
-        delay = 0.1
+        started = time.monotonic()
+        deadline = started + self.wait_s
+        delay, noticed = 0.1, self.notice_after_s is None
         while True:
             try:
                 return duckdb.connect(str(self.path), read_only=read_only)
@@ -119,16 +145,28 @@ class Store:
                     raise StoreError(
                         f"cannot open knowledge base {self.path}: {_first_line(exc)}"
                     ) from exc
-                if time.monotonic() + delay > deadline:
-                    pid = _PID.search(message)
-                    holder = f" (PID {pid.group(1)})" if pid else ""
-                    # Readers share the file, so only a writer blocks a reader; a writer
-                    # is also blocked by readers (`metakb stats`, the app mid-query).
-                    doing = "writing to it" if read_only else "reading or writing it"
+                pid = _PID.search(message)
+                holder = f" (PID {pid.group(1)})" if pid else ""
+                # Readers share the file, so only a writer blocks a reader; a writer
+                # is also blocked by readers (`metakb stats`, the app mid-query).
+                doing = "writing to it" if read_only else "reading or writing it"
+                now = time.monotonic()
+                if now + delay > deadline:
                     raise StoreLockedError(
                         f"knowledge base {self.path} is busy: another process{holder} is "
                         f"{doing}; retry when it has finished"
                     ) from exc
+                # Said once the wait goes past where a plain store gives up.
+                if not noticed and now + delay - started > (self.notice_after_s or 0.0):
+                    noticed = True
+                    log.warning(
+                        "waiting for the knowledge base %s: another process%s is %s "
+                        "(up to %.0f s more)",
+                        self.path,
+                        holder,
+                        doing,
+                        deadline - now,
+                    )
                 time.sleep(delay)
                 delay = min(delay * 2, 1.0)
             except duckdb.Error as exc:

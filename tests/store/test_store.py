@@ -1,3 +1,4 @@
+import logging
 import subprocess
 import sys
 import textwrap
@@ -244,3 +245,33 @@ def test_a_table_matches_the_datasets_it_is_a_copy_of(store: Store, tiny_data: P
         named = find_table_datasets(con, **shape, n_features=36)
         assert [(m["dataset_id"], m["how"]) for m in named] == [("openml:3", "same name and shape")]
         assert find_table_datasets(con, **shape, n_features=35) == []
+
+
+def test_patient_store_says_once_that_it_waits(
+    store: Store, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with store.write():
+        pass
+    patient = store.patient(wait_s=1.5)
+    assert (patient.path, patient.wait_s, patient.notice_after_s) == (store.path, 1.5, 0.5)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", f"import duckdb, sys; con = duckdb.connect({str(store.path)!r}); "
+         "print('locked', flush=True); sys.stdin.readline()"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        with caplog.at_level(logging.WARNING, "metakb.store"):
+            with pytest.raises(StoreLockedError), store.read():
+                pass
+            assert not caplog.records  # the usual retries wait silently
+            with pytest.raises(StoreLockedError, match="busy"), patient.write():
+                pass
+        (notice,) = caplog.records  # one line, not one per retry
+        assert "waiting for the knowledge base" in notice.getMessage()
+        assert f"PID {holder.pid}" in notice.getMessage()
+    finally:
+        holder.communicate("\n", timeout=30)
+    with patient.write() as con:  # free again: no wait, no notice
+        assert schema_version(con) == SCHEMA_VERSION
+    assert len(caplog.records) == 1
