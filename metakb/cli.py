@@ -961,6 +961,7 @@ def _rows_of(features: Mapping[str, Any] | None) -> int | None:
 
 def _adapted_note(adapted: Mapping[str, Mapping[str, Any]], n_rows: int | None) -> str:
     """Return the sentence saying which values were capped for the table's rows."""
+    # Estimator argument names; a base model's (estimator__max_depth) as inside its call.
     changes = ", ".join(
         f"{name.rsplit('__', 1)[-1]} {v['from']} -> {v['to']}" for name, v in adapted.items()
     )

@@ -136,7 +136,7 @@ def test_json_caps_leaf_sizes_for_the_tables_rows_and_says_so() -> None:
     assert small["n_rows"] == 60
     assert (entry["config"]["min_child_samples"], entry["config"]["num_leaves"]) == (15, 4)
     assert entry["adapted"] == {
-        "min_data_in_leaf": {"from": 60, "to": 15},
+        "min_child_samples": {"from": 60, "to": 15},
         "num_leaves": {"from": 255, "to": 4},
     }
     # The knowledge base's configuration is unchanged.
@@ -230,6 +230,8 @@ def test_cli_recommend_shows_the_leaf_sizes_of_a_small_table(
     assert main([*argv, "-k", "3", "--db", db]) == 0
     printed = capsys.readouterr().out
     assert "adapted to the table's 60 rows, so every tree can split" in printed
+    # The note names the capped values as the configuration shows them.
+    assert "min_child_samples 20 -> 15" in printed and "min_data_in_leaf" not in printed
     # The table shows the estimator's keyword arguments, capped for the table's rows.
     assert "min_child_samples=" in printed and "min_child_samples=20" not in printed
 
