@@ -111,6 +111,7 @@ _TRAIN_ALGORITHMS = typer.Option("--algorithm", "-a", help="Algorithms [default:
 
 
 _METRIC = typer.Option("--metric", help="The cross-validation metric.")
+_RECOMMEND_METRIC = typer.Option("--metric", help="Learn from runs scored by this metric only.")
 
 
 def _registry_help() -> None:
@@ -132,6 +133,11 @@ def _registry_help() -> None:
     _METRIC.help = "; ".join(
         f"{kind}: {names(metrics)} (default: {DEFAULT_METRIC[kind]})"
         for kind, metrics in TASK_METRICS.items()
+    )
+    _RECOMMEND_METRIC.help = (
+        "Learn from runs scored by this metric only: "
+        + "; ".join(f"{kind}: {names(metrics)}" for kind, metrics in TASK_METRICS.items())
+        + " (default: each task's own, as train learns; another is fitted now)."
     )
     where = "from $METAKB_DB" if os.environ.get("METAKB_DB") else "set $METAKB_DB to change it"
     _DB.help = f"Knowledge base file [default: {default_db_path().resolve()}; {where}]."
@@ -772,6 +778,7 @@ def recommend_configs(
             "defaults' fit time (from the fit times the knowledge base stores; unknown: left out).",
         ),
     ] = None,
+    metric: Annotated[str | None, _RECOMMEND_METRIC] = None,
     min_configs: MinConfigsOption = 10,
     db: DbOption = None,
     as_json: JsonOption = False,
@@ -779,12 +786,18 @@ def recommend_configs(
     """Recommend configurations for a new table, a task in the knowledge base or meta-features.
 
     --task fits the model afresh without the task's dataset; FILE and
-    --meta-features use the models saved by `metakb train`. The models learn
+    --meta-features use the models saved by `metakb train` (one is fitted now
+    when none is saved, or it learned from another --metric). The models learn
     from tasks of the new task's type only. Leaf sizes a table is too small
     for are capped for its rows (NumberOfInstances), and the capped values
     are shown.
     """
-    from metakb.kb import ExtrapolationWarning, ModelFittedWarning, recommendations_json
+    from metakb.kb import (
+        ExtrapolationWarning,
+        ModelFittedWarning,
+        check_metric,
+        recommendations_json,
+    )
     from metakb.models import DEFAULT_RECOMMENDER, WARM_STARTERS
     from metakb.spaces import DEFAULT_ALGORITHM, SPACES, get_algorithm
 
@@ -799,6 +812,8 @@ def recommend_configs(
         get_algorithm(algorithm or DEFAULT_ALGORITHM)  # a name or a flow id
     except KeyError:
         raise UsageError(f"unknown algorithm {algorithm!r}; known: {', '.join(SPACES)}") from None
+    if metric is not None:
+        check_metric(metric)  # its task type is checked once the table's is known
     kb = _kb(db)
     if not kb.path.exists():
         kb.stats()  # raises the store's own message, with the absolute path
@@ -844,6 +859,7 @@ def recommend_configs(
             leave_out=leave_out,
             n_rows=n_rows,
             max_relative_cost=max_relative_cost,
+            metric=metric,
         )
     record = get_algorithm(algorithm)
     result = recommendations_json(record, recs, task_type or record.task_types[0], n_rows)
@@ -947,6 +963,7 @@ def _rows_of(features: Mapping[str, Any] | None) -> int | None:
 
 def _adapted_note(adapted: Mapping[str, Mapping[str, Any]], n_rows: int | None) -> str:
     """Return the sentence saying which values were capped for the table's rows."""
+    # Estimator argument names; a base model's (estimator__max_depth) as inside its call.
     changes = ", ".join(
         f"{name.rsplit('__', 1)[-1]} {v['from']} -> {v['to']}" for name, v in adapted.items()
     )

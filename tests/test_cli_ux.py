@@ -307,6 +307,7 @@ def test_recommend_without_trained_models_fits_one_and_says_where_from(
         ),
         (["--method", "magic"], 2, "unknown method 'magic'; known: portfolio"),
         (["-a", "xgboost"], 2, "unknown algorithm 'xgboost'; known: random_forest"),
+        (["--metric", "f1"], 2, "unknown metric 'f1'; known: accuracy"),
     ],
 )
 def test_recommend_errors_name_the_problem(
@@ -321,3 +322,27 @@ def test_recommend_errors_name_the_problem(
     assert main(args) == code
     (line,) = capsys.readouterr().err.strip().splitlines()
     assert message in line and "metakb train" not in line
+
+
+@pytest.mark.parametrize(
+    ("metric", "code", "message"),
+    [
+        ("r2", 2, "r2 does not score a classification target; use accuracy"),
+        ("roc_auc", 1, "too few runs of random_forest on classification tasks scored by roc_auc"),
+    ],
+)
+def test_recommend_metric_errors_are_one_line(
+    table: Path,
+    tiny_data: Path,
+    db: Path,
+    capsys: pytest.CaptureFixture[str],
+    metric: str,
+    code: int,
+    message: str,
+) -> None:
+    assert main(["ingest", "published", str(tiny_data), "--db", str(db)]) == 0
+    capsys.readouterr()
+    args = ["recommend", str(table), "--target", "target", "-a", "random_forest", "--db", str(db)]
+    assert main([*args, "--method", "knn", "--min-configs", "2", "--metric", metric]) == code
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert message in line

@@ -20,7 +20,7 @@ from metakb.kb._recommend import (
     recommendations_json,
 )
 from metakb.kb._search import NO_WARM_START, BestConfig, TableSearch
-from metakb.kb._train import MIN_CONFIGS
+from metakb.kb._train import MIN_CONFIGS, check_metric
 from metakb.store import expand_params
 
 __all__ = [
@@ -37,6 +37,7 @@ __all__ = [
     "RecommendedConfig",
     "TableMatch",
     "TableSearch",
+    "check_metric",
     "clear_model_cache",
     "expand_params",
     "extrapolation_notes",

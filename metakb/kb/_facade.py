@@ -336,6 +336,7 @@ class KnowledgeBase:
         leave_out: Sequence[str] = (),
         n_rows: int | None = None,
         max_relative_cost: float | None = None,
+        metric: str | None = None,
     ) -> list[RecommendedConfig]:
         """Recommend configurations of ``algorithm`` for a new task or a task in the knowledge base.
 
@@ -382,6 +383,13 @@ class KnowledgeBase:
             Only configurations predicted to fit in at most this multiple of
             the default's fit time (``relative_cost``; an unknown cost is
             left out); more candidates compete, so that up to ``k`` remain.
+        metric : str, optional
+            Learn from the runs scored by this cross-validation metric only
+            (one of :data:`~metakb.search.TASK_METRICS` for the task type, as
+            ``search`` takes). By default each task is read in its own
+            metric, as ``train`` learns; when the saved model learned from
+            another, one is fitted now (not saved) and a
+            :class:`ModelFittedWarning` says so.
 
         Returns
         -------
@@ -401,7 +409,10 @@ class KnowledgeBase:
             Unknown algorithm or method, a task type the algorithm does not
             support (or not ``task``'s), no task of the task type with runs of
             the algorithm, no trained model (or one refused), no such task,
-            ``task_type`` not that of a :class:`~metakb.metafeatures.MetaFeatureResult`.
+            ``task_type`` not that of a :class:`~metakb.metafeatures.MetaFeatureResult`,
+            too few runs scored by ``metric``.
+        UsageError
+            An unknown method or ``metric``, or a metric of the other task type.
         ValueError
             A meta-feature value that is not a number (NaN and infinities are
             allowed: the models treat them as missing).
@@ -411,6 +422,8 @@ class KnowledgeBase:
         ExtrapolationWarning
             The task's number of instances, features or classes lies outside
             every training task's (:func:`~metakb.kb.extrapolation_notes` says which).
+        ModelFittedWarning
+            No usable saved model, or none learned from ``metric``: one was fitted now.
         """
         name = method or DEFAULT_RECOMMENDER
         _train.method_of(name)
@@ -429,6 +442,7 @@ class KnowledgeBase:
             leave_out=leave_out,
             n_rows=n_rows,
             max_relative_cost=max_relative_cost,
+            metric=metric,
         )
 
     def match_table(self, table: Table) -> list[TableMatch]:

@@ -26,6 +26,7 @@ from metakb.kb._train import (
     algorithm_of,
     build,
     check_has_runs,
+    check_metric,
     check_task_type,
     load_meta_dataset,
     method_of,
@@ -44,6 +45,7 @@ from metakb.models import (
 from metakb.models._base import SIZE_META_FEATURES
 from metakb.models._default import POOL
 from metakb.models._metadataset import dataset_groups
+from metakb.sources.local import KB_METRICS
 from metakb.spaces import Algorithm, Params, TaskType, jsonable_kwargs, python_kwargs
 from metakb.store import (
     MetaFrames,
@@ -62,7 +64,10 @@ class ExtrapolationWarning(UserWarning):
 
 
 class ModelFittedWarning(UserWarning):
-    """No usable trained model: one was fitted for this call (not saved; ``train`` saves it)."""
+    """No usable trained model, or none of the metric asked for: one was fitted for this call.
+
+    It is not saved; ``train`` saves models learned from each task's own metric.
+    """
 
 
 def extrapolation_notes(
@@ -263,10 +268,13 @@ def recommend(
     leave_out: Sequence[str] = (),
     n_rows: int | None = None,
     max_relative_cost: float | None = None,
+    metric: str | None = None,
 ) -> list[RecommendedConfig]:
     """Recommend configurations; see :meth:`metakb.kb.KnowledgeBase.recommend`."""
     record = algorithm_of(algorithm)
     space = record.space
+    if metric is not None:
+        check_metric(metric)  # before anything is read; its task type is checked below
     ranges: Mapping[str, Sequence[float]]
     if isinstance(meta_features, MetaFeatureResult):
         # extract()'s result knows its table's task type: asking again would invite a mismatch.
@@ -277,41 +285,39 @@ def recommend(
         task_type, meta_features = meta_features.task_type, meta_features.values
     if task is not None:
         model, query, ranges, task_type = _model_without_task(
-            store, record, method, task, task_type, seed, min_configs
+            store, record, method, task, task_type, seed, min_configs, metric
         )
         query = TaskQuery(query.meta_features, tuple(observations), None, query.task_id)
     else:
         if meta_features is None:
             raise MetakbError("give the task's meta-features or a task in the knowledge base")
         task_type = check_task_type(record, task_type or record.task_types[0])
+        if metric is not None:
+            check_metric(metric, task_type)
         folder = layout.artifact(space.name, method, task_type)
+        refused: str | None = None
         try:
             # Cached: a process that recommends repeatedly unpickles a model once.
             model, manifest = load_model(folder, cached=True)
             ranges, trained = manifest.meta_feature_ranges, tuple(manifest.training_tasks)
-        except ArtifactError as exc:
-            check_has_runs(store, record, task_type)  # else no model can be fitted
-            reason = str(exc).split("; run `metakb train`")[0]
-            # As a search does: fit one on the knowledge base's runs now, and say so.
-            try:
-                data = load_meta_dataset(
-                    store, space.name, task_type=task_type, min_configs=min_configs
+            # A saved model learned from each task's own metric: another one means a refit.
+            if metric is not None and manifest.metric != _kb_metric(metric):
+                refused = (
+                    f"the saved {method} model learned from {manifest.metric}, "
+                    f"not {metric} ({_kb_metric(metric)})"
                 )
-            except StoreError as thin:
-                raise MetakbError(f"{reason}; none can be fitted instead ({thin})") from None
-            model = method_of(method)(seed=seed).fit(data)
-            ranges, trained = data.feature_ranges(SIZE_META_FEATURES), data.task_ids
-            warnings.warn(
-                f"{reason}: fitted {method} for {space.name} ({task_type}) now from the "
-                f"knowledge base at {store.path.resolve()}; `metakb train` saves it",
-                ModelFittedWarning,
-                stacklevel=3,
+        except ArtifactError as exc:
+            refused = str(exc).split("; run `metakb train`")[0]
+        if refused is not None:
+            # As a search does: fit one on the knowledge base's runs now, and say so.
+            model, ranges, trained = _fit_now(
+                store, record, method, task_type, metric, refused, seed, min_configs
             )
         query = TaskQuery(_numbers(meta_features), tuple(observations))
         held = sorted(set(leave_out) & set(trained))
         if held:  # the saved model learned from them: fit one afresh without them
             with store.read() as con:
-                frames = _frames(con, record, task_type)
+                frames = _frames(con, record, task_type, metric)
             model, ranges = _fit_without(frames, None, held, record, method, seed, min_configs)
     for note in extrapolation_notes(query.meta_features, ranges, space.name):
         warnings.warn(note, ExtrapolationWarning, stacklevel=3)
@@ -340,6 +346,60 @@ def recommend(
             r for r in shown if r.relative_cost is not None and r.relative_cost <= max_relative_cost
         ]
     return shown[:k]
+
+
+def _fit_now(
+    store: Store,
+    record: Algorithm,
+    method: str,
+    task_type: TaskType,
+    metric: str | None,
+    refused: str,
+    seed: int,
+    min_configs: int,
+) -> tuple[WarmStarter, Mapping[str, Sequence[float]], tuple[str, ...]]:
+    """Fit ``method`` on the task type's runs (in ``metric``, else each task's own) and warn.
+
+    ``refused`` says why the saved model is not used. Returned with the model:
+    its training tasks' size ranges and the tasks themselves.
+    """
+    name = record.name
+    check_has_runs(store, record, task_type)  # else no model can be fitted
+    try:
+        data = load_meta_dataset(
+            store, name, _kb_metric(metric), task_type=task_type, min_configs=min_configs
+        )
+    except StoreError as thin:
+        if metric is not None:
+            raise MetakbError(_thin_metric_message(record, task_type, metric, thin)) from None
+        raise MetakbError(f"{refused}; none can be fitted instead ({thin})") from None
+    model = method_of(method)(seed=seed).fit(data)
+    saves = (
+        "`metakb train` saves it"
+        if metric is None
+        else "not saved: `metakb train` learns from each task's own metric"
+    )
+    warnings.warn(
+        f"{refused}: fitted {method} for {name} ({task_type}) now from the knowledge base "
+        f"at {store.path.resolve()}; {saves}",
+        ModelFittedWarning,
+        stacklevel=4,
+    )
+    return model, data.feature_ranges(SIZE_META_FEATURES), data.task_ids
+
+
+def _kb_metric(metric: str | None) -> str | None:
+    """Return the knowledge base's name of a cross-validation metric (None: each task's own)."""
+    return None if metric is None else KB_METRICS[metric][0]
+
+
+def _thin_metric_message(record: Algorithm, task_type: str, metric: str, why: Exception) -> str:
+    """Return the one line saying the knowledge base has too few runs in ``metric``."""
+    return (
+        f"too few runs of {record.name} on {task_type} tasks scored by {metric} "
+        f"({_kb_metric(metric)}) in the knowledge base to recommend from ({why}); "
+        "without a metric each task is read in its own"
+    )
 
 
 def _rows_of(meta_features: Mapping[str, float]) -> int | None:
@@ -402,6 +462,7 @@ def _model_without_task(
     task_type: str | None,
     seed: int,
     min_configs: int,
+    metric: str | None = None,
 ) -> tuple[WarmStarter, TaskQuery, dict[str, tuple[float, float]], TaskType]:
     with store.read() as con:
         task_id = find_task(con, ref)
@@ -415,17 +476,29 @@ def _model_without_task(
         if task_type is not None and own != task_type:
             raise MetakbError(f"task {task_id} is a {own} task, not {task_type}")
         own = check_task_type(record, own)
+        if metric is not None:
+            check_metric(metric, own)
         # Learned from the tasks of the held-out task's own task type only.
-        frames = _frames(con, record, own)
-    model, ranges = _fit_without(frames, row, [task_id], record, method, seed, min_configs)
+        frames = _frames(con, record, own, metric)
+    try:
+        model, ranges = _fit_without(frames, row, [task_id], record, method, seed, min_configs)
+    except StoreError as thin:
+        if metric is None:
+            raise
+        raise MetakbError(_thin_metric_message(record, own, metric, thin)) from None
     return model, TaskQuery(meta_features=features, task_id=task_id), ranges, own
 
 
-def _frames(con: duckdb.DuckDBPyConnection, record: Algorithm, task_type: str) -> MetaFrames:
+def _frames(
+    con: duckdb.DuckDBPyConnection, record: Algorithm, task_type: str, metric: str | None = None
+) -> MetaFrames:
+    flow = record.space.flow_ids[0]
     try:
-        return load_meta_frames(con, record.space.flow_ids[0], task_type=task_type)
-    except StoreError:
-        raise MetakbError(no_runs_message(record, task_type)) from None
+        return load_meta_frames(con, flow, _kb_metric(metric), task_type=task_type)
+    except StoreError as thin:
+        if metric is None:
+            raise MetakbError(no_runs_message(record, task_type)) from None
+        raise MetakbError(_thin_metric_message(record, task_type, metric, thin)) from None
 
 
 def _fit_without(

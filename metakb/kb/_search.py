@@ -34,14 +34,13 @@ from metakb.datasets import DEFAULT_MAX_BYTES, Table, kb_dataset_id, load_table
 from metakb.errors import MetakbError, SearchExistsError, SearchInterrupted, UsageError
 from metakb.kb._layout import Layout
 from metakb.kb._recommend import extrapolation_notes, match_table
-from metakb.kb._train import algorithm_of, check_task_type, load_starter
+from metakb.kb._train import algorithm_of, check_metric, check_task_type, load_starter
 from metakb.metafeatures import METAFEATURES_VERSION, extract_table
 from metakb.metafeatures import result_rows as meta_feature_rows
 from metakb.models import WARM_STARTERS, TaskQuery, WarmStarter
 from metakb.search import (
     DEFAULT_METRIC,
     OPTIMIZERS,
-    TASK_METRICS,
     CVObjective,
     SearchResult,
     SpaceEstimators,
@@ -54,7 +53,7 @@ from metakb.search import (
     run_search,
     start_optimizer,
 )
-from metakb.sources.local import KB_METRICS, register_table, write_trials
+from metakb.sources.local import register_table, write_trials
 from metakb.spaces import Algorithm, SearchSpace, TaskType, get_algorithm, jsonable_kwargs
 from metakb.store import Store
 
@@ -367,15 +366,12 @@ def plan_search(
     if warm_start not in (*WARM_STARTERS, NO_WARM_START):
         known = ", ".join((*WARM_STARTERS, NO_WARM_START))
         raise UsageError(f"unknown warm start {warm_start!r}; known: {known}")
-    if metric is not None and metric not in KB_METRICS:
-        raise UsageError(f"unknown metric {metric!r}; known: {', '.join(KB_METRICS)}")
+    if metric is not None:
+        check_metric(metric)  # before the table is read
     table = load_table(path, target, max_bytes=max_bytes)
     check_searchable(table, n_splits)
     task_type = check_task_type(record, table.task_type)
-    metric = metric or DEFAULT_METRIC[task_type]
-    if metric not in TASK_METRICS[task_type]:
-        known = ", ".join(TASK_METRICS[task_type])
-        raise UsageError(f"{metric} does not score a {task_type} target; use {known}")
+    metric = check_metric(metric or DEFAULT_METRIC[task_type], task_type)
     return SearchPlan(table, record, task_type, method, warm_start, budget, metric, n_splits, seed)
 
 

@@ -20,6 +20,8 @@ from metakb.kb._layout import Layout
 from metakb.models import WARM_STARTERS, MetaDataset, WarmStarter
 from metakb.models._base import SIZE_META_FEATURES
 from metakb.models._metadataset import build_meta_dataset
+from metakb.search import TASK_METRICS
+from metakb.sources.local import KB_METRICS
 from metakb.spaces import ALGORITHMS, SPACES, Algorithm, SearchSpace, TaskType, get_space
 from metakb.store import MetaFrames, Store, list_tasks, load_meta_frames
 
@@ -68,6 +70,26 @@ def check_has_runs(store: Store, algorithm: Algorithm, task_type: str) -> None:
         tasks = list_tasks(con, algorithm.space.flow_ids[0])
     if not (tasks["task_type"] == task_type).any():
         raise MetakbError(no_runs_message(algorithm, task_type))
+
+
+def check_metric(metric: str, task_type: str | None = None) -> str:
+    """Return ``metric`` if it is a known cross-validation metric (scoring ``task_type``).
+
+    Known: the keys of :data:`~metakb.sources.local.KB_METRICS`, which maps
+    them to the knowledge base's metric names; each task type's are
+    :data:`~metakb.search.TASK_METRICS`.
+
+    Raises
+    ------
+    UsageError
+        An unknown metric, or one that does not score ``task_type``.
+    """
+    if metric not in KB_METRICS:
+        raise UsageError(f"unknown metric {metric!r}; known: {', '.join(KB_METRICS)}")
+    if task_type is not None and metric not in TASK_METRICS.get(task_type, ()):
+        known = ", ".join(TASK_METRICS.get(task_type, ()))
+        raise UsageError(f"{metric} does not score a {task_type} target; use {known}")
+    return metric
 
 
 def no_runs_message(algorithm: Algorithm, task_type: str) -> str:

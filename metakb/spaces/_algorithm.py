@@ -306,13 +306,34 @@ class Algorithm:
     def adaptations(
         self, config: Mapping[str, Any], n_rows: int
     ) -> dict[str, tuple[JsonScalar, JsonScalar]]:
-        """Return ``{hyperparameter: (value, value for n_rows)}`` for what :meth:`fit_to_rows` caps.
+        """Return ``{argument: (value, value for n_rows)}`` for what :meth:`fit_to_rows` caps.
 
-        Empty when the configuration fits ``n_rows`` rows as it is.
+        Keyed by the estimator's keyword argument names, as
+        :meth:`estimator_params` shows the configuration (LightGBM's
+        ``min_child_samples``, not the flow's ``min_data_in_leaf``; a base
+        model's argument in the nested ``estimator__name`` form). Empty when
+        the configuration fits ``n_rows`` rows as it is.
+
+        Examples
+        --------
+        >>> from metakb.spaces import get_algorithm
+        >>> lightgbm = get_algorithm("lightgbm")
+        >>> lightgbm.adaptations({**lightgbm.space.default(), "min_data_in_leaf": 60}, 48)
+        {'num_leaves': (31, 4), 'min_child_samples': (60, 12)}
         """
         valid = self.space.validate(config)
         fitted = self.fit_to_rows(valid, n_rows)
-        return {name: (valid[name], fitted[name]) for name in valid if fitted[name] != valid[name]}
+        if fitted == valid:
+            return {}
+        # Named as shown: the difference of the two configurations' keyword arguments.
+        before = self.space.to_estimator_params(valid, validated=True)
+        after = self.space.to_estimator_params(fitted, validated=True)
+        base = {} if self.base is None else {k: self.base.param for k in self.base.params}
+        return {
+            f"{base[name]}__{name}" if name in base else name: (value, after[name])
+            for name, value in before.items()
+            if after.get(name) != value
+        }
 
     def library_config(self) -> dict[str, Any]:
         """Return the configuration of the space closest to the library's own defaults.

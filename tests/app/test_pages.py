@@ -128,6 +128,21 @@ def test_recommend_page_on_a_knowledge_base_dataset(kb: Path) -> None:
         assert table["why"].str.len().gt(0).all()
 
 
+def test_recommend_page_names_capped_values_as_the_estimator_does(kb: Path) -> None:
+    from metakb.kb import train
+
+    train(kb, ["lightgbm"], ["knn"], min_configs=2)
+    at = _app()
+    at.switch_page("pages/recommend.py").run()
+    at.radio[0].set_value("A dataset of the knowledge base").run()
+    algorithm = next(s for s in at.selectbox if s.label == "Algorithm")
+    algorithm.set_value("lightgbm").run()
+    assert not at.exception
+    # The 3-row table is too small for any leaf size LightGBM's runs used.
+    (note,) = [c.value for c in at.caption if c.value.startswith("Adapted to the table's")]
+    assert "min_child_samples" in note and "min_data_in_leaf" not in note
+
+
 def test_recommend_page_shows_a_broken_file_as_a_message(kb: Path, tiny_data: Path) -> None:
     broken = tiny_data / "pmlb_datasets" / "datasets" / "tiny_new.tsv.gz"
     broken.write_bytes(b"\x1f\x8b not really gzip")

@@ -9,10 +9,11 @@ import pytest
 from metakb.cli import main
 from metakb.configs import canonical_json
 from metakb.datasets import kb_dataset_id, load_table
-from metakb.errors import MetakbError
+from metakb.errors import MetakbError, UsageError
 from metakb.kb import (
     ExtrapolationWarning,
     Layout,
+    ModelFittedWarning,
     extrapolation_notes,
     load_warm_starter,
     recommend,
@@ -135,7 +136,7 @@ def test_json_caps_leaf_sizes_for_the_tables_rows_and_says_so() -> None:
     assert small["n_rows"] == 60
     assert (entry["config"]["min_child_samples"], entry["config"]["num_leaves"]) == (15, 4)
     assert entry["adapted"] == {
-        "min_data_in_leaf": {"from": 60, "to": 15},
+        "min_child_samples": {"from": 60, "to": 15},
         "num_leaves": {"from": 255, "to": 4},
     }
     # The knowledge base's configuration is unchanged.
@@ -229,6 +230,8 @@ def test_cli_recommend_shows_the_leaf_sizes_of_a_small_table(
     assert main([*argv, "-k", "3", "--db", db]) == 0
     printed = capsys.readouterr().out
     assert "adapted to the table's 60 rows, so every tree can split" in printed
+    # The note names the capped values as the configuration shows them.
+    assert "min_child_samples 20 -> 15" in printed and "min_data_in_leaf" not in printed
     # The table shows the estimator's keyword arguments, capped for the table's rows.
     assert "min_child_samples=" in printed and "min_child_samples=20" not in printed
 
@@ -463,17 +466,20 @@ def test_a_task_of_another_task_type_than_asked_is_refused(kb: Store) -> None:
         recommend(algorithm="lightgbm", task="3", task_type="regression", db=kb.path)
 
 
-def _local_regression_task(store: Store, path: Path, seed: int) -> str:
-    """Register a synthetic regression table with four LightGBM trials of made-up RMSE."""
-    table = load_table(write_synthetic_table(path, "regression", seed=seed), "y")
+def _local_regression_task(
+    store: Store, path: Path, seed: int, task_type: str = "regression", metric: str = "neg_rmse"
+) -> str:
+    """Register a synthetic table with four LightGBM trials of made-up scores (RMSE by default)."""
+    table = load_table(write_synthetic_table(path, task_type, seed=seed), "y")
     space = SPACES["lightgbm"]
     features = meta_feature_rows(kb_dataset_id(table), extract_table(table, families=["simple"]))
-    _, task_id = register_table(store, table, features, space, "neg_rmse")
+    _, task_id = register_table(store, table, features, space, metric)
+    best = -1.0 if metric == "neg_rmse" else 0.9
     records = [
-        TrialRecord(i, config, 1.0, -1.0 - 0.1 * ((i * (seed + 2)) % 5), 0.1, "ok")
+        TrialRecord(i, config, 1.0, best - 0.1 * ((i * (seed + 2)) % 5), 0.1, "ok")
         for i, config in enumerate(space.sample(4, seed=1))
     ]
-    write_trials(store, records, space=space, task_id=task_id, metric="neg_rmse", provenance="t")
+    write_trials(store, records, space=space, task_id=task_id, metric=metric, provenance="t")
     return task_id
 
 
@@ -606,3 +612,53 @@ def test_recommendations_carry_their_cost_relative_to_the_default(
     assert "cost ×10 (measured on 1 task)" in printed
     assert main([*argv, "--db", str(kb.path), "--max-relative-cost", "0.1"]) == 0
     assert "no configuration is predicted to fit within x0.1 the default" in capsys.readouterr().out
+
+
+# --- metrics: a model learns from one metric per task ---------------------------------
+
+
+def test_a_metric_the_saved_model_learned_from_uses_it(kb: Store) -> None:
+    train(kb.path, ["random_forest"], ["knn"], min_configs=2)  # tasks 3 and 6: accuracy
+    query = {"NumberOfInstances": 5000.0}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ModelFittedWarning)
+        recs = recommend(
+            query, algorithm="random_forest", method="knn", metric="accuracy", db=kb.path
+        )
+    plain = recommend(query, algorithm="random_forest", method="knn", db=kb.path)
+    assert [r.flow_params for r in recs] == [r.flow_params for r in plain]
+
+
+def test_another_metric_than_the_saved_models_fits_one_for_it(kb: Store, tmp_path: Path) -> None:
+    train(kb.path, ["lightgbm"], ["knn"], min_configs=2)  # task 3 only, in TabRepo's error
+    local = [
+        _local_regression_task(kb, tmp_path / f"{i}.csv", i, "classification", "roc_auc")
+        for i in (1, 2)
+    ]
+    options: dict[str, Any] = {"algorithm": "lightgbm", "method": "knn", "db": kb.path}
+    message = r"learned from metric_error, not roc_auc \(area_under_roc_curve\): fitted knn"
+    with pytest.warns(ModelFittedWarning, match=message):
+        recs = recommend({"NumberOfInstances": 80.0}, metric="roc_auc", min_configs=2, **options)
+    # Only the tasks scored by ROC AUC are learned from, not task 3.
+    assert recs and {t for r in recs for t in r.source_tasks} <= set(local)
+    held = recommend(task=local[0], metric="roc_auc", min_configs=2, **options)
+    assert {t for r in held for t in r.source_tasks} == {local[1]}
+    # Without a metric the saved model answers, from task 3.
+    recs = recommend({"NumberOfInstances": 3196.0}, **options)
+    assert {t for r in recs for t in r.source_tasks} == {"openml:3"}
+
+
+def test_a_metric_without_runs_or_of_another_task_type_is_refused(kb: Store) -> None:
+    options: dict[str, Any] = {"algorithm": "lightgbm", "method": "knn", "db": kb.path}
+    thin = "too few runs of lightgbm on classification tasks scored by accuracy"
+    with pytest.raises(MetakbError, match=thin) as error:
+        recommend({}, metric="accuracy", min_configs=2, **options)
+    assert "\n" not in str(error.value)
+    with pytest.raises(MetakbError, match=thin):
+        recommend(task="3", metric="accuracy", min_configs=1, **options)
+    with pytest.raises(UsageError, match="r2 does not score a classification target"):
+        recommend({}, metric="r2", **options)
+    with pytest.raises(UsageError, match="accuracy does not score a regression target"):
+        recommend(task="2280", metric="accuracy", **options)
+    with pytest.raises(UsageError, match="unknown metric 'f1'; known: accuracy"):
+        recommend({}, metric="f1", **options)

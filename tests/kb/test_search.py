@@ -139,7 +139,7 @@ def test_the_best_estimator_is_fitted_to_the_tables_rows(
     kwargs = best.best_estimator_params()
     assert kwargs is not None
     assert (kwargs["min_samples_leaf"], kwargs["min_samples_split"]) == (38 // 4, 38 // 2)
-    assert best.best_adaptations() == {leaf: (20, 9), split: (20, 19)}
+    assert best.best_adaptations() == {"min_samples_leaf": (20, 9), "min_samples_split": (20, 19)}
     _print_search(best)
     printed = capsys.readouterr().out
     assert "min_samples_leaf=9" in printed
@@ -147,6 +147,20 @@ def test_the_best_estimator_is_fitted_to_the_tables_rows(
     assert "randomforestclassifier__" not in printed and "max_depth=None" in printed
     assert "adapted to the table's 60 rows" in printed and "min_samples_leaf 20 -> 9" in printed
     assert dataclasses.replace(best, n_rows=None).best_adaptations() == {}
+    # LightGBM's flow calls the leaf size min_data_in_leaf; the note, like the
+    # configuration shown, says min_child_samples.
+    lightgbm = get_space("lightgbm")
+    config = {**lightgbm.default(), "min_data_in_leaf": 60}
+    best = dataclasses.replace(
+        found,
+        space=lightgbm,
+        result=SearchResult([TrialRecord(0, config, 1.0, 0.9, 1.0, "ok")]),
+    )
+    assert best.best_adaptations() == {"num_leaves": (31, 4), "min_child_samples": (60, 15)}
+    assert best.to_dict()["best"]["adapted"]["min_child_samples"] == {"from": 60, "to": 15}
+    _print_search(best)
+    printed = capsys.readouterr().out
+    assert "min_child_samples 60 -> 15" in printed and "min_data_in_leaf" not in printed
 
 
 def test_write_back_is_complete_and_idempotent(tiny_csv: Path, db: Path) -> None:

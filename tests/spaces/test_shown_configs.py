@@ -90,6 +90,9 @@ def test_every_shown_configuration_builds_and_fits(name: str, task_type: str) ->
         assert rec.kwargs_text() in rec.code()
         # --json's form, which passes through JSON unchanged.
         assert json.loads(json.dumps(entry["config"])) == entry["config"]
+        # A capped value is named as shown: an argument of the config, at its capped value.
+        for key, change in entry["adapted"].items():
+            assert entry["config"][key] == change["to"] != change["from"], key
         _fit(_from_json(rec.estimator, entry["config"]), x, y)
         assert algorithm.space.validate(rec.flow_params) == algorithm.space.validate(
             entry["flow_params"]

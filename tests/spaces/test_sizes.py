@@ -86,8 +86,9 @@ def test_the_identity_ends_where_lightgbm_leaves_no_longer_fit():
     lightgbm = get_algorithm("lightgbm")
     config = {**lightgbm.space.default(), "min_data_in_leaf": 60, "num_leaves": 255}
     assert lightgbm.fit_to_rows(config, IDENTITY_FROM) == config
+    # Named by LGBMClassifier's arguments, as the configuration is shown.
     assert lightgbm.adaptations(config, IDENTITY_FROM - 1) == {
-        "min_data_in_leaf": (60, 59),
+        "min_child_samples": (60, 59),
         "num_leaves": (255, 4),
     }
 
