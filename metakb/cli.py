@@ -1124,6 +1124,15 @@ def search_command(
         float | None,
         typer.Option("--time-limit", help="Seconds per trial, longer fails (default: no limit)."),
     ] = None,
+    time_budget: Annotated[
+        float | None,
+        typer.Option(
+            "--time-budget",
+            help="Total seconds for the trials: none starts that is expected to end later; "
+            "with --budget, whichever ends first; a resume gets it whole again "
+            "(default: no time budget).",
+        ),
+    ] = None,
     folds: Annotated[int, typer.Option("--folds", min=2, help="Cross-validation folds.")] = 5,
     db: DbOption = None,
     as_json: JsonOption = False,
@@ -1153,6 +1162,7 @@ def search_command(
                 resume=resume,
                 new=new,
                 time_limit=time_limit,
+                time_budget=time_budget,
                 n_splits=folds,
                 on_trial=on_trial,
             )
@@ -1191,8 +1201,8 @@ def _search_progress(budget: int, enabled: bool) -> Iterator[Callable[[Any, Any]
         new += 1
         best = result.best
         failed = sum(t.status == "failed" for t in result.trials)
-        per_trial = sum(t.seconds for t in result.trials[-new:]) / new
-        todo = max(budget - len(result.trials), 0)
+        per_trial = sum(t.seconds for t in result.evaluated[-new:]) / new
+        todo = max(budget - len(result.evaluated), 0)
         left = f"ETA {_duration((time.monotonic() - started) / new * todo)}" if todo else "done"
         return (
             f"best {'-' if best is None else f'{best.score:.4f}'}, {failed} failed, "
@@ -1205,7 +1215,7 @@ def _search_progress(budget: int, enabled: bool) -> Iterator[Callable[[Any, Any]
             score = "failed" if record.score is None else f"{record.score:.4f}"
             # Written directly: rich buffers, and a Ctrl-C mid-flush would print it twice.
             sys.stderr.write(
-                f"trial {len(result.trials)}/{budget}: {score} in {_duration(record.seconds)}; "
+                f"trial {len(result.evaluated)}/{budget}: {score} in {_duration(record.seconds)}; "
                 f"{summary(result)}\n"
             )
             sys.stderr.flush()
@@ -1217,7 +1227,7 @@ def _search_progress(budget: int, enabled: bool) -> Iterator[Callable[[Any, Any]
 
         def update(record: Any, result: Any) -> None:
             progress.update(
-                bar, completed=len(result.trials), description=f"searching: {summary(result)}"
+                bar, completed=len(result.evaluated), description=f"searching: {summary(result)}"
             )
 
         yield update
@@ -1237,7 +1247,7 @@ def _duration(seconds: float) -> str:
 def _print_search(found: Any) -> None:
     from metakb.spaces import python_kwargs
 
-    trials = found.result.trials
+    trials = found.result.evaluated
     for note in found.notes:
         out.print(f"note: {note}")
     out.print(
@@ -1249,6 +1259,8 @@ def _print_search(found: Any) -> None:
         (t for t in trials if t.status == "ok"),
         key=lambda t: (-t.fidelity, -(t.score or 0.0)),
     )
+    if found.stop is not None:
+        out.print(f"stopped: {found.stop.message}", highlight=False)
     table = Table("trial", found.metric, "fidelity", "s")
     # Folded, never cut short: the configuration is meant to be read in full.
     table.add_column(f"config: {found.estimator} arguments", overflow="fold")

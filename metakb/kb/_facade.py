@@ -543,6 +543,7 @@ class KnowledgeBase:
         resume: bool = False,
         new: bool = False,
         time_limit: float | None = None,
+        time_budget: float | None = None,
         n_warm: int | None = None,
         n_splits: int = 5,
         metric: str | None = None,
@@ -583,6 +584,14 @@ class KnowledgeBase:
             ``resume`` or ``new`` that is a :class:`~metakb.errors.SearchExistsError`).
         time_limit : float, optional
             Seconds per trial; a longer trial fails.
+        time_budget : float, optional
+            Wall-clock seconds for this call's trials: no trial starts that is
+            expected to end after it (the mean time so far, scaled by the
+            trial's predicted fit cost where the knowledge base's fit times
+            tell), and a warm-start configuration predicted to take longer
+            than all the time left is skipped with a note. With ``budget``,
+            whichever ends first; ``TableSearch.stop`` says which. A resume
+            gets the whole time budget again (earlier runs' time not counted).
         n_warm : int, optional
             Recommendations to start from (default :func:`metakb.search.default_n_warm`).
         n_splits : int
@@ -606,14 +615,22 @@ class KnowledgeBase:
             algorithm does not support; a table too small to cross-validate or
             with infinite values; a warm start without a trained model or runs
             to fit one; a rerun of a search with trials, without ``resume`` or
-            ``new``. Nothing is written then. (Unknown names and a budget below
-            one are its subclass :class:`~metakb.errors.UsageError`.) A knowledge
+            ``new``. Nothing is written then. (Unknown names, a budget below
+            one and a time budget not above zero are its subclass
+            :class:`~metakb.errors.UsageError`.) A knowledge
             base another process keeps busy for 10 minutes
             (:meth:`~metakb.store.Store.patient`; the trials so far are in the log).
         """
-        from metakb.kb._search import check_rerun, plan_search, prepare_search, run_prepared
+        from metakb.kb._search import (
+            check_rerun,
+            check_time_budget,
+            plan_search,
+            prepare_search,
+            run_prepared,
+        )
         from metakb.search import DEFAULT_OPTIMIZER
 
+        check_time_budget(time_budget)
         plan = plan_search(
             path,
             target=target,
@@ -637,6 +654,7 @@ class KnowledgeBase:
             executor=executor,
             resume=resume,
             time_limit=time_limit,
+            time_budget=time_budget,
             on_trial=on_trial,
         )
 

@@ -33,7 +33,7 @@ import numpy as np
 from metakb.datasets import DEFAULT_MAX_BYTES, Table, kb_dataset_id, load_table
 from metakb.errors import MetakbError, SearchExistsError, SearchInterrupted, UsageError
 from metakb.kb._layout import Layout
-from metakb.kb._recommend import extrapolation_notes, match_table
+from metakb.kb._recommend import _cost_model, extrapolation_notes, match_table
 from metakb.kb._train import algorithm_of, check_metric, check_task_type, load_starter
 from metakb.metafeatures import METAFEATURES_VERSION, extract_table
 from metakb.metafeatures import result_rows as meta_feature_rows
@@ -43,6 +43,7 @@ from metakb.search import (
     OPTIMIZERS,
     CVObjective,
     SearchResult,
+    SearchStop,
     SpaceEstimators,
     StartedOptimizer,
     TrialLog,
@@ -168,6 +169,11 @@ class TableSearch:
         encoded, ids and free text dropped), one line per column.
     """
 
+    @property
+    def stop(self) -> SearchStop | None:
+        """Why the search stopped (:attr:`SearchResult.stop`): budget, time budget or exhausted."""
+        return self.result.stop
+
     search_id: str
     result: SearchResult
     space: SearchSpace
@@ -209,7 +215,8 @@ class TableSearch:
         """Return the search as JSON: configurations as estimator keyword arguments.
 
         ``{"search_id", "task_id", "estimator", "task_type", "metric", "n_rows",
-        "column_notes", "best": {"config", "flow_params", "adapted", "score"} or None,
+        "column_notes", "stop": {"reason", "message", ...} (:class:`SearchStop`),
+        "best": {"config", "flow_params", "adapted", "score"} or None,
         "trials": [{"config", "flow_params", "score", "fidelity", "seconds",
         "status", "error"}, ...]}``, where ``config`` holds :attr:`estimator`'s
         keyword arguments (as :func:`~metakb.kb.recommendations_json` writes
@@ -236,6 +243,7 @@ class TableSearch:
             "metric": self.metric,
             "n_rows": self.n_rows,
             "column_notes": list(self.column_notes),
+            "stop": None if self.stop is None else self.stop.to_dict(),
             "best": None
             if best is None
             else {
@@ -402,6 +410,20 @@ def check_rerun(layout: Layout, plan: SearchPlan, *, resume: bool, new: bool) ->
         )
 
 
+def check_time_budget(time_budget: float | None) -> None:
+    """Refuse a time budget that is not a positive number of seconds (None: no time budget).
+
+    Raises
+    ------
+    UsageError
+        Zero, negative or NaN.
+    """
+    if time_budget is not None and not time_budget > 0:
+        raise UsageError(
+            f"the time budget must be a positive number of seconds, not {time_budget:g}"
+        )
+
+
 def check_searchable(table: Table, n_splits: int) -> None:
     """Refuse a table no configuration can be cross-validated on, before anything is stored.
 
@@ -528,9 +550,20 @@ def run_prepared(
     executor: str = "inprocess",
     resume: bool = False,
     time_limit: float | None = None,
+    time_budget: float | None = None,
     on_trial: Progress | None = None,
 ) -> TableSearch:
     """Run a prepared search; log and write back every trial as it finishes.
+
+    With ``time_budget`` (seconds of this run; a resume gets it whole again),
+    no trial starts that is expected to end after it
+    (:func:`metakb.search.run_search`): its expected duration is the mean
+    time of the trials so far, scaled by its predicted fit time relative to
+    theirs where the knowledge base's fit times tell
+    (:class:`~metakb.models.FitCostModel`), else the plain mean. A
+    warm-start configuration predicted to take longer than all the time left
+    is skipped, with a note; it is logged (so a resume replays the same
+    search) but not stored and not passed to ``on_trial``.
 
     Raises
     ------
@@ -563,6 +596,8 @@ def run_prepared(
         nonlocal added, logged
         trial_log(record, result)
         logged = len(result.trials)
+        if record.status == "skipped":
+            return
         added += write_back([record])
         if on_trial is not None:
             on_trial(record, result)
@@ -576,6 +611,9 @@ def run_prepared(
             on_trial=after_trial,
             previous=previous,
             trial_timeout=None if time_limit is None else 2 * time_limit,
+            time_budget=time_budget,
+            cost=None if time_budget is None else _relative_cost(store, plan),
+            n_warm=prepared.started.n_warm_trials,
         )
     except KeyboardInterrupt as stop:
         # Every logged trial is also in the knowledge base (or is written back on resume).
@@ -583,6 +621,11 @@ def run_prepared(
     # Replayed trials were stored by the interrupted run; this catches one that was
     # logged but not stored (an interruption between the two writes).
     added += write_back(result.trials)
+    notes.extend(
+        f"skipped warm-start configuration (trial {t.trial_id}): {t.error}"
+        for t in result.trials
+        if t.status == "skipped"
+    )
     return TableSearch(
         search_id=search_id,
         result=result,
@@ -599,3 +642,13 @@ def run_prepared(
         task_name=plan.table.name,
         column_notes=list(plan.table.notes),
     )
+
+
+def _relative_cost(store: Store, plan: SearchPlan) -> Callable[[Mapping[str, Any]], float | None]:
+    """Return ``config -> predicted fit time relative to the default`` (None: unknown).
+
+    Read once, at the start: the search's own trials, written back as it
+    runs, would otherwise refit the model after every trial.
+    """
+    model = _cost_model(store, plan.algorithm, plan.task_type, None)
+    return lambda config: model.relative_cost(config).value

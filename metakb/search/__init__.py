@@ -52,8 +52,10 @@ from metakb.search._objectives import (
 from metakb.search._registry import DEFAULT_OPTIMIZER, MULTI_FIDELITY, OPTIMIZERS
 from metakb.search._run import (
     SearchResult,
+    SearchStop,
     TrialLog,
     TrialRecord,
+    expected_seconds,
     load_trials,
     replay,
     result_rows,
@@ -121,6 +123,7 @@ __all__ = [
     "Rung",
     "SearchError",
     "SearchResult",
+    "SearchStop",
     "SpaceEstimators",
     "StartedOptimizer",
     "Starter",
@@ -138,6 +141,7 @@ __all__ = [
     "encode",
     "executor_spec",
     "expected_improvement",
+    "expected_seconds",
     "fidelity_kind",
     "hyperband_brackets",
     "in_space",

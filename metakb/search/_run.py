@@ -7,8 +7,9 @@ import json
 import logging
 import math
 import os
+import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -23,13 +24,16 @@ from metakb.search._types import (
     Objective,
     Optimizer,
     SearchError,
-    Status,
     Trial,
 )
 
 logger = logging.getLogger(__name__)
 
 BudgetUnit = Literal["trials", "fidelity"]
+TrialStatus = Literal["ok", "failed", "skipped"]
+StopReason = Literal["budget", "time_budget", "exhausted"]
+CostFunction = Callable[[Config], "float | None"]
+"""A configuration's predicted fit time relative to a reference (None: unknown)."""
 
 
 @dataclass(frozen=True)
@@ -44,7 +48,10 @@ class TrialRecord:
         Higher is better; None when the trial failed.
     seconds : float
         Evaluation time.
-    status : {'ok', 'failed'}
+    status : {'ok', 'failed', 'skipped'}
+        ``'skipped'``: a warm-start configuration not evaluated because it was
+        predicted to take longer than the time budget had left (``error`` says
+        so); kept so that a resume replays the search as it ran.
     error : str or None
     asked_after : int
         How many results had been told when the trial was asked; lets a resume
@@ -56,7 +63,7 @@ class TrialRecord:
     fidelity: float
     score: float | None
     seconds: float
-    status: Status
+    status: TrialStatus
     error: str | None = None
     bracket: int | None = None
     rung: int | None = None
@@ -73,10 +80,76 @@ class TrialRecord:
 
 
 @dataclass(frozen=True)
+class SearchStop:
+    """Why a search stopped starting trials.
+
+    Attributes
+    ----------
+    reason : {'budget', 'time_budget', 'exhausted'}
+        The trial (or fidelity) budget was spent; the time budget was
+        reached, or the next trial was expected to overrun it; the optimizer
+        had nothing left to ask.
+    n_trials : int
+        Trials evaluated by then (replayed ones included, skipped ones not).
+    elapsed : float
+        Wall-clock seconds of this run (a resume's own, not the earlier runs').
+    time_budget : float or None
+        The time budget in seconds, if one was given.
+    next_seconds : float or None
+        With ``reason='time_budget'`` before the budget ran out: the next
+        trial's expected duration, which did not fit in what was left.
+    """
+
+    reason: StopReason
+    n_trials: int
+    elapsed: float
+    time_budget: float | None = None
+    next_seconds: float | None = None
+
+    @property
+    def message(self) -> str:
+        """Say why, for people: ``"time budget 60 s reached after 7 trials"``."""
+        trials = f"{self.n_trials} trial{'' if self.n_trials == 1 else 's'}"
+        if self.reason == "exhausted":
+            return f"no configuration left to try after {trials}"
+        if self.reason == "budget":
+            return f"trial budget reached after {trials}"
+        text = f"time budget {self.time_budget:g} s reached after {trials}"
+        if self.next_seconds is not None:
+            text += f" (the next trial was expected to take {self.next_seconds:.1f} s more)"
+        return text
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return ``{"reason", "message", "n_trials", "elapsed_s", "time_budget_s", ...}``."""
+        return {
+            "reason": self.reason,
+            "message": self.message,
+            "n_trials": self.n_trials,
+            "elapsed_s": self.elapsed,
+            "time_budget_s": self.time_budget,
+            "next_trial_s": self.next_seconds,
+        }
+
+
+@dataclass(frozen=True)
 class SearchResult:
-    """All finished trials of a search, in the order their results arrived."""
+    """All finished trials of a search, in the order their results arrived.
+
+    Attributes
+    ----------
+    trials : list of TrialRecord
+        Skipped warm-start configurations included (``status='skipped'``).
+    stop : SearchStop or None
+        Why `run_search` stopped (None while it runs).
+    """
 
     trials: list[TrialRecord] = field(default_factory=list)
+    stop: SearchStop | None = None
+
+    @property
+    def evaluated(self) -> list[TrialRecord]:
+        """The trials that ran (succeeded or failed): all but the skipped ones."""
+        return [t for t in self.trials if t.status != "skipped"]
 
     @property
     def best(self) -> TrialRecord | None:
@@ -88,10 +161,11 @@ class SearchResult:
         return max((t for t in ok if t.fidelity == top), key=lambda t: float(t.score or 0.0))
 
     def to_dict(self) -> dict[str, Any]:
-        """Return ``{"best": {"config", "score"} or None, "trials": [...]}`` for JSON output."""
+        """Return ``{"best": {"config", "score"} or None, "stop", "trials": [...]}`` for JSON."""
         best = self.best
         return {
             "best": None if best is None else {"config": best.config, "score": best.score},
+            "stop": None if self.stop is None else self.stop.to_dict(),
             "trials": [
                 {
                     "config": t.config,
@@ -119,6 +193,68 @@ def _record(trial: Trial, result: EvalResult, asked_after: int) -> TrialRecord:
         rung=trial.rung,
         asked_after=asked_after,
     )
+
+
+def _skipped(trial: Trial, asked_after: int, expected: float, left: float) -> TrialRecord:
+    return TrialRecord(
+        trial_id=trial.id,
+        config=trial.config,
+        fidelity=trial.fidelity,
+        score=None,
+        seconds=0.0,
+        status="skipped",
+        error=f"predicted to take {expected:.1f} s, more than the {left:.1f} s left of the "
+        "time budget",
+        bracket=trial.bracket,
+        rung=trial.rung,
+        asked_after=asked_after,
+    )
+
+
+def expected_seconds(
+    config: Config,
+    fidelity: float,
+    trials: Sequence[TrialRecord],
+    cost: CostFunction | None = None,
+) -> tuple[float, bool] | None:
+    """Return how long a trial is expected to take, from the trials measured so far.
+
+    The measured seconds per unit of fidelity of the trials so far, times
+    ``fidelity``. Where ``cost`` knows the relative cost of ``config`` and of
+    some measured trials, those trials' seconds per unit of relative cost
+    (total seconds over total ``cost * fidelity``) are scaled by the
+    candidate's cost instead: a configuration predicted to fit five times
+    longer than the trials so far is expected to take five times longer.
+
+    Parameters
+    ----------
+    config, fidelity
+        The candidate trial.
+    trials : sequence of TrialRecord
+        Finished trials; skipped ones and ones without a measured time are ignored.
+    cost : callable, optional
+        ``config -> relative cost or None`` (`metakb.models.FitCostModel`'s
+        ``relative_cost(config).value``); any common reference will do, only
+        ratios matter.
+
+    Returns
+    -------
+    (float, bool) or None
+        The expected seconds and whether the candidate's own predicted cost
+        scaled them; None before any trial was measured.
+    """
+    timed = [t for t in trials if t.status != "skipped" and t.seconds > 0 and t.fidelity > 0]
+    if not timed:
+        return None
+    own = None if cost is None else cost(config)
+    if own is not None and math.isfinite(own) and own > 0 and cost is not None:
+        known = [(t, cost(t.config)) for t in timed]
+        scaled = [(t, c) for t, c in known if c is not None and math.isfinite(c) and c > 0]
+        if scaled:
+            per_unit = sum(t.seconds for t, _ in scaled) / sum(c * t.fidelity for t, c in scaled)
+            return per_unit * own * fidelity, True
+    per_unit = sum(t.seconds for t in timed) / sum(t.fidelity for t in timed)
+    return per_unit * fidelity, False
 
 
 def replay(
@@ -215,8 +351,24 @@ def run_search(
     previous: Sequence[TrialRecord] = (),
     budget_unit: BudgetUnit = "trials",
     trial_timeout: float | None = None,
+    time_budget: float | None = None,
+    cost: CostFunction | None = None,
+    n_warm: int = 0,
+    clock: Callable[[], float] = time.monotonic,
 ) -> SearchResult:
-    """Run an ask/tell search until the budget is spent.
+    """Run an ask/tell search until the budget (or the time budget) is spent.
+
+    With a ``time_budget``, no trial is started once the time elapsed plus
+    the trial's expected duration (`expected_seconds`: the mean measured
+    time of the trials so far, scaled by the candidate's predicted relative
+    cost where ``cost`` knows it and the fidelity) would exceed it; trials
+    already running finish (each within ``trial_timeout``, if one is set).
+    One of the first ``n_warm`` trials (the warm start's configurations)
+    whose ``cost`` is known and that is expected to take longer than the
+    whole time left is skipped instead: told as a failure, recorded with
+    ``status='skipped'`` and a note in ``error``, and not counted against
+    ``budget``; the search goes on with the next. The first trial always
+    starts: nothing is measured before it.
 
     Parameters
     ----------
@@ -245,14 +397,31 @@ def run_search(
         Seconds a trial may run, from its start on a worker, before it is
         recorded as failed (see `open_executor`); only used when ``executor``
         is a spec (an open executor carries its own).
+    time_budget : float, optional
+        Wall-clock seconds for the trials of this call. A resume gets the
+        whole time budget again (the earlier runs' time is not counted), while
+        its replayed trials' times still inform the expected durations.
+    cost : callable, optional
+        ``config -> predicted relative fit time or None`` (e.g. a
+        `metakb.models.FitCostModel`'s ``relative_cost(config).value``);
+        without it every trial is expected to take the mean so far (per
+        unit of fidelity).
+    n_warm : int
+        How many of the first asked trials are warm-start configurations
+        (`StartedOptimizer.n_warm_trials`), which may be skipped.
+    clock : callable
+        Seconds, monotonic (a test's fake clock).
 
     Returns
     -------
     SearchResult
-        Previous and new trials in the order their results arrived.
+        Previous and new trials in the order their results arrived, with
+        why the search stopped (`SearchStop`).
     """
     if budget < 0:
         raise ValueError("budget must be >= 0")
+    if time_budget is not None and not time_budget > 0:
+        raise ValueError("time_budget must be > 0")
     if budget_unit not in ("trials", "fidelity"):
         raise ValueError("budget_unit must be 'trials' or 'fidelity'")
     records, to_run = replay(optimizer, list(previous))
@@ -265,11 +434,23 @@ def run_search(
     if parallel < 1:
         raise ValueError("n_parallel must be >= 1")
 
-    def cost(fidelity: float) -> float:
+    def spend(fidelity: float) -> float:
         return 1.0 if budget_unit == "trials" else fidelity
 
-    spent = sum(cost(r.fidelity) for r in records)
+    costs: dict[str, float | None] = {}
+
+    def cached_cost(config: Config) -> float | None:
+        # The cost model is asked about every measured trial at every ask: once each.
+        key = canonical_json(config)
+        if key not in costs:
+            costs[key] = None if cost is None else cost(config)
+        return costs[key]
+
+    started = clock()
+    spent = sum(spend(r.fidelity) for r in records if r.status != "skipped")
     pending: dict[cf.Future[EvalResult], tuple[Trial, int]] = {}
+    # Why no further trial starts (None: not decided yet), and the next trial's guess.
+    stop: tuple[StopReason, float | None] | None = None
 
     def finish(trial: Trial, asked_after: int, outcome: EvalResult) -> None:
         optimizer.tell(trial, outcome.score if outcome.status == "ok" else None)
@@ -278,10 +459,36 @@ def run_search(
         if on_trial is not None:
             on_trial(record, result)
 
+    def fits(trial: Trial, asked_after: int) -> bool:
+        """Whether ``trial`` may start within the time budget; skip it or stop if not."""
+        nonlocal stop
+        if time_budget is None:
+            return True
+        left = time_budget - (clock() - started)
+        if left <= 0:
+            stop = ("time_budget", None)
+            return False
+        guess = expected_seconds(trial.config, trial.fidelity, result.trials, cached_cost)
+        if guess is None or guess[0] <= left:
+            return True
+        seconds, predicted = guess
+        if predicted and trial.id < n_warm:
+            # Told as a failure and logged, so that a resume replays the same asks.
+            optimizer.tell(trial, None)
+            record = _skipped(trial, asked_after, seconds, left)
+            logger.info("trial %d skipped: %s", trial.id, record.error)
+            result.trials.append(record)
+            if on_trial is not None:
+                on_trial(record, result)
+            return False
+        # The trial was asked but is never told: the optimizer is done with.
+        stop = ("time_budget", seconds)
+        return False
+
     try:
         exhausted = False
         while True:
-            while len(pending) < parallel and spent < budget and not exhausted:
+            while len(pending) < parallel and spent < budget and not exhausted and stop is None:
                 if to_run:
                     trial, asked_after = to_run.pop(0)
                 else:
@@ -291,7 +498,9 @@ def run_search(
                         exhausted = not pending
                         break
                     asked_after = len(result.trials)
-                spent += cost(trial.fidelity)
+                if not fits(trial, asked_after):
+                    continue
+                spent += spend(trial.fidelity)
                 pending[runner.submit(trial.config, trial.fidelity)] = (trial, asked_after)
             if not pending:
                 break
@@ -309,7 +518,10 @@ def run_search(
             future.cancel()
         if owned:
             runner.close()
-    return result
+    reason, next_seconds = stop or ("budget" if spent >= budget else "exhausted", None)
+    elapsed = clock() - started
+    summary = SearchStop(reason, len(result.evaluated), elapsed, time_budget, next_seconds)
+    return replace(result, stop=summary)
 
 
 def result_rows(
@@ -337,7 +549,7 @@ def result_rows(
     provenance : str
         Identifies the search run (part of the evaluations key).
     include_failed : bool
-        Keep failed trials (with a NULL value).
+        Keep failed trials (with a NULL value); skipped ones are always left out.
 
     Returns
     -------
@@ -347,8 +559,8 @@ def result_rows(
     """
     rows = []
     for record in result.trials:
-        if record.status != "ok" and not include_failed:
-            continue
+        if record.status == "skipped" or (record.status != "ok" and not include_failed):
+            continue  # a skipped trial was never evaluated: there is nothing to store
         row: dict[str, Any] = {"task_id": task_id}
         if flow_id is not None:
             row["config_id"] = config_id(flow_id, record.config)

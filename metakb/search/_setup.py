@@ -100,6 +100,15 @@ class StartedOptimizer:
         """What the warm start enqueued (so far, for adaptive picks)."""
         return self.optimizer.report if self._report is None else self._report
 
+    @property
+    def n_warm_trials(self) -> int:
+        """How many of the first asked trials are the warm start's (``run_search``'s ``n_warm``).
+
+        The enqueued recommendations, asked before any configuration of the
+        optimizer's own; for adaptive picks, the first ``k`` asks.
+        """
+        return self.k if self._report is None else self._report.enqueued
+
 
 def start_optimizer(
     space: SearchSpace,

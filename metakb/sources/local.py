@@ -219,7 +219,8 @@ def write_trials(
     store : Store
         The knowledge base.
     records : sequence of TrialRecord
-        Finished trials, failed ones included (stored without a value).
+        Finished trials, failed ones included (stored without a value);
+        skipped ones (never evaluated, ``status='skipped'``) are left out.
     space : SearchSpace
         The space the configurations come from.
     task_id : str
@@ -231,6 +232,9 @@ def write_trials(
     folds : sequence of sequences of float, optional
         Each trial's per-fold scores.
     """
+    if folds is not None:
+        folds = [f for r, f in zip(records, folds, strict=True) if r.status != "skipped"]
+    records = [r for r in records if r.status != "skipped"]
     if not records:
         return 0
     configs, evaluations = trial_rows(

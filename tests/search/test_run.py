@@ -153,7 +153,7 @@ def test_a_resume_with_another_seed_reevaluates(space):
 def test_json_and_knowledge_base_rows(space):
     result = run_search(OPTIMIZERS["random"](space, seed=0), ToyObjective(fail_linear=True), 8)
     payload = json.loads(json.dumps(result.to_dict()))
-    assert set(payload) == {"best", "trials"}
+    assert set(payload) == {"best", "stop", "trials"}
     assert set(payload["trials"][0]) == {"config", "score", "fidelity", "seconds", "status"}
     rows = result_rows(result, task_id="local:abc", metric="accuracy", flow_id="metakb:svc")
     ok = [t for t in result.trials if t.status == "ok"]
