@@ -134,7 +134,7 @@ def test_injection_strings_as_column_names_are_searched_and_stored_verbatim(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     table = tmp_path / "t.csv"
-    rows = "".join(f"{i},{i % 2}\n" for i in range(20))
+    rows = "".join(f"{i % 5},{i % 2}\n" for i in range(20))
     table.write_text(f'"{DROP_DATASETS.replace(chr(34), 2 * chr(34))}",{DROP_TASKS}\n{rows}')
     db = tmp_path / "kb.duckdb"
     argv = ["search", str(table), "--target", DROP_TASKS, "--budget", "1", "--method", "random"]
@@ -278,7 +278,7 @@ def test_search_says_it_refused_a_tampered_artifact(
     marker = tmp_path / "pwned"
     _foreign_pickle(Layout(store.path).artifact("random_forest", "knn", "classification"), marker)
     table = tmp_path / "t.csv"
-    table.write_text("a,target\n" + "".join(f"{i},{i % 2}\n" for i in range(20)))
+    table.write_text("a,target\n" + "".join(f"{i % 5},{i % 2}\n" for i in range(20)))
     argv = ["search", str(table), "-a", "random_forest", "--budget", "1", "--method", "random"]
     argv += ["--folds", "2"]
     code, out, err = _run(capsys, *argv, "--warm-start", "knn", "--db", str(store.path))
