@@ -19,7 +19,12 @@ from typer.core import TyperGroup, TyperOption
 from metakb.cli import app, main
 
 REPO = Path(__file__).resolve().parents[1]
-CHILD = "from metakb.cli import main; raise SystemExit(main())"
+# SIGINT restored: a shell starts background jobs (a suite run with `&`) with it ignored,
+# and children inherit that.
+CHILD = (
+    "import signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "from metakb.cli import main; raise SystemExit(main())"
+)
 
 
 @pytest.fixture(scope="module")
