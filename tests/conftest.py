@@ -165,6 +165,17 @@ def write_synthetic_table(path: Path, task_type: str, *, n_rows: int = 80, seed:
     return path
 
 
+@pytest.fixture(scope="module")
+def forest_table(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """60 rows, 5 features of breast_cancer: a forest trial takes well under a second."""
+    from sklearn.datasets import load_breast_cancer
+
+    frame = load_breast_cancer(as_frame=True).frame
+    path = tmp_path_factory.mktemp("table") / "tiny.csv"
+    frame[[*frame.columns[:5], "target"]].sample(60, random_state=0).to_csv(path, index=False)
+    return path
+
+
 # What write_tiny_data holds, as `metakb stats` should count it.
 TINY_COUNTS = {
     "tasks": 3,  # openml:3, openml:6, openml:2280

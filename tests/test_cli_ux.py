@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 import typer
-from sklearn.datasets import load_breast_cancer
 from typer.core import TyperGroup, TyperOption
 
 from metakb.cli import app, main
@@ -28,12 +27,8 @@ CHILD = (
 
 
 @pytest.fixture(scope="module")
-def table(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """60 rows, 5 features of breast_cancer: a forest trial takes well under a second."""
-    frame = load_breast_cancer(as_frame=True).frame
-    path = tmp_path_factory.mktemp("table") / "tiny.csv"
-    frame[[*frame.columns[:5], "target"]].sample(60, random_state=0).to_csv(path, index=False)
-    return path
+def table(forest_table: Path) -> Path:
+    return forest_table
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sklearn.datasets import load_breast_cancer
 
 from metakb.cli import main
 from metakb.kb import Layout, train
@@ -105,12 +104,8 @@ def _content(db: Path) -> Content:
 
 
 @pytest.fixture(scope="module")
-def table(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """60 rows and 5 features of breast_cancer: a forest trial takes well under a second."""
-    frame = load_breast_cancer(as_frame=True).frame
-    path = tmp_path_factory.mktemp("table") / "tiny.csv"
-    frame[[*frame.columns[:5], "target"]].sample(60, random_state=0).to_csv(path, index=False)
-    return path
+def table(forest_table: Path) -> Path:
+    return forest_table
 
 
 @pytest.fixture(scope="module")
