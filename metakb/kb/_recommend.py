@@ -336,7 +336,7 @@ def recommend(
         )
     if n_rows is None:
         n_rows = _rows_of(query.meta_features)
-    costs = _cost_model(store, record, task_type, query.task_id)
+    costs = cost_model(store, record, task_type, query.task_id)
     shown = [
         shown_recommendation(record, r, task_type, n_rows, costs.relative_cost(r.config))
         for r in recs
@@ -413,7 +413,7 @@ def _rows_of(meta_features: Mapping[str, float]) -> int | None:
 _COSTS: dict[tuple[Any, ...], FitCostModel] = {}
 
 
-def _cost_model(
+def cost_model(
     store: Store, algorithm: Algorithm, task_type: str, exclude: str | None
 ) -> FitCostModel:
     """Return the fit-time model of the algorithm's task type (cached while the file is unchanged).

@@ -33,7 +33,7 @@ import numpy as np
 from metakb.datasets import DEFAULT_MAX_BYTES, Table, kb_dataset_id, load_table
 from metakb.errors import MetakbError, SearchExistsError, SearchInterrupted, UsageError
 from metakb.kb._layout import Layout
-from metakb.kb._recommend import _cost_model, extrapolation_notes, match_table
+from metakb.kb._recommend import cost_model, extrapolation_notes, match_table
 from metakb.kb._train import algorithm_of, check_metric, check_task_type, load_starter
 from metakb.metafeatures import METAFEATURES_VERSION, extract_table
 from metakb.metafeatures import result_rows as meta_feature_rows
@@ -650,5 +650,5 @@ def _relative_cost(store: Store, plan: SearchPlan) -> Callable[[Mapping[str, Any
     Read once, at the start: the search's own trials, written back as it
     runs, would otherwise refit the model after every trial.
     """
-    model = _cost_model(store, plan.algorithm, plan.task_type, None)
+    model = cost_model(store, plan.algorithm, plan.task_type, None)
     return lambda config: model.relative_cost(config).value
