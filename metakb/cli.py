@@ -896,7 +896,7 @@ def _print_recommendations(
         table.add_row(
             str(i),
             "-" if rec.predicted_score is None else f"{rec.predicted_score:.3f}",
-            _fmt_gain(rec),
+            rec.gain_text(),
             rec.cost_text(),
             ", ".join(rec.source_tasks),
         )
@@ -968,14 +968,6 @@ def _adapted_note(adapted: Mapping[str, Mapping[str, Any]], n_rows: int | None) 
         f"{name.rsplit('__', 1)[-1]} {v['from']} -> {v['to']}" for name, v in adapted.items()
     )
     return f"adapted to the table's {n_rows:,} rows, so every tree can split: {changes}"
-
-
-def _fmt_gain(rec: RecommendedConfig) -> str:
-    if rec.is_default:
-        return "default"
-    if rec.predicted_gain is None or rec.gain_sd is None:
-        return "-"
-    return f"{rec.predicted_gain:+.3f} ± {rec.gain_sd:.3f}"
 
 
 # --- sweep: metakb's own experiments ---------------------------------------------------

@@ -29,15 +29,6 @@ def _describe(
     return values, dict(result.skipped), list(table.X.columns), table.task_type, len(table.y)
 
 
-def _gain(rec: RecommendedConfig) -> str:
-    # One text column: "default" reads better than a 0 among predicted gains.
-    if rec.is_default:
-        return "default"
-    if rec.predicted_gain is None or rec.gain_sd is None:
-        return "-"
-    return f"{rec.predicted_gain:+.3f} ± {rec.gain_sd:.3f}"
-
-
 left, right = st.columns(2)
 target = choose_target(path, left)
 algorithm = right.selectbox("Algorithm", list(SPACES), index=list(SPACES).index(DEFAULT_ALGORITHM))
@@ -97,7 +88,7 @@ for method in WARM_STARTERS:
     frame = pd.DataFrame(
         [
             {
-                "gain over default": _gain(r),
+                "gain over default": r.gain_text(),
                 "cost ×default": r.cost_text(),
                 "why": r.reason,
                 "predicted score (0-1)": r.predicted_score,

@@ -188,6 +188,15 @@ class RecommendedConfig:
         """Return :attr:`config` as written in a call: ``learning_rate=0.05, ...``."""
         return python_kwargs(self.config)
 
+    def gain_text(self) -> str:
+        """Return the predicted gain for a table: ``"+0.087 ± 0.082"``, ``"default"`` or ``"-"``."""
+        # One text column: "default" reads better than a 0 among predicted gains.
+        if self.is_default:
+            return "default"
+        if self.predicted_gain is None or self.gain_sd is None:
+            return "-"
+        return f"{self.predicted_gain:+.3f} ± {self.gain_sd:.3f}"
+
     def cost_text(self) -> str:
         """Return :attr:`relative_cost` for a table: ``"0.52"``, ``"24"`` or ``"unknown"``."""
         value = self.relative_cost
